@@ -1,0 +1,1 @@
+fn main() { ferret_engine::hello(); }

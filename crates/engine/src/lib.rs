@@ -1,0 +1,15 @@
+//! Ferret's engine: everything that indexes and searches code, with no GUI dependency.
+//!
+//! The pipeline is a chain of small modules, one per stage (see `DESIGN.md` section 4):
+//! [`walk`] finds the files worth indexing, [`chunk`] cuts them into definitions with
+//! tree-sitter, [`store`] keeps everything in SQLite (the source of truth, with FTS5 for
+//! lexical search), [`embed`] turns chunks into vectors locally, [`vectors`] keeps the derived
+//! usearch index, [`index`] drives the whole run and [`search`] answers queries by fusing
+//! the lexical and semantic rankings. [`profiles`] decides where a profile lives on disk.
+
+pub mod chunk;
+pub mod embed;
+pub mod error;
+pub mod profiles;
+
+pub use error::{Error, Result};
