@@ -1,1 +1,1 @@
-fn main() { ferret_engine::hello(); }
+fn main() {}

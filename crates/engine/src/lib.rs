@@ -11,5 +11,8 @@ pub mod chunk;
 pub mod embed;
 pub mod error;
 pub mod profiles;
+pub mod store;
+pub mod vectors;
+pub mod walk;
 
 pub use error::{Error, Result};
