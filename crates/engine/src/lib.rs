@@ -7,12 +7,19 @@
 //! usearch index, [`index`] drives the whole run and [`search`] answers queries by fusing
 //! the lexical and semantic rankings. [`profiles`] decides where a profile lives on disk.
 
+pub mod bench;
 pub mod chunk;
 pub mod embed;
+pub mod engine;
 pub mod error;
+pub mod index;
 pub mod profiles;
+pub mod search;
 pub mod store;
 pub mod vectors;
 pub mod walk;
 
+pub use engine::{Engine, EngineOptions, RepoInfo, Stats};
 pub use error::{Error, Result};
+pub use index::{IndexReport, Phase, Progress};
+pub use search::{Highlight, SearchHit, SearchMode, SearchOptions};

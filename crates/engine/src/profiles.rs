@@ -172,7 +172,10 @@ mod tests {
     #[test]
     fn paths_stay_under_the_data_root() {
         let paths = ProfilePaths::new(Path::new("/data"), "default").unwrap();
-        assert_eq!(paths.meta_db(), Path::new("/data/user_data/default/meta.sqlite"));
+        assert_eq!(
+            paths.meta_db(),
+            Path::new("/data/user_data/default/meta.sqlite")
+        );
         assert!(ProfilePaths::new(Path::new("/data"), "../etc").is_err());
         assert!(paths.vector_file("../x").is_err());
     }
@@ -181,7 +184,10 @@ mod tests {
     fn config_defaults_and_errors() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("config.json");
-        assert_eq!(ProfileConfig::load(&file).unwrap(), ProfileConfig::default());
+        assert_eq!(
+            ProfileConfig::load(&file).unwrap(),
+            ProfileConfig::default()
+        );
         std::fs::write(&file, r#"{"max_file_bytes": 10}"#).unwrap();
         assert_eq!(ProfileConfig::load(&file).unwrap().max_file_bytes, 10);
         std::fs::write(&file, "{oops").unwrap();

@@ -111,6 +111,16 @@ pub struct NewChunk {
     pub symbol_tokens: String,
 }
 
+/// A chunk text waiting for its embedding.
+#[derive(Debug, Clone)]
+pub struct PendingChunk {
+    pub content_hash: Vec<u8>,
+    pub text: String,
+    pub path: String,
+    pub symbol: Option<String>,
+    pub kind: String,
+}
+
 /// A chunk with everything a search result shows.
 #[derive(Debug, Clone)]
 pub struct ChunkRow {
@@ -274,9 +284,8 @@ impl Store {
     }
 
     fn query_repos(&self, tail: &str, args: &[&dyn rusqlite::ToSql]) -> Result<Vec<RepoRow>> {
-        let sql = format!(
-            "SELECT id, name, root, kind, added_at, last_indexed_at FROM repos {tail}"
-        );
+        let sql =
+            format!("SELECT id, name, root, kind, added_at, last_indexed_at FROM repos {tail}");
         let mut stmt = self.conn.prepare_cached(&sql).map_err(|e| self.err(e))?;
         let rows = stmt
             .query_map(args, |r| {
@@ -290,7 +299,8 @@ impl Store {
                 })
             })
             .map_err(|e| self.err(e))?;
-        rows.collect::<rusqlite::Result<_>>().map_err(|e| self.err(e))
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.err(e))
     }
 
     /// Removes a repository and everything indexed from it. Returns the removed chunk ids so
@@ -321,7 +331,10 @@ impl Store {
     // ---- files ----
 
     /// path -> what the last run recorded, for one repository.
-    pub fn files_of_repo(&self, repo_id: i64) -> Result<std::collections::HashMap<String, FileRow>> {
+    pub fn files_of_repo(
+        &self,
+        repo_id: i64,
+    ) -> Result<std::collections::HashMap<String, FileRow>> {
         let mut stmt = self
             .conn
             .prepare_cached("SELECT id, path, size, mtime_ns, hash FROM files WHERE repo_id = ?1")
@@ -339,7 +352,8 @@ impl Store {
                 ))
             })
             .map_err(|e| self.err(e))?;
-        rows.collect::<rusqlite::Result<_>>().map_err(|e| self.err(e))
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.err(e))
     }
 
     // ---- embeddings ----
@@ -351,11 +365,11 @@ impl Store {
         model_id: &str,
         repo_id: Option<i64>,
         limit: usize,
-    ) -> Result<Vec<(Vec<u8>, String, String, Option<String>)>> {
+    ) -> Result<Vec<PendingChunk>> {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT c.content_hash, c.text, f.path, c.symbol
+                "SELECT c.content_hash, c.text, f.path, c.symbol, c.kind
                  FROM chunks c JOIN files f ON f.id = c.file_id
                  WHERE (?2 IS NULL OR f.repo_id = ?2)
                    AND NOT EXISTS (SELECT 1 FROM embeddings e
@@ -367,10 +381,38 @@ impl Store {
             .map_err(|e| self.err(e))?;
         let rows = stmt
             .query_map(params![model_id, repo_id, limit as i64], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                Ok(PendingChunk {
+                    content_hash: r.get(0)?,
+                    text: r.get(1)?,
+                    path: r.get(2)?,
+                    symbol: r.get(3)?,
+                    kind: r.get(4)?,
+                })
             })
             .map_err(|e| self.err(e))?;
-        rows.collect::<rusqlite::Result<_>>().map_err(|e| self.err(e))
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.err(e))
+    }
+
+    /// The stored vectors of the given chunks (those that have one).
+    pub fn vectors_for_chunks(&self, model_id: &str, ids: &[i64]) -> Result<Vec<(i64, Vec<u8>)>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let json = serde_json::to_string(ids).expect("ids serialize");
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT c.id, e.vector FROM chunks c
+                 JOIN embeddings e ON e.model_id = ?1 AND e.content_hash = c.content_hash
+                 WHERE c.id IN (SELECT value FROM json_each(?2))",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![model_id, json], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.err(e))
     }
 
     /// How many distinct chunk texts still wait for an embedding.
@@ -422,7 +464,8 @@ impl Store {
         let rows = stmt
             .query_map(params![hash], |r| r.get(0))
             .map_err(|e| self.err(e))?;
-        rows.collect::<rusqlite::Result<_>>().map_err(|e| self.err(e))
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.err(e))
     }
 
     /// The number of chunks that have a vector for `model_id` (what the vector index holds).
@@ -484,7 +527,8 @@ impl Store {
                 })
             })
             .map_err(|e| self.err(e))?;
-        rows.collect::<rusqlite::Result<_>>().map_err(|e| self.err(e))
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.err(e))
     }
 
     /// A single integer from a query without parameters (stats).
@@ -506,7 +550,8 @@ impl Store {
         let rows = stmt
             .query_map(params![repo_id], |r| Ok((r.get(0)?, r.get(1)?)))
             .map_err(|e| self.err(e))?;
-        rows.collect::<rusqlite::Result<_>>().map_err(|e| self.err(e))
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.err(e))
     }
 }
 
@@ -543,7 +588,8 @@ impl Tx<'_> {
         let rows = stmt
             .query_map(params![repo_id], |r| r.get(0))
             .map_err(|e| self.err(e))?;
-        rows.collect::<rusqlite::Result<_>>().map_err(|e| self.err(e))
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.err(e))
     }
 
     /// Deletes a file's chunks (and their FTS rows) but keeps the file row; returns the ids.
@@ -556,7 +602,8 @@ impl Tx<'_> {
             let rows = stmt
                 .query_map(params![file_id], |r| r.get(0))
                 .map_err(|e| self.err(e))?;
-            rows.collect::<rusqlite::Result<_>>().map_err(|e| self.err(e))?
+            rows.collect::<rusqlite::Result<_>>()
+                .map_err(|e| self.err(e))?
         };
         for id in &ids {
             self.exec("DELETE FROM chunks_fts WHERE rowid = ?1", params![id])?;
@@ -593,9 +640,10 @@ impl Tx<'_> {
                  RETURNING id",
             )
             .map_err(|e| self.err(e))?;
-        stmt.query_row(params![repo_id, path, language, size, mtime_ns, hash], |r| {
-            r.get(0)
-        })
+        stmt.query_row(
+            params![repo_id, path, language, size, mtime_ns, hash],
+            |r| r.get(0),
+        )
         .map_err(|e| self.err(e))
     }
 
@@ -609,7 +657,12 @@ impl Tx<'_> {
     }
 
     /// Inserts chunks of a file (and their FTS rows); returns the new ids in order.
-    pub fn insert_chunks(&self, file_id: i64, path_tokens: &str, chunks: &[NewChunk]) -> Result<Vec<i64>> {
+    pub fn insert_chunks(
+        &self,
+        file_id: i64,
+        path_tokens: &str,
+        chunks: &[NewChunk],
+    ) -> Result<Vec<i64>> {
         let mut ids = Vec::with_capacity(chunks.len());
         for chunk in chunks {
             let mut stmt = self
@@ -707,12 +760,18 @@ mod tests {
         let path = dir.path().join("meta.sqlite");
         let mut store = Store::open(&path).unwrap();
         let repo = store.add_repo("demo", dir.path(), "local").unwrap();
-        assert!(store.add_repo("demo", Path::new("/elsewhere"), "local").is_err());
+        assert!(store
+            .add_repo("demo", Path::new("/elsewhere"), "local")
+            .is_err());
         let ids = store
             .transaction(|tx| {
                 let file = tx.upsert_file(repo.id, "src/main.rs", "rust", 10, 1, b"h")?;
                 tx.bump_generation()?;
-                tx.insert_chunks(file, "src main rs", &[chunk("hello world", 1), chunk("hello again", 1)])
+                tx.insert_chunks(
+                    file,
+                    "src main rs",
+                    &[chunk("hello world", 1), chunk("hello again", 1)],
+                )
             })
             .unwrap();
         assert_eq!(ids.len(), 2);
@@ -747,7 +806,10 @@ mod tests {
         let garbage = vec![0x42u8; 8192];
         std::fs::write(&path, &garbage).unwrap();
         let err = Store::open(&path).err().expect("must fail").to_string();
-        assert!(err.contains("meta.sqlite") && err.contains("Move it aside"), "{err}");
+        assert!(
+            err.contains("meta.sqlite") && err.contains("Move it aside"),
+            "{err}"
+        );
         assert_eq!(std::fs::read(&path).unwrap(), garbage);
     }
 }

@@ -115,11 +115,17 @@ impl VectorIndex {
             index.index.view(&path_str)
         };
         if let Err(e) = loaded {
-            log::warn!("vector index {} is unreadable ({e}); rebuilding", path.display());
+            log::warn!(
+                "vector index {} is unreadable ({e}); rebuilding",
+                path.display()
+            );
             return Ok(None);
         }
         if index.index.size() as u64 != state.count || index.index.dimensions() != dims {
-            log::warn!("vector index {} does not match its sidecar; rebuilding", path.display());
+            log::warn!(
+                "vector index {} does not match its sidecar; rebuilding",
+                path.display()
+            );
             return Ok(None);
         }
         Ok(Some(index))
@@ -146,7 +152,9 @@ impl VectorIndex {
         let needed = self.index.size() + additional;
         if needed > self.index.capacity() {
             let target = needed.max(self.index.capacity() * 2).max(1024);
-            self.index.reserve(target).map_err(|e| self.error("reserve", e))?;
+            self.index
+                .reserve(target)
+                .map_err(|e| self.error("reserve", e))?;
         }
         Ok(())
     }
@@ -160,15 +168,21 @@ impl VectorIndex {
             });
         }
         if self.index.contains(key) {
-            self.index.remove(key).map_err(|e| self.error("remove", e))?;
+            self.index
+                .remove(key)
+                .map_err(|e| self.error("remove", e))?;
         }
         self.reserve(1)?;
-        self.index.add(key, vector).map_err(|e| self.error("add", e))
+        self.index
+            .add(key, vector)
+            .map_err(|e| self.error("add", e))
     }
 
     pub fn remove(&mut self, key: u64) -> Result<()> {
         if self.index.contains(key) {
-            self.index.remove(key).map_err(|e| self.error("remove", e))?;
+            self.index
+                .remove(key)
+                .map_err(|e| self.error("remove", e))?;
         }
         Ok(())
     }
@@ -285,7 +299,9 @@ mod tests {
         let mut state = (seed as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) + 1;
         let v: Vec<f32> = (0..dims)
             .map(|_| {
-                state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                state = state
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 ((state >> 33) % 2001) as f32 - 1000.0
             })
             .collect();
@@ -315,23 +331,43 @@ mod tests {
         let hits = index.search(&quantize(&unit(7, 16)), 3, None).unwrap();
         assert_eq!(hits[0].0, 7);
         assert!(hits[0].1 > 0.99);
-        let only_even = |k: u64| k % 2 == 0;
-        let hits = index.search(&quantize(&unit(7, 16)), 5, Some(&only_even)).unwrap();
-        assert!(hits.iter().all(|(k, _)| k % 2 == 0));
+        let only_even = |k: u64| k.is_multiple_of(2);
+        let hits = index
+            .search(&quantize(&unit(7, 16)), 5, Some(&only_even))
+            .unwrap();
+        assert!(hits.iter().all(|(k, _)| k.is_multiple_of(2)));
         index.save(4).unwrap();
 
-        let state = VectorFileState { generation: 4, count: 50, dims: 16 };
+        let state = VectorFileState {
+            generation: 4,
+            count: 50,
+            dims: 16,
+        };
         let reopened = VectorIndex::open_if_current(&path, 16, Some(state), false).unwrap();
         assert_eq!(reopened.unwrap().len(), 50);
-        let stale = VectorFileState { generation: 5, ..state };
-        assert!(VectorIndex::open_if_current(&path, 16, Some(stale), true).unwrap().is_none());
+        let stale = VectorFileState {
+            generation: 5,
+            ..state
+        };
+        assert!(VectorIndex::open_if_current(&path, 16, Some(stale), true)
+            .unwrap()
+            .is_none());
 
         // Truncate the file: detected, not trusted.
         let len = std::fs::metadata(&path).unwrap().len();
-        std::fs::OpenOptions::new().write(true).open(&path).unwrap().set_len(len / 2).unwrap();
-        assert!(VectorIndex::open_if_current(&path, 16, Some(state), true).unwrap().is_none());
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(len / 2)
+            .unwrap();
+        assert!(VectorIndex::open_if_current(&path, 16, Some(state), true)
+            .unwrap()
+            .is_none());
         // Garbage instead of an index: likewise.
         std::fs::write(&path, b"not an index at all").unwrap();
-        assert!(VectorIndex::open_if_current(&path, 16, Some(state), false).unwrap().is_none());
+        assert!(VectorIndex::open_if_current(&path, 16, Some(state), false)
+            .unwrap()
+            .is_none());
     }
 }

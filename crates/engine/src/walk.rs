@@ -120,17 +120,27 @@ const GENERATED_NAMES: &[&str] = &[
 ];
 
 const GENERATED_SUFFIXES: &[&str] = &[
-    ".min.js", ".min.css", ".min.mjs", ".js.map", ".css.map", ".map", "_pb2.py", ".pb.go",
-    ".pb.cc", ".pb.h", ".g.dart", ".designer.cs",
+    ".min.js",
+    ".min.css",
+    ".min.mjs",
+    ".js.map",
+    ".css.map",
+    ".map",
+    "_pb2.py",
+    ".pb.go",
+    ".pb.cc",
+    ".pb.h",
+    ".g.dart",
+    ".designer.cs",
 ];
 
 /// Extensions that are binary by nature; skipping them by name saves reading them.
 const BINARY_EXTENSIONS: &[&str] = &[
-    "png", "jpg", "jpeg", "gif", "bmp", "ico", "icns", "webp", "tiff", "psd", "pdf", "zip",
-    "gz", "tgz", "bz2", "xz", "zst", "7z", "rar", "tar", "jar", "war", "class", "so", "dylib",
-    "dll", "exe", "o", "a", "lib", "obj", "bin", "dat", "wasm", "pyc", "pyo", "woff", "woff2",
-    "ttf", "otf", "eot", "mp3", "mp4", "mov", "avi", "wav", "flac", "ogg", "webm", "sqlite",
-    "db", "onnx", "pt", "npy", "parquet", "usearch", "whl", "deb", "rpm", "iso", "dmg",
+    "png", "jpg", "jpeg", "gif", "bmp", "ico", "icns", "webp", "tiff", "psd", "pdf", "zip", "gz",
+    "tgz", "bz2", "xz", "zst", "7z", "rar", "tar", "jar", "war", "class", "so", "dylib", "dll",
+    "exe", "o", "a", "lib", "obj", "bin", "dat", "wasm", "pyc", "pyo", "woff", "woff2", "ttf",
+    "otf", "eot", "mp3", "mp4", "mov", "avi", "wav", "flac", "ogg", "webm", "sqlite", "db", "onnx",
+    "pt", "npy", "parquet", "usearch", "whl", "deb", "rpm", "iso", "dmg",
 ];
 
 /// Walks `root` and returns the indexable files in a stable (sorted) order.
@@ -162,9 +172,11 @@ pub fn walk_repo(root: &Path, opts: &WalkOptions) -> Result<WalkReport> {
                 Error::InvalidInput(format!("bad exclude pattern {pattern:?}: {e}"))
             })?;
         }
-        builder.overrides(overrides.build().map_err(|e| {
-            Error::InvalidInput(format!("bad exclude patterns: {e}"))
-        })?);
+        builder.overrides(
+            overrides
+                .build()
+                .map_err(|e| Error::InvalidInput(format!("bad exclude patterns: {e}")))?,
+        );
     }
     // Hidden directories such as .github or .config hold real code and config; only the
     // VCS directories are dropped, and cheaply, before descending into them.
@@ -254,7 +266,9 @@ pub fn skip_by_name(rel_path: &str) -> Option<SkipReason> {
     {
         return Some(SkipReason::Generated);
     }
-    let extension = file_name.rsplit_once('.').map(|(_, ext)| ext.to_ascii_lowercase());
+    let extension = file_name
+        .rsplit_once('.')
+        .map(|(_, ext)| ext.to_ascii_lowercase());
     if extension.is_some_and(|ext| BINARY_EXTENSIONS.contains(&ext.as_str())) {
         return Some(SkipReason::Binary);
     }
@@ -275,7 +289,10 @@ pub fn classify_content(bytes: Vec<u8>) -> std::result::Result<String, (SkipReas
             format!("invalid UTF-8 at byte {}", e.utf8_error().valid_up_to()),
         )
     })?;
-    let text = text.strip_prefix('\u{feff}').map(str::to_string).unwrap_or(text);
+    let text = text
+        .strip_prefix('\u{feff}')
+        .map(str::to_string)
+        .unwrap_or(text);
     let lines = text.lines().count().max(1);
     if text.len() > 4096 && text.len() / lines > 300 {
         return Err((
@@ -327,7 +344,10 @@ mod tests {
 
     #[test]
     fn skips_by_name() {
-        assert_eq!(skip_by_name("node_modules/x/index.js"), Some(SkipReason::Vendored));
+        assert_eq!(
+            skip_by_name("node_modules/x/index.js"),
+            Some(SkipReason::Vendored)
+        );
         assert_eq!(skip_by_name("a/vendor/lib.go"), Some(SkipReason::Vendored));
         assert_eq!(skip_by_name("Cargo.lock"), Some(SkipReason::Generated));
         assert_eq!(skip_by_name("web/app.min.js"), Some(SkipReason::Generated));
@@ -339,9 +359,14 @@ mod tests {
     #[test]
     fn classifies_content() {
         assert!(classify_content(b"fn main() {}\n".to_vec()).is_ok());
-        assert_eq!(classify_content(b"ab\0cd".to_vec()).unwrap_err().0, SkipReason::Binary);
         assert_eq!(
-            classify_content(vec![b'a', 0xff, 0xfe, b'b']).unwrap_err().0,
+            classify_content(b"ab\0cd".to_vec()).unwrap_err().0,
+            SkipReason::Binary
+        );
+        assert_eq!(
+            classify_content(vec![b'a', 0xff, 0xfe, b'b'])
+                .unwrap_err()
+                .0,
             SkipReason::InvalidUtf8
         );
         let minified = "var a=1;".repeat(2000);
@@ -349,7 +374,10 @@ mod tests {
             classify_content(minified.into_bytes()).unwrap_err().0,
             SkipReason::Minified
         );
-        assert_eq!(classify_content("\u{feff}x".as_bytes().to_vec()).unwrap(), "x");
+        assert_eq!(
+            classify_content("\u{feff}x".as_bytes().to_vec()).unwrap(),
+            "x"
+        );
     }
 
     #[test]
@@ -377,7 +405,13 @@ mod tests {
         let report = walk_repo(root, &opts).unwrap();
         let files: Vec<&str> = report.files.iter().map(|f| f.rel_path.as_str()).collect();
         assert_eq!(files, [".gitignore", "src/main.rs"]);
-        let reason = |p: &str| report.skipped.iter().find(|s| s.rel_path == p).map(|s| s.reason);
+        let reason = |p: &str| {
+            report
+                .skipped
+                .iter()
+                .find(|s| s.rel_path == p)
+                .map(|s| s.reason)
+        };
         assert_eq!(reason("src/big.rs"), Some(SkipReason::TooLarge));
         assert_eq!(reason("Cargo.lock"), Some(SkipReason::Generated));
         #[cfg(unix)]

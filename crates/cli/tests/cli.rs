@@ -1,0 +1,234 @@
+//! The `ferret` binary as users and scripts call it: help, JSON shapes, one-line errors, and
+//! an indexer killed mid-run that resumes to exactly what a clean run produces.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn model_dir() -> PathBuf {
+    std::env::var_os("FERRET_MODEL_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.models"))
+}
+
+fn ferret(data: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ferret"));
+    cmd.env("FERRET_DATA_DIR", data)
+        .env("FERRET_MODEL_DIR", model_dir())
+        .env_remove("FERRET_PROFILE")
+        .stdin(Stdio::null());
+    cmd
+}
+
+fn run_ok(cmd: &mut Command) -> Output {
+    let out = cmd.output().expect("run ferret");
+    assert!(
+        out.status.success(),
+        "ferret failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/polyglot")
+}
+
+#[test]
+fn help_is_available_everywhere() {
+    let data = tempfile::tempdir().unwrap();
+    for args in [
+        vec!["--help"],
+        vec!["repo", "--help"],
+        vec!["repo", "add", "--help"],
+        vec!["repo", "list", "--help"],
+        vec!["repo", "remove", "--help"],
+        vec!["index", "--help"],
+        vec!["search", "--help"],
+        vec!["stats", "--help"],
+        vec!["bench", "--help"],
+        vec!["eval", "--help"],
+    ] {
+        let out = run_ok(ferret(data.path()).args(&args));
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("Usage"),
+            "{args:?}"
+        );
+    }
+}
+
+#[test]
+fn errors_are_one_clear_line_and_a_failure_status() {
+    let data = tempfile::tempdir().unwrap();
+    for (args, needle) in [
+        (vec!["repo", "add", "/no/such/dir"], "/no/such/dir"),
+        (vec!["repo", "remove", "ghost"], "ferret repo list"),
+        (vec!["index"], "ferret repo add"),
+        (
+            vec!["search", "x", "--mode", "fuzzy"],
+            "hybrid, lexical or semantic",
+        ),
+        (vec!["search", "repo:", "x"], "repo:"),
+    ] {
+        let out = ferret(data.path()).args(&args).output().unwrap();
+        assert!(!out.status.success(), "{args:?} succeeded");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{args:?}: {stderr}");
+        assert!(stderr.starts_with("ferret: error: "), "{args:?}: {stderr}");
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn index_then_search_json_has_the_contract_fields() {
+    let data = tempfile::tempdir().unwrap();
+    run_ok(ferret(data.path()).args(["repo", "add"]).arg(fixture()));
+    let out = run_ok(ferret(data.path()).args(["repo", "list", "--json"]));
+    let repos: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(repos[0]["name"], "polyglot");
+    run_ok(ferret(data.path()).args(["index", "--threads", "1"]));
+    let out = run_ok(ferret(data.path()).args(["search", "parse args", "--json", "--limit", "5"]));
+    let hits: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let hits = hits.as_array().expect("one JSON array");
+    assert!(!hits.is_empty() && hits.len() <= 5);
+    for key in [
+        "repo",
+        "path",
+        "start_line",
+        "end_line",
+        "language",
+        "symbol",
+        "score",
+        "snippet",
+    ] {
+        assert!(hits[0].get(key).is_some(), "missing {key}: {}", hits[0]);
+    }
+    assert!(
+        !hits[0]["path"].as_str().unwrap().starts_with('/'),
+        "paths are repo-relative"
+    );
+    let out = run_ok(ferret(data.path()).args(["stats", "--json"]));
+    let stats: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(stats["files"], 13);
+    assert_eq!(stats["chunks"], stats["embedded_chunks"]);
+    assert_eq!(stats["model_id"], "all-minilm-l6-v2-int8");
+    let out = run_ok(ferret(data.path()).args(["search", "great circle distance"]));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("cmd/geo.go"));
+}
+
+/// A repository big enough that indexing takes a few seconds.
+fn make_big_repo(root: &Path) {
+    for i in 0..60 {
+        let dir = root.join(format!("mod{}", i % 6));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut text = String::new();
+        for j in 0..4 {
+            text.push_str(&format!(
+                "/// Computes value {j} of module {i} from the input.\npub fn compute_{i}_{j}(input: u64) -> u64 {{\n    let scaled = input * {j} + {i};\n    scaled.rotate_left({j})\n}}\n\n"
+            ));
+        }
+        std::fs::write(dir.join(format!("file{i}.rs")), text).unwrap();
+    }
+}
+
+fn stats(data: &Path) -> serde_json::Value {
+    let out = run_ok(ferret(data).args(["stats", "--json"]));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn killed_indexer_resumes_to_the_same_index_as_a_clean_run() {
+    let src = tempfile::tempdir().unwrap();
+    make_big_repo(src.path());
+
+    let clean = tempfile::tempdir().unwrap();
+    run_ok(
+        ferret(clean.path())
+            .args(["repo", "add", "--name", "big"])
+            .arg(src.path()),
+    );
+    run_ok(ferret(clean.path()).args(["index", "--threads", "1"]));
+    let clean_stats = stats(clean.path());
+
+    let killed = tempfile::tempdir().unwrap();
+    run_ok(
+        ferret(killed.path())
+            .args(["repo", "add", "--name", "big"])
+            .arg(src.path()),
+    );
+    // Kill it at different depths: during the lexical phase, then during embedding.
+    for wait_for_embedded in [0u64, 40, 120] {
+        let mut child = ferret(killed.path())
+            .args(["index", "--threads", "1"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            std::thread::sleep(Duration::from_millis(50));
+            if child.try_wait().unwrap().is_some() {
+                break;
+            }
+            let s = stats(killed.path());
+            let progressed = if wait_for_embedded == 0 {
+                s["chunks"].as_u64().unwrap_or(0) > 0
+            } else {
+                s["embedded_chunks"].as_u64().unwrap_or(0) >= wait_for_embedded
+            };
+            if progressed || Instant::now() > deadline {
+                break;
+            }
+        }
+        let _ = child.kill(); // SIGKILL: no chance to clean up
+        let _ = child.wait();
+    }
+    run_ok(ferret(killed.path()).args(["index", "--threads", "1"]));
+    let resumed_stats = stats(killed.path());
+
+    for key in ["files", "chunks", "embedded_chunks", "pending_embeddings"] {
+        assert_eq!(
+            resumed_stats[key], clean_stats[key],
+            "{key}: {resumed_stats} vs {clean_stats}"
+        );
+    }
+    assert_eq!(resumed_stats["chunks"], resumed_stats["embedded_chunks"]);
+    assert_eq!(
+        chunk_set(killed.path()),
+        chunk_set(clean.path()),
+        "same chunks, no duplicates"
+    );
+    let vectors = |d: &Path| -> serde_json::Value {
+        let f = d.join("user_data/default/vectors/all-minilm-l6-v2-int8.usearch.json");
+        serde_json::from_slice(&std::fs::read(f).unwrap()).unwrap()
+    };
+    assert_eq!(
+        vectors(killed.path())["count"],
+        clean_stats["embedded_chunks"]
+    );
+    // Same results for the same query.
+    let top = |d: &Path| {
+        let out = run_ok(ferret(d).args(["search", "compute value 3 of module 17", "--json"]));
+        let hits: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        hits.as_array()
+            .unwrap()
+            .iter()
+            .map(|h| (h["path"].clone(), h["start_line"].clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(top(killed.path()), top(clean.path()));
+}
+
+/// (path, start, end, content hash) of every chunk, sorted, read with the sqlite3-free
+/// route: `ferret search` cannot list everything, so read the database file directly.
+fn chunk_set(data: &Path) -> Vec<(String, i64, i64, Vec<u8>)> {
+    let conn = rusqlite::Connection::open(data.join("user_data/default/meta.sqlite")).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT f.path, c.start_line, c.end_line, c.content_hash FROM chunks c JOIN files f ON f.id = c.file_id ORDER BY 1, 2, 3, 4")
+        .unwrap();
+    let rows = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap();
+    rows.map(Result::unwrap).collect()
+}

@@ -1,0 +1,417 @@
+//! The engine end to end on real fixture repositories with the real model: indexing, each
+//! search mode, filters, incremental re-indexing, the embedding cache, vector index recovery
+//! and bad input.
+
+use std::fs;
+use std::sync::atomic::AtomicBool;
+
+use ferret_engine::SearchMode::{Hybrid, Lexical, Semantic};
+use ferret_tests::*;
+
+#[test]
+fn polyglot_fixture_is_searchable_in_every_mode() {
+    let (_src, repo) = copy_fixture("polyglot");
+    let data = tempfile::tempdir().unwrap();
+    let engine = open_engine(data.path());
+    engine.add_repo(&repo, None).unwrap();
+    let report = index_all(&engine);
+    assert_eq!(report.files_changed, 13, "{report:?}");
+    let stats = engine.stats().unwrap();
+    assert_eq!(stats.files, 13);
+    assert!(stats.chunks >= 25, "{stats:?}");
+    assert_eq!(
+        stats.embedded_chunks, stats.chunks,
+        "every chunk gets a vector"
+    );
+    assert_eq!(stats.semantic_coverage, 1.0);
+
+    // Lexical: code-aware tokens find camelCase and snake_case from plain words.
+    let hits = search(&engine, "parse args", Lexical);
+    let top3 = &hits[..3.min(hits.len())];
+    assert!(
+        position(top3, "web/cart.js", "parseArgs").is_some(),
+        "{:?}",
+        paths(&hits)
+    );
+    assert!(
+        position(top3, "lib/config_loader.py", "parse_args").is_some(),
+        "{:?}",
+        paths(&hits)
+    );
+    assert!(hits
+        .iter()
+        .all(|h| h.lexical_rank.is_some() && h.semantic_rank.is_none()));
+
+    // One definition per language, found by name, with its symbol and line range.
+    for (query, path, symbol, line) in [
+        (
+            "tokenize expression",
+            "src/tokenizer.rs",
+            "tokenize_expression",
+            14,
+        ),
+        ("try acquire", "src/tokenizer.rs", "try_acquire", 60),
+        ("settings store load", "lib/config_loader.py", "load", 26),
+        ("total with tax", "web/cart.js", "totalWithTax", 22),
+        ("get user", "web/user_service.ts", "getUser", 14),
+        ("great circle", "cmd/geo.go", "greatCircle", 12),
+        ("reserve", "src/Inventory.java", "reserve", 17),
+        (
+            "ring buffer push",
+            "src/ring_buffer.c",
+            "ring_buffer_push",
+            20,
+        ),
+        ("multiply", "src/matrix.cpp", "multiply", 10),
+        ("send receipt", "src/Mailer.cs", "SendReceipt", 12),
+        ("slugify", "lib/slugify.rb", "slugify", 3),
+        ("dispatch", "web/Router.php", "dispatch", 16),
+        ("rotate backups", "scripts/backup.sh", "rotate_backups", 5),
+    ] {
+        let hits = search(&engine, query, Lexical);
+        let at = position(&hits, path, symbol).unwrap_or_else(|| {
+            panic!(
+                "{query:?}: {symbol} in {path} not found: {:?}",
+                paths(&hits)
+            )
+        });
+        assert!(
+            at < 3,
+            "{query:?}: {symbol} ranked {at}: {:?}",
+            paths(&hits)
+        );
+        let hit = &hits[at];
+        assert!(
+            hit.start_line <= line && line <= hit.end_line,
+            "{query:?}: {hit:?}"
+        );
+        assert!(!hit.snippet.is_empty());
+        assert!(
+            !hit.highlights.is_empty(),
+            "{query:?}: no highlight in {hit:?}"
+        );
+    }
+
+    // Semantic: no shared words, found by meaning.
+    let hits = search(
+        &engine,
+        "distance between two places on the globe",
+        Semantic,
+    );
+    assert_eq!(
+        position(&hits, "cmd/geo.go", "greatCircle"),
+        Some(0),
+        "{:?}",
+        paths(&hits)
+    );
+    assert!(hits
+        .iter()
+        .all(|h| h.semantic_rank.is_some() && h.lexical_rank.is_none()));
+    let hits = search(
+        &engine,
+        "make a web address friendly version of a title",
+        Semantic,
+    );
+    assert!(
+        position(&hits[..3], "lib/slugify.rb", "slugify").is_some(),
+        "{:?}",
+        paths(&hits)
+    );
+
+    // Hybrid: fused, and a chunk found by both rankings carries both ranks.
+    let hits = search(&engine, "shopping cart total price with tax", Hybrid);
+    assert_eq!(
+        position(&hits, "web/cart.js", "totalWithTax"),
+        Some(0),
+        "{:?}",
+        paths(&hits)
+    );
+    assert!(hits[0].lexical_rank.is_some() && hits[0].semantic_rank.is_some());
+}
+
+#[test]
+fn filters_apply_before_top_k() {
+    let (_src, repo) = copy_fixture("polyglot");
+    let data = tempfile::tempdir().unwrap();
+    let engine = open_engine(data.path());
+    engine.add_repo(&repo, Some("shop")).unwrap();
+    index_all(&engine);
+
+    for mode in [Lexical, Semantic, Hybrid] {
+        let hits = search(&engine, "lang:python parse command line arguments", mode);
+        assert!(!hits.is_empty(), "{mode:?}");
+        assert!(
+            hits.iter().all(|h| h.language == "python"),
+            "{mode:?}: {:?}",
+            paths(&hits)
+        );
+
+        let hits = search(&engine, "path:web/ parse args", mode);
+        assert!(!hits.is_empty(), "{mode:?}");
+        assert!(
+            hits.iter().all(|h| h.path.starts_with("web/")),
+            "{mode:?}: {:?}",
+            paths(&hits)
+        );
+
+        let hits = search(&engine, "-path:web/ -path:*.py parse args", mode);
+        assert!(
+            hits.iter()
+                .all(|h| !h.path.starts_with("web/") && !h.path.ends_with(".py")),
+            "{mode:?}"
+        );
+
+        // A filter that excludes the best match still returns the next ones, not nothing.
+        let hits = search(&engine, "repo:shop lang:go distance", mode);
+        assert!(
+            hits.iter().all(|h| h.path == "cmd/geo.go"),
+            "{mode:?}: {:?}",
+            paths(&hits)
+        );
+        assert!(!hits.is_empty(), "{mode:?}");
+    }
+
+    // Phrases are required verbatim.
+    let hits = search(&engine, "\"throw new Error\"", Hybrid);
+    assert!(!hits.is_empty());
+    assert!(
+        hits.iter().all(|h| h.path == "web/user_service.ts"),
+        "{:?}",
+        paths(&hits)
+    );
+
+    // Unknown qualifier values are clear errors.
+    let err = engine
+        .search("repo:nope x", &Default::default())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("nope") && err.contains("shop"), "{err}");
+    let err = engine
+        .search("lang:klingon x", &Default::default())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("klingon"), "{err}");
+}
+
+#[test]
+fn reindex_skips_unchanged_and_embeds_only_new_chunks() {
+    let (_src, repo) = copy_fixture("polyglot");
+    let data = tempfile::tempdir().unwrap();
+    let engine = open_engine(data.path());
+    engine.add_repo(&repo, None).unwrap();
+    let first = index_all(&engine);
+    assert!(first.embeddings_computed > 0);
+
+    let again = index_all(&engine);
+    assert_eq!(
+        (
+            again.files_changed,
+            again.embeddings_computed,
+            again.chunks_written
+        ),
+        (0, 0, 0),
+        "{again:?}"
+    );
+    assert_eq!(again.files_unchanged, 13);
+
+    // Touch without changing content: the hash check avoids re-chunking.
+    let go = repo.join("cmd/geo.go");
+    let text = fs::read_to_string(&go).unwrap();
+    fs::write(&go, &text).unwrap();
+    let touched = index_all(&engine);
+    assert_eq!(
+        (touched.files_changed, touched.embeddings_computed),
+        (0, 0),
+        "{touched:?}"
+    );
+
+    // Edit one function: only its chunk is embedded again.
+    fs::write(
+        &go,
+        text.replace(
+            "fmt.Printf(\"%.1f km\\n\"",
+            "fmt.Printf(\"%.2f kilometres\\n\"",
+        ),
+    )
+    .unwrap();
+    let edited = index_all(&engine);
+    assert_eq!(edited.files_changed, 1, "{edited:?}");
+    assert!(
+        edited.embeddings_computed >= 1 && edited.embeddings_computed <= 2,
+        "{edited:?}"
+    );
+    let hits = search(&engine, "\"kilometres\"", Lexical);
+    assert_eq!(hits.len(), 1);
+
+    // Delete a file: it leaves the index.
+    fs::remove_file(repo.join("lib/slugify.rb")).unwrap();
+    let removed = index_all(&engine);
+    assert_eq!(removed.files_removed, 1);
+    assert!(search(&engine, "slugify", Lexical).is_empty());
+    let stats = engine.stats().unwrap();
+    assert_eq!(stats.embedded_chunks, stats.chunks);
+    let state = engine
+        .vector_index_state()
+        .unwrap()
+        .expect("saved vector index");
+    assert_eq!(state.count, stats.embedded_chunks);
+}
+
+#[test]
+fn the_same_code_in_two_repos_is_embedded_once() {
+    let (_a, repo_a) = copy_fixture("polyglot");
+    let (_b, repo_b) = copy_fixture("polyglot");
+    let data = tempfile::tempdir().unwrap();
+    let engine = open_engine(data.path());
+    engine.add_repo(&repo_a, Some("a")).unwrap();
+    let first = index_all(&engine);
+    engine.add_repo(&repo_b, Some("b")).unwrap();
+    let second = index_all(&engine);
+    assert_eq!(second.files_changed, 13);
+    assert_eq!(
+        second.embeddings_computed, 0,
+        "duplicates must come from the cache: {second:?}"
+    );
+    let stats = engine.stats().unwrap();
+    assert_eq!(stats.chunks, 2 * first.chunks_written);
+    assert_eq!(stats.embedded_chunks, stats.chunks);
+    // Both copies are found semantically, each with its own repo.
+    let hits = search(
+        &engine,
+        "distance between two places on the globe",
+        Semantic,
+    );
+    let repos: Vec<&str> = hits
+        .iter()
+        .filter(|h| h.path == "cmd/geo.go")
+        .map(|h| h.repo.as_str())
+        .collect();
+    assert!(
+        repos.contains(&"a") && repos.contains(&"b"),
+        "{:?}",
+        paths(&hits)
+    );
+
+    assert!(engine.remove_repo("a").unwrap() > 0);
+    let hits = search(&engine, "great circle", Hybrid);
+    assert!(hits.iter().all(|h| h.repo == "b"));
+}
+
+#[test]
+fn corrupt_vector_index_is_rebuilt_without_re_embedding() {
+    let (_src, repo) = copy_fixture("polyglot");
+    let data = tempfile::tempdir().unwrap();
+    {
+        let engine = open_engine(data.path());
+        engine.add_repo(&repo, None).unwrap();
+        index_all(&engine);
+    }
+    let embeddings_before = count_rows(data.path(), "SELECT COUNT(*) FROM embeddings");
+    let vector_file = data
+        .path()
+        .join("user_data/default/vectors/all-minilm-l6-v2-int8.usearch");
+    let len = fs::metadata(&vector_file).unwrap().len();
+    fs::write(&vector_file, vec![0xAB; (len / 3) as usize]).unwrap();
+
+    // A searcher rebuilds it from SQLite and still answers semantically.
+    let engine = open_engine(data.path());
+    let hits = search(
+        &engine,
+        "distance between two places on the globe",
+        Semantic,
+    );
+    assert_eq!(
+        position(&hits, "cmd/geo.go", "greatCircle"),
+        Some(0),
+        "{:?}",
+        paths(&hits)
+    );
+
+    // An indexer that finds it truncated rebuilds too, and embeds nothing.
+    let len = fs::metadata(&vector_file).unwrap().len();
+    fs::OpenOptions::new()
+        .write(true)
+        .open(&vector_file)
+        .unwrap()
+        .set_len(len / 2)
+        .unwrap();
+    let engine = open_engine(data.path());
+    let report = index_all(&engine);
+    assert!(report.vectors_rebuilt, "{report:?}");
+    assert_eq!(report.embeddings_computed, 0);
+    assert_eq!(
+        count_rows(data.path(), "SELECT COUNT(*) FROM embeddings"),
+        embeddings_before
+    );
+    let stats = engine.stats().unwrap();
+    assert_eq!(
+        engine.vector_index_state().unwrap().unwrap().count,
+        stats.embedded_chunks
+    );
+
+    // Deleted outright: same story.
+    fs::remove_file(&vector_file).unwrap();
+    let engine = open_engine(data.path());
+    assert!(!search(&engine, "haversine formula", Semantic).is_empty());
+}
+
+#[test]
+fn bad_input_is_skipped_with_a_reason_and_never_stops_indexing() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("messy");
+    fs::create_dir_all(repo.join("src")).unwrap();
+    fs::write(
+        repo.join("src/good.rs"),
+        "/// Returns the answer.\npub fn answer() -> u32 { 42 }\n",
+    )
+    .unwrap();
+    fs::write(repo.join("src/blob.rs"), b"fn x() {}\0\0\x01\x02binary").unwrap();
+    fs::write(
+        repo.join("src/latin1.py"),
+        b"# caf\xe9\ndef f():\n    return 1\n",
+    )
+    .unwrap();
+    fs::write(repo.join("src/app.min.js"), "var a=1;".repeat(100)).unwrap();
+    fs::write(repo.join("src/bundle.js"), "var a=1;".repeat(5000)).unwrap();
+    fs::write(repo.join("Cargo.lock"), "# generated").unwrap();
+    fs::write(repo.join("empty.rs"), "").unwrap();
+    let huge = fs::File::create(repo.join("huge.txt")).unwrap();
+    huge.set_len(50 * 1024 * 1024).unwrap();
+    std::os::unix::fs::symlink(&repo, repo.join("src/loop")).unwrap();
+    std::os::unix::fs::symlink(repo.join("nowhere"), repo.join("dangling.rs")).unwrap();
+    let locked = repo.join("locked");
+    fs::create_dir_all(&locked).unwrap();
+    fs::write(locked.join("hidden.rs"), "fn hidden() {}").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(&locked, fs::Permissions::from_mode(0o000)).unwrap();
+    // Root reads anything, so the unreadable-directory case is only observable as a user.
+    let can_lock = fs::read_dir(&locked).is_err();
+
+    let data = tempfile::tempdir().unwrap();
+    let engine = open_engine(data.path());
+    engine.add_repo(&repo, None).unwrap();
+    let report = index_all(&engine);
+    fs::set_permissions(&locked, fs::Permissions::from_mode(0o755)).unwrap();
+
+    let stats = engine.stats().unwrap();
+    let skipped = |reason: &str| stats.skipped.get(reason).copied().unwrap_or(0);
+    assert_eq!(skipped("binary"), 1, "{stats:?}");
+    assert_eq!(skipped("too-large"), 1, "{stats:?}");
+    assert_eq!(skipped("invalid-utf8"), 1, "{stats:?}");
+    assert_eq!(skipped("minified"), 1, "{stats:?}");
+    assert_eq!(skipped("generated"), 2, "{stats:?}"); // Cargo.lock, app.min.js
+    assert_eq!(skipped("symlink"), 2, "{stats:?}");
+    if can_lock {
+        assert_eq!(skipped("unreadable"), 1, "{stats:?}");
+    }
+    assert!(report.files_skipped >= 8);
+    let hits = search(&engine, "answer", Lexical);
+    assert_eq!(hits.len(), 1);
+    assert_eq!(hits[0].path, "src/good.rs");
+    assert!(
+        !engine
+            .index(None, &AtomicBool::new(false), false, &|_| {})
+            .unwrap()
+            .interrupted
+    );
+}
