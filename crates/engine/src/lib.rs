@@ -12,6 +12,7 @@ pub mod chunk;
 pub mod embed;
 pub mod engine;
 pub mod error;
+pub mod eval;
 pub mod index;
 pub mod profiles;
 pub mod search;

@@ -1,0 +1,539 @@
+//! Relevance evaluation: runs a set of natural-language questions with known answers
+//! (`tests/eval/cases.jsonl`) against an indexed engine and scores each search mode with
+//! recall@1/5/10, mean reciprocal rank and median latency.
+//!
+//! A case lists the places that answer it (path and 1-based inclusive line range). A hit is
+//! correct when it has the same path and its line range overlaps one of those ranges, so a
+//! chunk that covers part of the right function, or a chunk that contains all of it, counts.
+//! Each query runs as `repo:<case.repo> <query>` so cases of different repositories never
+//! compete. The scoring arithmetic is pure functions ([`first_correct_rank`],
+//! [`score_mode`]) so it is unit tested without a model.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use crate::search::{SearchHit, SearchMode, SearchOptions};
+use crate::{Engine, Error, Result};
+
+/// Hits looked at per query; a correct answer below this rank is a miss.
+pub const TOP_K: usize = 10;
+
+/// One question with its acceptable answers.
+#[derive(Debug, Clone, Deserialize)]
+pub struct EvalCase {
+    pub id: String,
+    /// Repository name as the eval registers it (see [`locate_repos`]).
+    pub repo: String,
+    pub query: String,
+    pub expect: Vec<Expected>,
+}
+
+/// A place that answers a case: repo-relative `/`-separated path, 1-based inclusive lines.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+pub struct Expected {
+    pub path: String,
+    pub start_line: u32,
+    pub end_line: u32,
+}
+
+/// The scores of one search mode over all cases.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModeScore {
+    pub mode: SearchMode,
+    pub recall_at_1: f64,
+    pub recall_at_5: f64,
+    pub recall_at_10: f64,
+    pub mrr: f64,
+    /// Median wall time of one search, milliseconds.
+    pub p50_ms: f64,
+    pub cases: usize,
+}
+
+/// How one case fared in one mode.
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseResult {
+    pub id: String,
+    pub mode: SearchMode,
+    /// 1-based rank of the first correct hit within the top [`TOP_K`]; `None` is a miss.
+    pub rank: Option<usize>,
+    /// The first hit returned, as `path:start-end` (`None` when nothing came back): on a miss,
+    /// what the engine preferred to the right answer.
+    pub top_hit: Option<String>,
+}
+
+/// Everything [`run`] measured.
+#[derive(Debug, Clone, Serialize)]
+pub struct EvalReport {
+    pub modes: Vec<ModeScore>,
+    pub cases: Vec<CaseResult>,
+}
+
+/// Reads a JSONL file of cases. Blank lines and lines starting with `#` are skipped; a line
+/// that is not a valid case is an error naming the file and line.
+pub fn load_cases(path: &Path) -> Result<Vec<EvalCase>> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::io(format!("cannot read eval cases {}", path.display()), e))?;
+    parse_cases(&text, &path.display().to_string())
+}
+
+/// [`load_cases`] on text already read; `origin` names it in errors.
+pub fn parse_cases(text: &str, origin: &str) -> Result<Vec<EvalCase>> {
+    let mut cases = Vec::new();
+    let mut ids = HashSet::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let at = format!("{origin}:{}", i + 1);
+        let case: EvalCase = serde_json::from_str(line)
+            .map_err(|e| Error::InvalidInput(format!("{at}: not a valid eval case: {e}")))?;
+        if case.expect.is_empty() {
+            return Err(Error::InvalidInput(format!(
+                "{at}: case {} has no expected location",
+                case.id
+            )));
+        }
+        if let Some(bad) = case
+            .expect
+            .iter()
+            .find(|x| x.start_line == 0 || x.end_line < x.start_line)
+        {
+            return Err(Error::InvalidInput(format!(
+                "{at}: case {} has an invalid line range {}-{} (1-based, start <= end)",
+                case.id, bad.start_line, bad.end_line
+            )));
+        }
+        if !ids.insert(case.id.clone()) {
+            return Err(Error::InvalidInput(format!(
+                "{at}: duplicate case id {}",
+                case.id
+            )));
+        }
+        cases.push(case);
+    }
+    Ok(cases)
+}
+
+/// Normalises a repo-relative path for comparison (`./` prefix, `\` separators).
+fn norm_path(p: &str) -> &str {
+    p.strip_prefix("./").unwrap_or(p)
+}
+
+/// Whether a hit at `path` lines `start..=end` answers `expected`: same path, overlapping lines.
+pub fn hit_matches(path: &str, start: u32, end: u32, expected: &Expected) -> bool {
+    let same_path = norm_path(path).replace('\\', "/") == norm_path(&expected.path);
+    same_path && start <= expected.end_line && expected.start_line <= end
+}
+
+/// 1-based rank of the first hit (path, start, end) that matches any expected location,
+/// looking at the first [`TOP_K`] hits only.
+pub fn first_correct_rank<'a, I>(hits: I, expect: &[Expected]) -> Option<usize>
+where
+    I: IntoIterator<Item = (&'a str, u32, u32)>,
+{
+    hits.into_iter()
+        .take(TOP_K)
+        .position(|(path, start, end)| expect.iter().any(|x| hit_matches(path, start, end, x)))
+        .map(|i| i + 1)
+}
+
+/// Median of `values` (0 when empty); the mean of the middle two for an even count.
+pub fn median(values: &[f64]) -> f64 {
+    if values.is_empty() {
+        return 0.0;
+    }
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+/// Recall@1/5/10 and MRR (reciprocal rank, 0 for a miss, averaged) over `ranks`, and the
+/// median of `latencies_ms`.
+pub fn score_mode(mode: SearchMode, ranks: &[Option<usize>], latencies_ms: &[f64]) -> ModeScore {
+    let n = ranks.len();
+    let recall = |k: usize| {
+        if n == 0 {
+            0.0
+        } else {
+            ranks.iter().filter(|r| r.is_some_and(|r| r <= k)).count() as f64 / n as f64
+        }
+    };
+    let mrr = if n == 0 {
+        0.0
+    } else {
+        ranks
+            .iter()
+            .map(|r| r.map_or(0.0, |r| 1.0 / r as f64))
+            .sum::<f64>()
+            / n as f64
+    };
+    ModeScore {
+        mode,
+        recall_at_1: recall(1),
+        recall_at_5: recall(5),
+        recall_at_10: recall(TOP_K),
+        mrr,
+        p50_ms: median(latencies_ms),
+        cases: n,
+    }
+}
+
+fn describe_hit(hit: &SearchHit) -> String {
+    format!("{}:{}-{}", hit.path, hit.start_line, hit.end_line)
+}
+
+/// Runs every case in every mode against an already-indexed engine. Each query is run as
+/// `repo:<case.repo> <query>` so cases of different repos do not compete. Cases whose
+/// repository is not in the profile are not searched and count as misses.
+pub fn run(engine: &Engine, cases: &[EvalCase], modes: &[SearchMode]) -> Result<EvalReport> {
+    let indexed: HashSet<String> = engine.repos()?.into_iter().map(|r| r.name).collect();
+    let mut report = EvalReport {
+        modes: Vec::with_capacity(modes.len()),
+        cases: Vec::with_capacity(cases.len() * modes.len()),
+    };
+    for &mode in modes {
+        let opts = SearchOptions { limit: TOP_K, mode };
+        let mut ranks = Vec::with_capacity(cases.len());
+        let mut latencies = Vec::with_capacity(cases.len());
+        for case in cases {
+            let (rank, top_hit) = if indexed.contains(&case.repo) {
+                let query = format!("repo:{} {}", case.repo, case.query);
+                let started = Instant::now();
+                let hits = engine.search(&query, &opts)?;
+                latencies.push(started.elapsed().as_secs_f64() * 1000.0);
+                let rank = first_correct_rank(
+                    hits.iter()
+                        .map(|h| (h.path.as_str(), h.start_line, h.end_line)),
+                    &case.expect,
+                );
+                (rank, hits.first().map(describe_hit))
+            } else {
+                (None, None)
+            };
+            ranks.push(rank);
+            report.cases.push(CaseResult {
+                id: case.id.clone(),
+                mode,
+                rank,
+                top_hit,
+            });
+        }
+        report.modes.push(score_mode(mode, &ranks, &latencies));
+    }
+    Ok(report)
+}
+
+/// Crate sources the eval set uses, pinned by the workspace's Cargo.lock.
+const CRATES: &[(&str, &str)] = &[("ignore", "ignore-0.4.34"), ("globset", "globset-0.4.21")];
+/// The pip whose line numbers the eval set records (bundled with CPython 3.11.7).
+pub const PIP_VERSION: &str = "23.2.1";
+
+/// Where the eval repos live on this machine: name -> directory, for every repository the
+/// cases file mentions (in order of first mention). `FERRET_EVAL_REPO_<NAME>` overrides the
+/// lookup; otherwise crates are found under `$CARGO_HOME/registry/src/*/` and `pip` through
+/// `python3`. Missing ones (or a pip of another version) are reported as `None`, not fatal.
+pub fn locate_repos(cases_file: &Path) -> Vec<(String, Option<PathBuf>)> {
+    let cases = match load_cases(cases_file) {
+        Ok(cases) => cases,
+        Err(e) => {
+            log::warn!("{e}");
+            return Vec::new();
+        }
+    };
+    let mut names: Vec<String> = Vec::new();
+    for case in &cases {
+        if !names.contains(&case.repo) {
+            names.push(case.repo.clone());
+        }
+    }
+    names
+        .into_iter()
+        .map(|name| {
+            let dir = locate_repo(&name);
+            (name, dir)
+        })
+        .collect()
+}
+
+fn locate_repo(name: &str) -> Option<PathBuf> {
+    let var = format!("FERRET_EVAL_REPO_{}", name.to_ascii_uppercase());
+    if let Some(dir) = std::env::var_os(&var) {
+        let dir = PathBuf::from(dir);
+        return dir.is_dir().then_some(dir);
+    }
+    if let Some((_, dir_name)) = CRATES.iter().find(|(n, _)| *n == name) {
+        return find_crate_source(dir_name);
+    }
+    if name == "pip" {
+        return find_pip();
+    }
+    log::warn!("eval repository {name} is unknown: set {var} to its directory");
+    None
+}
+
+fn cargo_home() -> Option<PathBuf> {
+    if let Some(home) = std::env::var_os("CARGO_HOME") {
+        return Some(PathBuf::from(home));
+    }
+    directories::BaseDirs::new().map(|d| d.home_dir().join(".cargo"))
+}
+
+/// `$CARGO_HOME/registry/src/<any index>/<dir_name>`.
+fn find_crate_source(dir_name: &str) -> Option<PathBuf> {
+    let src = cargo_home()?.join("registry").join("src");
+    let mut found: Vec<PathBuf> = std::fs::read_dir(&src)
+        .ok()?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path().join(dir_name))
+        .filter(|p| p.is_dir())
+        .collect();
+    found.sort();
+    found.into_iter().next()
+}
+
+/// `pip/_internal` of the `python3` on PATH, when its version is [`PIP_VERSION`].
+fn find_pip() -> Option<PathBuf> {
+    let out = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import pip,os;print(pip.__version__);print(os.path.dirname(pip.__file__))",
+        ])
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut lines = text.lines();
+    let version = lines.next()?.trim();
+    let dir = PathBuf::from(lines.next()?.trim()).join("_internal");
+    if version != PIP_VERSION {
+        log::warn!(
+            "python3 has pip {version} but the eval set records pip {PIP_VERSION}: skipping pip"
+        );
+        return None;
+    }
+    dir.is_dir().then_some(dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exp(path: &str, start: u32, end: u32) -> Expected {
+        Expected {
+            path: path.into(),
+            start_line: start,
+            end_line: end,
+        }
+    }
+
+    #[test]
+    fn overlap_rule() {
+        let x = exp("src/dir.rs", 100, 120);
+        assert!(hit_matches("src/dir.rs", 100, 120, &x));
+        assert!(
+            hit_matches("src/dir.rs", 90, 100, &x),
+            "touching the first line"
+        );
+        assert!(
+            hit_matches("src/dir.rs", 120, 130, &x),
+            "touching the last line"
+        );
+        assert!(hit_matches("src/dir.rs", 1, 500, &x), "containing");
+        assert!(hit_matches("src/dir.rs", 105, 106, &x), "contained");
+        assert!(hit_matches("./src/dir.rs", 105, 106, &x), "leading ./");
+        assert!(!hit_matches("src/dir.rs", 80, 99, &x), "just before");
+        assert!(!hit_matches("src/dir.rs", 121, 140, &x), "just after");
+        assert!(!hit_matches("src/walk.rs", 100, 120, &x), "other file");
+        assert!(
+            !hit_matches("dir.rs", 100, 120, &x),
+            "paths are not suffix-matched"
+        );
+    }
+
+    #[test]
+    fn rank_is_first_correct_hit_within_top_k() {
+        let expect = vec![exp("a.rs", 10, 20), exp("b.rs", 1, 5)];
+        let hits = [
+            ("c.rs", 1, 9),
+            ("a.rs", 1, 9),
+            ("b.rs", 3, 4),
+            ("a.rs", 15, 16),
+        ];
+        assert_eq!(first_correct_rank(hits, &expect), Some(3));
+        assert_eq!(first_correct_rank([], &expect), None);
+        assert_eq!(first_correct_rank([("a.rs", 20, 30)], &expect), Some(1));
+        // The right answer at rank 11 is a miss.
+        let mut far: Vec<(&str, u32, u32)> = vec![("z.rs", 1, 2); TOP_K];
+        far.push(("a.rs", 10, 20));
+        assert_eq!(first_correct_rank(far.iter().copied(), &expect), None);
+        far[TOP_K - 1] = ("b.rs", 5, 5);
+        assert_eq!(
+            first_correct_rank(far.iter().copied(), &expect),
+            Some(TOP_K)
+        );
+    }
+
+    #[test]
+    fn recall_and_mrr_arithmetic() {
+        let ranks = [Some(1), Some(2), Some(5), Some(10), None];
+        let s = score_mode(SearchMode::Hybrid, &ranks, &[3.0, 1.0, 2.0, 10.0]);
+        assert_eq!(s.cases, 5);
+        assert!((s.recall_at_1 - 0.2).abs() < 1e-12);
+        assert!((s.recall_at_5 - 0.6).abs() < 1e-12);
+        assert!((s.recall_at_10 - 0.8).abs() < 1e-12);
+        let mrr = (1.0 + 0.5 + 0.2 + 0.1 + 0.0) / 5.0;
+        assert!((s.mrr - mrr).abs() < 1e-12);
+        assert!((s.p50_ms - 2.5).abs() < 1e-12);
+
+        let empty = score_mode(SearchMode::Lexical, &[], &[]);
+        assert_eq!(
+            (empty.cases, empty.recall_at_10, empty.mrr, empty.p50_ms),
+            (0, 0.0, 0.0, 0.0)
+        );
+        assert_eq!(median(&[5.0, 1.0, 3.0]), 3.0);
+    }
+
+    #[test]
+    fn parse_cases_skips_comments_and_names_bad_lines() {
+        let text = "# header\n\n{\"id\":\"a\",\"repo\":\"r\",\"query\":\"q\",\"expect\":[{\"path\":\"x.rs\",\"start_line\":1,\"end_line\":2}]}\n";
+        let cases = parse_cases(text, "cases.jsonl").unwrap();
+        assert_eq!(cases.len(), 1);
+        assert_eq!(cases[0].expect, vec![exp("x.rs", 1, 2)]);
+
+        let bad = format!("{text}{{\"id\": \"b\", \"repo\": \"r\"\n");
+        let err = parse_cases(&bad, "cases.jsonl").unwrap_err().to_string();
+        assert!(err.starts_with("cases.jsonl:4:"), "{err}");
+
+        let dup = format!("{text}{}", text.lines().nth(2).unwrap());
+        let err = parse_cases(&dup, "f").unwrap_err().to_string();
+        assert!(err.contains("duplicate case id a"), "{err}");
+
+        let inverted = "{\"id\":\"a\",\"repo\":\"r\",\"query\":\"q\",\"expect\":[{\"path\":\"x\",\"start_line\":5,\"end_line\":2}]}";
+        assert!(parse_cases(inverted, "f").is_err());
+    }
+
+    /// The shipped eval set parses, and every expected range lies inside its file.
+    #[test]
+    fn shipped_cases_are_well_formed() {
+        let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/eval/cases.jsonl");
+        let cases = load_cases(&file).unwrap();
+        assert!(cases.len() >= 60, "{} cases", cases.len());
+        for (name, dir) in locate_repos(&file) {
+            let Some(dir) = dir else { continue };
+            for case in cases.iter().filter(|c| c.repo == name) {
+                for x in &case.expect {
+                    let text = std::fs::read_to_string(dir.join(&x.path))
+                        .unwrap_or_else(|e| panic!("{}: {}: {e}", case.id, x.path));
+                    let lines = text.lines().count() as u32;
+                    assert!(
+                        x.end_line <= lines,
+                        "{}: {} has {lines} lines",
+                        case.id,
+                        x.path
+                    );
+                }
+            }
+        }
+    }
+
+    /// Indexes the eval repositories into a temporary profile and prints the report.
+    /// `cargo test --release -p ferret-engine eval::tests::end_to_end -- --ignored --nocapture`
+    /// (model from `FERRET_MODEL_DIR`, default `/work/main/.models`).
+    #[test]
+    #[ignore]
+    fn end_to_end() {
+        use std::sync::atomic::AtomicBool;
+
+        let file = std::env::var_os("FERRET_EVAL_CASES").map_or_else(
+            || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/eval/cases.jsonl"),
+            PathBuf::from,
+        );
+        let model_dir = std::env::var_os("FERRET_MODEL_DIR")
+            .map_or_else(|| PathBuf::from("/work/main/.models"), PathBuf::from);
+        let cases = load_cases(&file).unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let engine = Engine::open(crate::EngineOptions {
+            data_root: Some(tmp.path().to_path_buf()),
+            model_dir: Some(model_dir),
+            ..Default::default()
+        })
+        .unwrap();
+        for (name, dir) in locate_repos(&file) {
+            match dir {
+                Some(dir) => {
+                    engine.add_repo(&dir, Some(&name)).unwrap();
+                }
+                None => eprintln!("repository {name} not found: its cases will miss"),
+            }
+        }
+        let started = Instant::now();
+        engine
+            .index(None, &AtomicBool::new(false), false, &|_| {})
+            .unwrap();
+        eprintln!("indexed in {:.1} s", started.elapsed().as_secs_f64());
+        let modes = [
+            SearchMode::Lexical,
+            SearchMode::Semantic,
+            SearchMode::Hybrid,
+        ];
+        let report = run(&engine, &cases, &modes).unwrap();
+        println!("mode       R@1   R@5  R@10   MRR  p50ms  cases");
+        for m in &report.modes {
+            println!(
+                "{:<9} {:.3} {:.3} {:.3} {:.3} {:6.1} {:>5}",
+                format!("{:?}", m.mode).to_lowercase(),
+                m.recall_at_1,
+                m.recall_at_5,
+                m.recall_at_10,
+                m.mrr,
+                m.p50_ms,
+                m.cases
+            );
+        }
+        println!("\nper case (lexical / semantic / hybrid rank; - = miss), hybrid top hit:");
+        for case in &cases {
+            let of = |mode: SearchMode| {
+                report
+                    .cases
+                    .iter()
+                    .find(|r| r.id == case.id && r.mode == mode)
+                    .unwrap()
+            };
+            let show = |r: &CaseResult| r.rank.map_or("-".to_string(), |r| r.to_string());
+            let (l, s, h) = (
+                of(SearchMode::Lexical),
+                of(SearchMode::Semantic),
+                of(SearchMode::Hybrid),
+            );
+            let want: Vec<String> = case
+                .expect
+                .iter()
+                .map(|x| format!("{}:{}-{}", x.path, x.start_line, x.end_line))
+                .collect();
+            println!(
+                "{:<11} {:>2} {:>2} {:>2}  {:?}\n            want {}\n            got  {}",
+                case.id,
+                show(l),
+                show(s),
+                show(h),
+                case.query,
+                want.join(" | "),
+                h.top_hit.as_deref().unwrap_or("(nothing)")
+            );
+        }
+        if let Ok(out) = std::env::var("FERRET_EVAL_JSON") {
+            std::fs::write(out, serde_json::to_string_pretty(&report).unwrap()).unwrap();
+        }
+    }
+}
