@@ -1,1 +1,393 @@
+//! Local embeddings: all-MiniLM-L6-v2 (int8) through fastembed on ONNX Runtime, loaded
+//! dynamically from the model directory the setup script fills (DESIGN.md section 6).
+//!
+//! Speed is the whole game here (embedding is the indexing bottleneck), and fastembed's
+//! defaults leave a lot on the table, so [`Embedder`] wraps it deliberately:
+//! - texts are **sorted by length** and batched with their neighbours, so a batch pads to
+//!   the length of similar texts instead of to its longest member (attention cost grows
+//!   with the padded length; mixed batches of code chunks waste most of it); results are
+//!   put back in the caller's order;
+//! - **truncation is explicit** (`max_tokens`, 256 by default: the model's trained limit;
+//!   the shipped tokenizer.json's fixed 128-token padding is replaced by fastembed with
+//!   batch-longest padding);
+//! - **intra-op threads** are set by the caller (the indexer uses half the cores by default
+//!   so searches stay responsive).
+//!
+//! [`RawBaseline`] runs the same model and tokenizer with a bare ONNX Runtime session and
+//! nothing else: the yardstick `ferret bench` compares indexing throughput against.
 
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
+
+use fastembed::{
+    InitOptionsUserDefined, OutputKey, Pooling, QuantizationMode, TextEmbedding, TokenizerFiles,
+    UserDefinedEmbeddingModel,
+};
+use ort::environment::Environment;
+use ort::session::{builder::GraphOptimizationLevel, Session};
+use ort::value::Tensor;
+use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
+
+use crate::{Error, Result};
+
+/// The model every profile uses today; vectors are stored per model id so a future model
+/// re-embeds into its own file while the old one keeps serving.
+pub const DEFAULT_MODEL_ID: &str = "all-minilm-l6-v2-int8";
+/// Its output size.
+pub const DEFAULT_DIMS: usize = 384;
+/// Directory names inside the model directory.
+const MODEL_SUBDIR: &str = "all-minilm-l6-v2-int8";
+const ORT_LIBRARY: &str = "onnxruntime/libonnxruntime.so.1.31.1";
+const TOKENIZER_FILES: [&str; 4] = [
+    "tokenizer.json",
+    "config.json",
+    "special_tokens_map.json",
+    "tokenizer_config.json",
+];
+
+#[derive(Clone, Debug)]
+pub struct EmbedOptions {
+    /// ONNX Runtime intra-op threads; 0 means all cores.
+    pub threads: usize,
+    /// Longer inputs are truncated to this many tokens.
+    pub max_tokens: usize,
+    /// Texts per model call.
+    pub batch_size: usize,
+}
+
+impl Default for EmbedOptions {
+    fn default() -> Self {
+        EmbedOptions {
+            threads: 0,
+            max_tokens: 256,
+            batch_size: 32,
+        }
+    }
+}
+
+impl EmbedOptions {
+    fn intra_threads(&self) -> usize {
+        if self.threads > 0 {
+            self.threads
+        } else {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        }
+    }
+}
+
+/// `$FERRET_MODEL_DIR`, else `$FERRET_DATA_DIR/models` or `<data dir>/models`, else the
+/// development checkout's `.models`: the first one that holds the model.
+pub fn default_model_dir() -> Option<PathBuf> {
+    let mut candidates = Vec::new();
+    if let Some(dir) = std::env::var_os("FERRET_MODEL_DIR").filter(|d| !d.is_empty()) {
+        return Some(PathBuf::from(dir));
+    }
+    if let Ok(root) = crate::profiles::data_root() {
+        candidates.push(root.join("models"));
+    }
+    candidates.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.models"));
+    candidates
+        .into_iter()
+        .find(|dir| dir.join(MODEL_SUBDIR).join("model.onnx").is_file())
+}
+
+/// Checks the model directory and names every missing file, so the error says what to do.
+fn check_model_dir(dir: &Path) -> Result<()> {
+    let mut missing: Vec<String> = std::iter::once(ORT_LIBRARY.to_string())
+        .chain(std::iter::once(format!("{MODEL_SUBDIR}/model.onnx")))
+        .chain(TOKENIZER_FILES.iter().map(|f| format!("{MODEL_SUBDIR}/{f}")))
+        .filter(|rel| !dir.join(rel).is_file())
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    missing.truncate(3);
+    Err(Error::Model(format!(
+        "model files missing in {} ({}...): run scripts/setup.sh, or set FERRET_MODEL_DIR to \
+         a directory that has them",
+        dir.display(),
+        missing.join(", ")
+    )))
+}
+
+/// ONNX Runtime, loaded once per process from the model directory.
+fn environment(dir: &Path) -> Result<Environment> {
+    static ENV: OnceLock<std::result::Result<Environment, String>> = OnceLock::new();
+    ENV.get_or_init(|| {
+        let library = dir.join(ORT_LIBRARY);
+        ort::init_from(&library)
+            .map_err(|e| format!("cannot load ONNX Runtime from {}: {e}", library.display()))?
+            .with_name("ferret")
+            .build()
+            .map_err(|e| format!("cannot start ONNX Runtime: {e}"))
+    })
+    .clone()
+    .map_err(Error::Model)
+}
+
+fn read(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| Error::io(format!("cannot read {}", path.display()), e))
+}
+
+/// Order in which to embed `texts` so each batch holds texts of similar length. Byte length
+/// is a good enough proxy for token count and costs nothing.
+fn length_order(texts: &[String]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..texts.len()).collect();
+    order.sort_by_key(|&i| texts[i].len());
+    order
+}
+
+/// The embedding model, ready to use from any thread.
+pub struct Embedder {
+    model: Mutex<TextEmbedding>,
+    tokenizer: Tokenizer,
+    batch_size: usize,
+    dims: usize,
+}
+
+impl Embedder {
+    pub fn load(model_dir: &Path, opts: &EmbedOptions) -> Result<Self> {
+        check_model_dir(model_dir)?;
+        let env = environment(model_dir)?;
+        let files = model_dir.join(MODEL_SUBDIR);
+        let tokenizer_files = TokenizerFiles {
+            tokenizer_file: read(&files.join("tokenizer.json"))?,
+            config_file: read(&files.join("config.json"))?,
+            special_tokens_map_file: read(&files.join("special_tokens_map.json"))?,
+            tokenizer_config_file: read(&files.join("tokenizer_config.json"))?,
+        };
+        let model = UserDefinedEmbeddingModel::new(read(&files.join("model.onnx"))?, tokenizer_files)
+            .with_pooling(Pooling::Mean)
+            .with_quantization(QuantizationMode::None);
+        let model = UserDefinedEmbeddingModel {
+            output_key: Some(OutputKey::ByName("last_hidden_state")),
+            ..model
+        };
+        let options = InitOptionsUserDefined::new()
+            .with_environment(env)
+            .with_max_length(opts.max_tokens)
+            .with_intra_threads(opts.intra_threads());
+        let mut model = TextEmbedding::try_new_from_user_defined(model, options)
+            .map_err(|e| Error::Model(format!("cannot load {}: {e}", files.display())))?;
+        let tokenizer = model.tokenizer.clone();
+        let probe = model
+            .embed(vec!["probe"], None)
+            .map_err(|e| Error::Model(format!("test embedding failed: {e}")))?;
+        let dims = probe.first().map_or(0, Vec::len);
+        if dims == 0 {
+            return Err(Error::Model("the model returned an empty embedding".into()));
+        }
+        Ok(Embedder {
+            model: Mutex::new(model),
+            tokenizer,
+            batch_size: opts.batch_size.max(1),
+            dims,
+        })
+    }
+
+    pub fn model_id(&self) -> &str {
+        DEFAULT_MODEL_ID
+    }
+
+    pub fn dims(&self) -> usize {
+        self.dims
+    }
+
+    /// Unit vectors for `texts`, in their order.
+    pub fn embed_documents(&self, texts: &[String]) -> Result<Vec<Vec<f32>>> {
+        if texts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let order = length_order(texts);
+        let mut out: Vec<Vec<f32>> = vec![Vec::new(); texts.len()];
+        let mut model = self.model.lock().unwrap_or_else(|p| p.into_inner());
+        for batch in order.chunks(self.batch_size) {
+            let inputs: Vec<&str> = batch.iter().map(|&i| texts[i].as_str()).collect();
+            let vectors = model
+                .embed(inputs, Some(batch.len()))
+                .map_err(|e| Error::Model(format!("embedding failed: {e}")))?;
+            for (&i, v) in batch.iter().zip(vectors) {
+                out[i] = v;
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn embed_query(&self, text: &str) -> Result<Vec<f32>> {
+        self.embed_documents(&[text.to_string()])?
+            .pop()
+            .ok_or_else(|| Error::Model("no embedding returned".into()))
+    }
+
+    /// Tokens the model sees for `texts` (after truncation), for tokens/s figures.
+    pub fn count_tokens(&self, texts: &[String]) -> Result<usize> {
+        let mut total = 0;
+        for text in texts {
+            let encoding = self
+                .tokenizer
+                .encode(text.as_str(), true)
+                .map_err(|e| Error::Model(format!("tokenizer: {e}")))?;
+            total += encoding.get_attention_mask().iter().filter(|&&m| m == 1).count();
+        }
+        Ok(total)
+    }
+}
+
+/// The same model and tokenizer on a bare ONNX Runtime session: tokenize, run, mean-pool,
+/// normalise. No sorting, no fastembed. The bench's yardstick.
+pub struct RawBaseline {
+    session: Mutex<Session>,
+    tokenizer: Tokenizer,
+}
+
+impl RawBaseline {
+    pub fn load(model_dir: &Path, opts: &EmbedOptions) -> Result<Self> {
+        check_model_dir(model_dir)?;
+        let env = environment(model_dir)?;
+        let files = model_dir.join(MODEL_SUBDIR);
+        let model_error = |e: String| Error::Model(format!("raw baseline: {e}"));
+        let mut tokenizer = Tokenizer::from_file(files.join("tokenizer.json"))
+            .map_err(|e| model_error(e.to_string()))?;
+        tokenizer.with_padding(Some(PaddingParams {
+            strategy: PaddingStrategy::BatchLongest,
+            ..Default::default()
+        }));
+        tokenizer
+            .with_truncation(Some(TruncationParams {
+                max_length: opts.max_tokens,
+                ..Default::default()
+            }))
+            .map_err(|e| model_error(e.to_string()))?;
+        let session = Session::builder(&env)
+            .map_err(|e| model_error(e.to_string()))?
+            .with_optimization_level(GraphOptimizationLevel::Level3)
+            .map_err(|e| model_error(e.to_string()))?
+            .with_intra_threads(opts.intra_threads())
+            .map_err(|e| model_error(e.to_string()))?
+            .commit_from_file(files.join("model.onnx"))
+            .map_err(|e| model_error(e.to_string()))?;
+        Ok(RawBaseline {
+            session: Mutex::new(session),
+            tokenizer,
+        })
+    }
+
+    /// Embeds one batch exactly as given (the caller picks the batch).
+    pub fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>> {
+        if texts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let err = |e: String| Error::Model(format!("raw baseline: {e}"));
+        let inputs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let encodings = self
+            .tokenizer
+            .encode_batch(inputs, true)
+            .map_err(|e| err(e.to_string()))?;
+        let rows = encodings.len();
+        let cols = encodings.first().map_or(0, |e| e.len());
+        let flat = |f: &dyn Fn(&tokenizers::Encoding) -> &[u32]| -> Vec<i64> {
+            encodings.iter().flat_map(|e| f(e).iter().map(|&x| x as i64)).collect()
+        };
+        let ids = flat(&|e| e.get_ids());
+        let mask = flat(&|e| e.get_attention_mask());
+        let types = flat(&|e| e.get_type_ids());
+        let shape = [rows as i64, cols as i64];
+        let tensor = |data: Vec<i64>| Tensor::from_array((shape, data)).map_err(|e| err(e.to_string()));
+        let mut session = self.session.lock().unwrap_or_else(|p| p.into_inner());
+        let outputs = session
+            .run(ort::inputs![
+                "input_ids" => tensor(ids)?,
+                "attention_mask" => tensor(mask.clone())?,
+                "token_type_ids" => tensor(types)?,
+            ])
+            .map_err(|e| err(e.to_string()))?;
+        let (out_shape, data) = outputs["last_hidden_state"]
+            .try_extract_tensor::<f32>()
+            .map_err(|e| err(e.to_string()))?;
+        let dims = out_shape[2] as usize;
+        let mut result = Vec::with_capacity(rows);
+        for r in 0..rows {
+            let mut pooled = vec![0f32; dims];
+            for c in 0..cols {
+                if mask[r * cols + c] == 0 {
+                    continue;
+                }
+                let base = (r * cols + c) * dims;
+                for (p, v) in pooled.iter_mut().zip(&data[base..base + dims]) {
+                    *p += v;
+                }
+            }
+            // Mean pooling then L2 normalisation; the mean's divisor cancels out.
+            let norm = pooled.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
+            result.push(pooled.iter().map(|x| x / norm).collect());
+        }
+        Ok(result)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn embedder() -> Embedder {
+        let dir = default_model_dir().expect("model dir: run scripts/setup.sh");
+        Embedder::load(&dir, &EmbedOptions { threads: 1, batch_size: 4, ..Default::default() }).unwrap()
+    }
+
+    fn cosine(a: &[f32], b: &[f32]) -> f32 {
+        a.iter().zip(b).map(|(x, y)| x * y).sum()
+    }
+
+    #[test]
+    fn embeddings_are_unit_vectors_that_rank_meaning() {
+        let e = embedder();
+        assert_eq!(e.dims(), DEFAULT_DIMS);
+        let query = e.embed_query("read a file into a string").unwrap();
+        let texts = vec![
+            "fn load(path: &Path) -> io::Result<String> { std::fs::read_to_string(path) }".to_string(),
+            "fn total(items: &[Item]) -> f64 { items.iter().map(|i| i.price).sum() }".to_string(),
+        ];
+        let docs = e.embed_documents(&texts).unwrap();
+        for v in docs.iter().chain([&query]) {
+            let norm: f32 = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+            assert!((norm - 1.0).abs() < 1e-3, "norm {norm}");
+        }
+        assert!(cosine(&query, &docs[0]) > cosine(&query, &docs[1]) + 0.1);
+    }
+
+    #[test]
+    fn batching_and_sorting_keep_the_callers_order() {
+        let e = embedder();
+        let texts: Vec<String> = (0..9)
+            .map(|i| format!("item {i} {}", "word ".repeat(i * 7)))
+            .rev()
+            .collect();
+        let batch = e.embed_documents(&texts).unwrap();
+        for (text, v) in texts.iter().zip(&batch) {
+            let single = e.embed_query(text).unwrap();
+            assert!(cosine(&single, v) > 0.999, "{text}");
+        }
+        assert!(e.embed_documents(&[]).unwrap().is_empty());
+        let long = "token ".repeat(5000);
+        assert_eq!(e.embed_documents(&[long.clone()]).unwrap()[0].len(), DEFAULT_DIMS);
+        assert_eq!(e.count_tokens(&[long]).unwrap(), 256);
+    }
+
+    #[test]
+    fn raw_baseline_matches_the_embedder() {
+        let dir = default_model_dir().unwrap();
+        let raw = RawBaseline::load(&dir, &EmbedOptions { threads: 1, ..Default::default() }).unwrap();
+        let e = embedder();
+        let texts = vec!["fn main() { println!(\"hi\"); }".to_string(), "parse command line flags".to_string()];
+        for (a, b) in raw.embed(&texts).unwrap().iter().zip(e.embed_documents(&texts).unwrap()) {
+            assert!(cosine(a, &b) > 0.999);
+        }
+    }
+
+    #[test]
+    fn missing_model_files_are_an_actionable_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = Embedder::load(dir.path(), &EmbedOptions::default()).err().unwrap().to_string();
+        assert!(err.contains("scripts/setup.sh") && err.contains("model.onnx"), "{err}");
+    }
+}

@@ -15,8 +15,10 @@ pub mod error;
 pub mod eval;
 pub mod index;
 pub mod profiles;
+pub mod query;
 pub mod search;
 pub mod store;
+pub mod tokens;
 pub mod vectors;
 pub mod walk;
 

@@ -474,8 +474,13 @@ mod tests {
         let (snippet, offset, highlights) = make_snippet(&text, &needles);
         assert!(snippet.contains("parse_args(argv)"));
         assert!(offset <= 25 && offset + SNIPPET_LINES as u32 > 25);
-        let h = &highlights[0];
-        let line = snippet.split('\n').nth(h.line as usize).unwrap();
-        assert_eq!(&line[h.start as usize..h.end as usize], "parse_args");
+        let marked: Vec<&str> = highlights
+            .iter()
+            .map(|h| {
+                let line = snippet.split('\n').nth(h.line as usize).unwrap();
+                &line[h.start as usize..h.end as usize]
+            })
+            .collect();
+        assert_eq!(marked, ["parse", "parse_args"]);
     }
 }

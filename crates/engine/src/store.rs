@@ -54,7 +54,7 @@ const MIGRATIONS: &[&str] = &[
     CREATE VIRTUAL TABLE chunks_fts USING fts5(
         symbol, path, body,
         content = '', contentless_delete = 1,
-        tokenize = 'unicode61 remove_diacritics 2'
+        tokenize = 'porter unicode61 remove_diacritics 2'
     );
     CREATE TABLE embeddings (
         model_id TEXT NOT NULL,
