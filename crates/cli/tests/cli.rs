@@ -69,7 +69,7 @@ fn errors_are_one_clear_line_and_a_failure_status() {
             vec!["search", "x", "--mode", "fuzzy"],
             "hybrid, lexical or semantic",
         ),
-        (vec!["search", "repo:", "x"], "repo:"),
+        (vec!["search", "repo: x"], "repo:ripgrep"),
     ] {
         let out = ferret(data.path()).args(&args).output().unwrap();
         assert!(!out.status.success(), "{args:?} succeeded");

@@ -95,7 +95,11 @@ pub fn default_model_dir() -> Option<PathBuf> {
 fn check_model_dir(dir: &Path) -> Result<()> {
     let mut missing: Vec<String> = std::iter::once(ORT_LIBRARY.to_string())
         .chain(std::iter::once(format!("{MODEL_SUBDIR}/model.onnx")))
-        .chain(TOKENIZER_FILES.iter().map(|f| format!("{MODEL_SUBDIR}/{f}")))
+        .chain(
+            TOKENIZER_FILES
+                .iter()
+                .map(|f| format!("{MODEL_SUBDIR}/{f}")),
+        )
         .filter(|rel| !dir.join(rel).is_file())
         .collect();
     if missing.is_empty() {
@@ -156,9 +160,10 @@ impl Embedder {
             special_tokens_map_file: read(&files.join("special_tokens_map.json"))?,
             tokenizer_config_file: read(&files.join("tokenizer_config.json"))?,
         };
-        let model = UserDefinedEmbeddingModel::new(read(&files.join("model.onnx"))?, tokenizer_files)
-            .with_pooling(Pooling::Mean)
-            .with_quantization(QuantizationMode::None);
+        let model =
+            UserDefinedEmbeddingModel::new(read(&files.join("model.onnx"))?, tokenizer_files)
+                .with_pooling(Pooling::Mean)
+                .with_quantization(QuantizationMode::None);
         let model = UserDefinedEmbeddingModel {
             output_key: Some(OutputKey::ByName("last_hidden_state")),
             ..model
@@ -227,7 +232,11 @@ impl Embedder {
                 .tokenizer
                 .encode(text.as_str(), true)
                 .map_err(|e| Error::Model(format!("tokenizer: {e}")))?;
-            total += encoding.get_attention_mask().iter().filter(|&&m| m == 1).count();
+            total += encoding
+                .get_attention_mask()
+                .iter()
+                .filter(|&&m| m == 1)
+                .count();
         }
         Ok(total)
     }
@@ -286,13 +295,17 @@ impl RawBaseline {
         let rows = encodings.len();
         let cols = encodings.first().map_or(0, |e| e.len());
         let flat = |f: &dyn Fn(&tokenizers::Encoding) -> &[u32]| -> Vec<i64> {
-            encodings.iter().flat_map(|e| f(e).iter().map(|&x| x as i64)).collect()
+            encodings
+                .iter()
+                .flat_map(|e| f(e).iter().map(|&x| x as i64))
+                .collect()
         };
         let ids = flat(&|e| e.get_ids());
         let mask = flat(&|e| e.get_attention_mask());
         let types = flat(&|e| e.get_type_ids());
         let shape = [rows as i64, cols as i64];
-        let tensor = |data: Vec<i64>| Tensor::from_array((shape, data)).map_err(|e| err(e.to_string()));
+        let tensor =
+            |data: Vec<i64>| Tensor::from_array((shape, data)).map_err(|e| err(e.to_string()));
         let mut session = self.session.lock().unwrap_or_else(|p| p.into_inner());
         let outputs = session
             .run(ort::inputs![
@@ -331,7 +344,15 @@ mod tests {
 
     fn embedder() -> Embedder {
         let dir = default_model_dir().expect("model dir: run scripts/setup.sh");
-        Embedder::load(&dir, &EmbedOptions { threads: 1, batch_size: 4, ..Default::default() }).unwrap()
+        Embedder::load(
+            &dir,
+            &EmbedOptions {
+                threads: 1,
+                batch_size: 4,
+                ..Default::default()
+            },
+        )
+        .unwrap()
     }
 
     fn cosine(a: &[f32], b: &[f32]) -> f32 {
@@ -344,7 +365,8 @@ mod tests {
         assert_eq!(e.dims(), DEFAULT_DIMS);
         let query = e.embed_query("read a file into a string").unwrap();
         let texts = vec![
-            "fn load(path: &Path) -> io::Result<String> { std::fs::read_to_string(path) }".to_string(),
+            "fn load(path: &Path) -> io::Result<String> { std::fs::read_to_string(path) }"
+                .to_string(),
             "fn total(items: &[Item]) -> f64 { items.iter().map(|i| i.price).sum() }".to_string(),
         ];
         let docs = e.embed_documents(&texts).unwrap();
@@ -369,17 +391,35 @@ mod tests {
         }
         assert!(e.embed_documents(&[]).unwrap().is_empty());
         let long = "token ".repeat(5000);
-        assert_eq!(e.embed_documents(&[long.clone()]).unwrap()[0].len(), DEFAULT_DIMS);
+        assert_eq!(
+            e.embed_documents(&[long.clone()]).unwrap()[0].len(),
+            DEFAULT_DIMS
+        );
         assert_eq!(e.count_tokens(&[long]).unwrap(), 256);
     }
 
     #[test]
     fn raw_baseline_matches_the_embedder() {
         let dir = default_model_dir().unwrap();
-        let raw = RawBaseline::load(&dir, &EmbedOptions { threads: 1, ..Default::default() }).unwrap();
+        let raw = RawBaseline::load(
+            &dir,
+            &EmbedOptions {
+                threads: 1,
+                ..Default::default()
+            },
+        )
+        .unwrap();
         let e = embedder();
-        let texts = vec!["fn main() { println!(\"hi\"); }".to_string(), "parse command line flags".to_string()];
-        for (a, b) in raw.embed(&texts).unwrap().iter().zip(e.embed_documents(&texts).unwrap()) {
+        let texts = vec![
+            "fn main() { println!(\"hi\"); }".to_string(),
+            "parse command line flags".to_string(),
+        ];
+        for (a, b) in raw
+            .embed(&texts)
+            .unwrap()
+            .iter()
+            .zip(e.embed_documents(&texts).unwrap())
+        {
             assert!(cosine(a, &b) > 0.999);
         }
     }
@@ -387,7 +427,13 @@ mod tests {
     #[test]
     fn missing_model_files_are_an_actionable_error() {
         let dir = tempfile::tempdir().unwrap();
-        let err = Embedder::load(dir.path(), &EmbedOptions::default()).err().unwrap().to_string();
-        assert!(err.contains("scripts/setup.sh") && err.contains("model.onnx"), "{err}");
+        let err = Embedder::load(dir.path(), &EmbedOptions::default())
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains("scripts/setup.sh") && err.contains("model.onnx"),
+            "{err}"
+        );
     }
 }

@@ -29,12 +29,63 @@ pub struct ParsedQuery {
 /// English words that carry no meaning for code search. Dropped from the lexical query only
 /// (the semantic side sees the whole question).
 const STOP_WORDS: &[&str] = &[
-    "a", "about", "an", "and", "are", "as", "at", "be", "by", "can", "do", "does", "for",
-    "from", "get", "gets", "has", "have", "how", "i", "if", "in", "into", "is", "it", "its",
-    "me", "of", "on", "or", "so", "that", "the", "their", "them", "there", "this", "to",
-    "use", "used", "uses", "what", "when", "where", "which", "who", "why", "will", "with",
-    "you", "we", "our", "code", "function", "method", "find", "show", "implemented",
-    "implementation", "handled", "handle", "happens", "done", "way", "thing", "should",
+    "a",
+    "about",
+    "an",
+    "and",
+    "are",
+    "as",
+    "at",
+    "be",
+    "by",
+    "can",
+    "do",
+    "does",
+    "for",
+    "from",
+    "has",
+    "have",
+    "how",
+    "i",
+    "if",
+    "in",
+    "into",
+    "is",
+    "it",
+    "its",
+    "me",
+    "of",
+    "on",
+    "or",
+    "so",
+    "that",
+    "the",
+    "their",
+    "them",
+    "there",
+    "this",
+    "to",
+    "what",
+    "when",
+    "where",
+    "which",
+    "who",
+    "why",
+    "will",
+    "with",
+    "you",
+    "we",
+    "our",
+    "code",
+    "function",
+    "method",
+    "implemented",
+    "implementation",
+    "happens",
+    "should",
+    "would",
+    "does",
+    "did",
 ];
 
 /// One lexeme of the query line.
@@ -56,7 +107,9 @@ fn lex(input: &str) -> Vec<Lexeme> {
                 let mut text = String::new();
                 while let Some(c) = chars.next() {
                     match c {
-                        '\\' if chars.peek() == Some(&'"') => text.push(chars.next().unwrap_or('"')),
+                        '\\' if chars.peek() == Some(&'"') => {
+                            text.push(chars.next().unwrap_or('"'))
+                        }
                         '"' => break,
                         c => text.push(c),
                     }
@@ -240,8 +293,14 @@ impl PathPattern {
 impl PathFilter {
     pub fn new(include: &[String], exclude: &[String]) -> Result<Self> {
         Ok(PathFilter {
-            include: include.iter().map(|v| PathPattern::new(v)).collect::<Result<_>>()?,
-            exclude: exclude.iter().map(|v| PathPattern::new(v)).collect::<Result<_>>()?,
+            include: include
+                .iter()
+                .map(|v| PathPattern::new(v))
+                .collect::<Result<_>>()?,
+            exclude: exclude
+                .iter()
+                .map(|v| PathPattern::new(v))
+                .collect::<Result<_>>()?,
         })
     }
 
@@ -261,7 +320,10 @@ mod tests {
 
     #[test]
     fn parses_qualifiers_phrases_and_text() {
-        let q = parse_query(r#"repo:ripgrep lang:Rust path:src/ -path:*.md "exact phrase" parseArgs std::io"#).unwrap();
+        let q = parse_query(
+            r#"repo:ripgrep lang:Rust path:src/ -path:*.md "exact phrase" parseArgs std::io"#,
+        )
+        .unwrap();
         assert_eq!(q.repos, ["ripgrep"]);
         assert_eq!(q.langs, ["Rust"]);
         assert_eq!(q.paths, ["src/"]);
@@ -272,9 +334,15 @@ mod tests {
         let q = parse_query(r#"path:"my dir/" file:x "unterminated"#).unwrap();
         assert_eq!(q.paths, ["my dir/", "x"]);
         assert_eq!(q.phrases, ["unterminated"]);
-        assert!(parse_query("repo: x").unwrap_err().to_string().contains("repo:ripgrep"));
+        assert!(parse_query("repo: x")
+            .unwrap_err()
+            .to_string()
+            .contains("repo:ripgrep"));
         assert!(parse_query("-repo:x").is_err());
-        assert_eq!(parse_query(r#""say \"hi\"""#).unwrap().phrases, [r#"say "hi""#]);
+        assert_eq!(
+            parse_query(r#""say \"hi\"""#).unwrap().phrases,
+            [r#"say "hi""#]
+        );
     }
 
     fn fts(query: &str) -> Option<String> {
@@ -283,8 +351,14 @@ mod tests {
 
     #[test]
     fn match_expressions() {
-        assert_eq!(fts("parseArgs").unwrap(), r#"("parseargs" OR ("parse" AND "args"))"#);
-        assert_eq!(fts("how does the walker skip files").unwrap(), r#"("walker" OR "skip" OR "files")"#);
+        assert_eq!(
+            fts("parseArgs").unwrap(),
+            r#"("parseargs" OR ("parse" AND "args"))"#
+        );
+        assert_eq!(
+            fts("how does the walker skip files").unwrap(),
+            r#"("walker" OR "skip" OR "files")"#
+        );
         assert_eq!(fts("the").unwrap(), r#""the""#);
         assert_eq!(fts("repo:x"), None);
         assert_eq!(fts(r#""fn main" args"#).unwrap(), r#""fn main" AND "args""#);
@@ -296,23 +370,53 @@ mod tests {
         let conn = rusqlite::Connection::open_in_memory().unwrap();
         conn.execute_batch("CREATE VIRTUAL TABLE t USING fts5(body, tokenize = 'porter unicode61 remove_diacritics 2');")
             .unwrap();
-        for (id, code) in [(1, "fn parseArgs(x)"), (2, "def parse_args(x)"), (3, "class ParseArgs"), (4, "unrelated words")] {
-            conn.execute("INSERT INTO t (rowid, body) VALUES (?1, ?2)", rusqlite::params![id, crate::tokens::index_tokens(code)])
-                .unwrap();
+        for (id, code) in [
+            (1, "fn parseArgs(x)"),
+            (2, "def parse_args(x)"),
+            (3, "class ParseArgs"),
+            (4, "unrelated words"),
+        ] {
+            conn.execute(
+                "INSERT INTO t (rowid, body) VALUES (?1, ?2)",
+                rusqlite::params![id, crate::tokens::index_tokens(code)],
+            )
+            .unwrap();
         }
         let ids = |query: &str| -> Vec<i64> {
-            let Some(expr) = fts(query) else { return Vec::new() };
-            let mut stmt = conn.prepare("SELECT rowid FROM t WHERE t MATCH ?1 ORDER BY rowid").unwrap();
-            stmt.query_map([expr], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+            let Some(expr) = fts(query) else {
+                return Vec::new();
+            };
+            let mut stmt = conn
+                .prepare("SELECT rowid FROM t WHERE t MATCH ?1 ORDER BY rowid")
+                .unwrap();
+            stmt.query_map([expr], |r| r.get(0))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect()
         };
         assert_eq!(ids("parse args"), [1, 2, 3]);
         assert_eq!(ids("parseargs"), [1, 2, 3]);
         assert_eq!(ids("parse_args"), [1, 2, 3]);
         assert_eq!(ids("parsing args"), [1, 2, 3], "porter stemming");
-        for hostile in [r#"""#, "*", "NEAR(a b)", "AND", "OR NOT", "body:parse", "((parse", "a) OR (b", "^x", "'; DROP TABLE t; --", "\u{0}"] {
+        for hostile in [
+            r#"""#,
+            "*",
+            "NEAR(a b)",
+            "AND",
+            "OR NOT",
+            "body:parse",
+            "((parse",
+            "a) OR (b",
+            "^x",
+            "'; DROP TABLE t; --",
+            "\u{0}",
+        ] {
             ids(hostile); // must not error
         }
-        assert!(ids("body:parse").is_empty(), "column filters are plain words, all required");
+        assert!(
+            ids("body:parse").is_empty(),
+            "column filters are plain words, all required"
+        );
     }
 
     #[test]

@@ -79,7 +79,10 @@ mod tests {
         assert_eq!(split_identifier("PARSE_ARGS"), ["parse", "args"]);
         assert_eq!(split_identifier("parse-args"), ["parse", "args"]);
         assert_eq!(split_identifier("HTTPServer"), ["http", "server"]);
-        assert_eq!(split_identifier("getHTTPResponseCode"), ["get", "http", "response", "code"]);
+        assert_eq!(
+            split_identifier("getHTTPResponseCode"),
+            ["get", "http", "response", "code"]
+        );
         assert_eq!(split_identifier("utf8Decoder"), ["utf8", "decoder"]);
         assert_eq!(split_identifier("sha256"), ["sha256"]);
         assert_eq!(split_identifier("__init__"), ["init"]);

@@ -39,7 +39,11 @@ pub enum Language {
 const NAMES: &[(Language, &str, &[&str])] = &[
     (Language::Rust, "rust", &["rs"]),
     (Language::Python, "python", &["py", "python3"]),
-    (Language::JavaScript, "javascript", &["js", "jsx", "node", "mjs"]),
+    (
+        Language::JavaScript,
+        "javascript",
+        &["js", "jsx", "node", "mjs"],
+    ),
     (Language::TypeScript, "typescript", &["ts"]),
     (Language::Tsx, "tsx", &[]),
     (Language::Go, "go", &["golang"]),
@@ -87,7 +91,18 @@ impl Language {
         use Language::*;
         matches!(
             self,
-            Rust | Python | JavaScript | TypeScript | Tsx | Go | Java | C | Cpp | CSharp | Ruby | Php | Bash
+            Rust | Python
+                | JavaScript
+                | TypeScript
+                | Tsx
+                | Go
+                | Java
+                | C
+                | Cpp
+                | CSharp
+                | Ruby
+                | Php
+                | Bash
         )
     }
 }

@@ -56,12 +56,17 @@ pub struct Chunk {
     pub text: String,
 }
 
+/// Containers up to this many lines stay one chunk even when they have members.
+const SMALL_CONTAINER_LINES: usize = 12;
+
 /// Lines above a definition that belong to it: comments, attributes, decorators.
 fn is_preamble_line(line: &str) -> bool {
     let t = line.trim_start();
-    ["///", "//", "/*", "*", "#[", "#!", "@", "#", "--", "'''", "\"\"\""]
-        .iter()
-        .any(|p| t.starts_with(p))
+    [
+        "///", "//", "/*", "*", "#[", "#!", "@", "#", "--", "'''", "\"\"\"",
+    ]
+    .iter()
+    .any(|p| t.starts_with(p))
         && !t.starts_with("#include")
         && !t.starts_with("#define")
         && !t.starts_with("#if")
@@ -72,7 +77,11 @@ fn is_preamble_line(line: &str) -> bool {
 pub fn chunk_text(language: Language, text: &str, limits: &ChunkLimits) -> Vec<Chunk> {
     let lines: Vec<&str> = text.split('\n').collect();
     // A trailing newline is not an extra line.
-    let line_count = if text.ends_with('\n') { lines.len() - 1 } else { lines.len() };
+    let line_count = if text.ends_with('\n') {
+        lines.len() - 1
+    } else {
+        lines.len()
+    };
     if line_count == 0 || text.trim().is_empty() {
         return Vec::new();
     }
@@ -131,7 +140,13 @@ impl Cutter<'_> {
 
     /// Chunks for `defs` (sorted, non-overlapping) within rows `from..=to`, with the lines
     /// between them as gap chunks labelled `gap_symbol`.
-    fn range(&mut self, defs: &[syntax::Def], from: usize, to: usize, gap_symbol: Option<(&str, &'static str)>) {
+    fn range(
+        &mut self,
+        defs: &[syntax::Def],
+        from: usize,
+        to: usize,
+        gap_symbol: Option<(&str, &'static str)>,
+    ) {
         let mut cursor = from;
         for def in defs {
             if def.start_row < cursor || def.end_row > to {
@@ -139,7 +154,10 @@ impl Cutter<'_> {
             }
             // Pull in the comments and attributes right above the definition.
             let mut start = def.start_row;
-            while start > cursor && def.start_row - start < 30 && is_preamble_line(self.lines[start - 1]) {
+            while start > cursor
+                && def.start_row - start < 30
+                && is_preamble_line(self.lines[start - 1])
+            {
                 start -= 1;
             }
             if start > cursor {
@@ -155,7 +173,11 @@ impl Cutter<'_> {
 
     fn definition(&mut self, def: &syntax::Def, start: usize) {
         let symbol = Some(def.symbol.as_str());
-        if self.fits(start, def.end_row) {
+        // Containers are cut into their members unless tiny: a hit then names the method
+        // and opens at it, and each member's embedding is about one thing.
+        let split_container =
+            !def.children.is_empty() && def.end_row - start >= SMALL_CONTAINER_LINES;
+        if !split_container && self.fits(start, def.end_row) {
             self.push(start, def.end_row, symbol, def.kind);
             return;
         }
@@ -168,7 +190,12 @@ impl Cutter<'_> {
                     header_end -= 1;
                 }
                 self.windows(start, header_end, symbol, def.kind, self.limits.max_lines);
-                self.range(&def.children, header_end + 1, def.end_row, Some((&def.symbol, def.kind)));
+                self.range(
+                    &def.children,
+                    header_end + 1,
+                    def.end_row,
+                    Some((&def.symbol, def.kind)),
+                );
             }
             _ => self.windows(start, def.end_row, symbol, def.kind, self.limits.max_lines),
         }
@@ -185,7 +212,11 @@ impl Cutter<'_> {
         while to > from && self.lines[to].trim().is_empty() {
             to -= 1;
         }
-        if from > to || !self.lines[from..=to].iter().any(|l| l.chars().any(char::is_alphanumeric)) {
+        if from > to
+            || !self.lines[from..=to]
+                .iter()
+                .any(|l| l.chars().any(char::is_alphanumeric))
+        {
             return;
         }
         let (symbol, kind) = match label {
@@ -196,7 +227,14 @@ impl Cutter<'_> {
     }
 
     /// Overlapping windows of at most `size` lines and `max_chars` characters.
-    fn windows(&mut self, from: usize, to: usize, symbol: Option<&str>, kind: &'static str, size: usize) {
+    fn windows(
+        &mut self,
+        from: usize,
+        to: usize,
+        symbol: Option<&str>,
+        kind: &'static str,
+        size: usize,
+    ) {
         let size = size.max(1);
         let mut start = from;
         loop {

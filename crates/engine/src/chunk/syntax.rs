@@ -69,8 +69,14 @@ fn definition_kind(language: Language, node_kind: &str) -> Option<(&'static str,
         (Rust, "const_item" | "static_item") => ("const", false),
         (Python, "function_definition") => ("function", false),
         (Python, "class_definition") => ("class", true),
-        (JavaScript | TypeScript | Tsx, "function_declaration" | "generator_function_declaration" | "function_signature") => ("function", false),
-        (JavaScript | TypeScript | Tsx, "class_declaration" | "abstract_class_declaration" | "class") => ("class", true),
+        (
+            JavaScript | TypeScript | Tsx,
+            "function_declaration" | "generator_function_declaration" | "function_signature",
+        ) => ("function", false),
+        (
+            JavaScript | TypeScript | Tsx,
+            "class_declaration" | "abstract_class_declaration" | "class",
+        ) => ("class", true),
         (JavaScript | TypeScript | Tsx, "method_definition") => ("method", false),
         (TypeScript | Tsx, "interface_declaration") => ("interface", false),
         (TypeScript | Tsx, "type_alias_declaration") => ("type", false),
@@ -82,18 +88,34 @@ fn definition_kind(language: Language, node_kind: &str) -> Option<(&'static str,
         (Java, "class_declaration" | "record_declaration") => ("class", true),
         (Java, "interface_declaration" | "annotation_type_declaration") => ("interface", true),
         (Java, "enum_declaration") => ("enum", true),
-        (Java, "method_declaration" | "constructor_declaration" | "compact_constructor_declaration") => ("method", false),
+        (
+            Java,
+            "method_declaration" | "constructor_declaration" | "compact_constructor_declaration",
+        ) => ("method", false),
         (C | Cpp, "function_definition") => ("function", false),
         (C, "struct_specifier" | "union_specifier") => ("struct", false),
         (C | Cpp, "enum_specifier") => ("enum", false),
         (C | Cpp, "type_definition") => ("type", false),
         (Cpp, "class_specifier" | "struct_specifier" | "union_specifier") => ("class", true),
         (Cpp, "namespace_definition") => ("module", true),
-        (CSharp, "class_declaration" | "struct_declaration" | "record_declaration" | "record_struct_declaration") => ("class", true),
+        (
+            CSharp,
+            "class_declaration"
+            | "struct_declaration"
+            | "record_declaration"
+            | "record_struct_declaration",
+        ) => ("class", true),
         (CSharp, "interface_declaration") => ("interface", true),
         (CSharp, "enum_declaration") => ("enum", false),
         (CSharp, "namespace_declaration" | "file_scoped_namespace_declaration") => ("module", true),
-        (CSharp, "method_declaration" | "constructor_declaration" | "destructor_declaration" | "operator_declaration" | "local_function_statement") => ("method", false),
+        (
+            CSharp,
+            "method_declaration"
+            | "constructor_declaration"
+            | "destructor_declaration"
+            | "operator_declaration"
+            | "local_function_statement",
+        ) => ("method", false),
         (CSharp, "property_declaration") => ("property", false),
         (Ruby, "method" | "singleton_method") => ("method", false),
         (Ruby, "class" | "singleton_class") => ("class", true),
@@ -118,10 +140,13 @@ fn variable_function_name(node: Node, source: &[u8]) -> Option<String> {
     let mut cursor = node.walk();
     let found = node.named_children(&mut cursor).find_map(|child| {
         let value = child.child_by_field_name("value")?;
-        matches!(value.kind(), "arrow_function" | "function_expression" | "function" | "generator_function")
-            .then(|| child.child_by_field_name("name"))
-            .flatten()
-            .map(|name| text(name, source).to_string())
+        matches!(
+            value.kind(),
+            "arrow_function" | "function_expression" | "function" | "generator_function"
+        )
+        .then(|| child.child_by_field_name("name"))
+        .flatten()
+        .map(|name| text(name, source).to_string())
     });
     found
 }
@@ -134,7 +159,9 @@ fn text<'a>(node: Node, source: &'a [u8]) -> &'a str {
 /// type; C and C++ functions bury the name inside declarators; Go types inside a spec.
 fn node_name(node: Node, source: &[u8]) -> Option<String> {
     if node.kind() == "impl_item" {
-        let ty = node.child_by_field_name("type").map(|t| text(t, source).to_string())?;
+        let ty = node
+            .child_by_field_name("type")
+            .map(|t| text(t, source).to_string())?;
         return Some(match node.child_by_field_name("trait") {
             Some(tr) => format!("{} for {ty}", text(tr, source)),
             None => ty,
@@ -145,15 +172,24 @@ fn node_name(node: Node, source: &[u8]) -> Option<String> {
     }
     if node.kind() == "type_declaration" {
         let mut cursor = node.walk();
-        let spec = node.named_children(&mut cursor).find(|c| c.kind() == "type_spec")?;
-        return spec.child_by_field_name("name").map(|n| text(n, source).to_string());
+        let spec = node
+            .named_children(&mut cursor)
+            .find(|c| c.kind() == "type_spec")?;
+        return spec
+            .child_by_field_name("name")
+            .map(|n| text(n, source).to_string());
     }
     // C/C++ function definitions and typedefs: walk down the declarator chain.
     let mut declarator = node.child_by_field_name("declarator")?;
     for _ in 0..8 {
         match declarator.kind() {
-            "identifier" | "field_identifier" | "type_identifier" | "qualified_identifier"
-            | "destructor_name" | "operator_name" | "primitive_type" => {
+            "identifier"
+            | "field_identifier"
+            | "type_identifier"
+            | "qualified_identifier"
+            | "destructor_name"
+            | "operator_name"
+            | "primitive_type" => {
                 return Some(text(declarator, source).to_string());
             }
             _ => declarator = declarator.child_by_field_name("declarator")?,
@@ -192,7 +228,15 @@ pub fn definitions(language: Language, source: &str) -> Option<Vec<Def>> {
         _ => ".",
     };
     let mut defs = Vec::new();
-    collect(language, tree.root_node(), source.as_bytes(), None, separator, &mut defs, 0);
+    collect(
+        language,
+        tree.root_node(),
+        source.as_bytes(),
+        None,
+        separator,
+        &mut defs,
+        0,
+    );
     Some(defs)
 }
 
@@ -224,9 +268,9 @@ fn collect(
             child.kind(),
             "struct_specifier" | "union_specifier" | "enum_specifier" | "class_specifier"
         ) && child.child_by_field_name("body").is_none();
-        let kind = definition_kind(language, child.kind()).filter(|_| !bodiless_type).or_else(|| {
-            variable_function_name(child, source).map(|_| ("function", false))
-        });
+        let kind = definition_kind(language, child.kind())
+            .filter(|_| !bodiless_type)
+            .or_else(|| variable_function_name(child, source).map(|_| ("function", false)));
         let Some((kind, is_container)) = kind else {
             // Not a definition: look inside (export statements, decorators, bodies...).
             // Function bodies are not entered, so local helpers stay with their function.
@@ -244,8 +288,20 @@ fn collect(
         };
         let mut children = Vec::new();
         if is_container {
-            let qualifier = if symbol.is_empty() { None } else { Some(symbol.as_str()) };
-            collect(language, child, source, qualifier, separator, &mut children, depth + 1);
+            let qualifier = if symbol.is_empty() {
+                None
+            } else {
+                Some(symbol.as_str())
+            };
+            collect(
+                language,
+                child,
+                source,
+                qualifier,
+                separator,
+                &mut children,
+                depth + 1,
+            );
         }
         out.push(Def {
             start_row: child.start_position().row,

@@ -17,7 +17,9 @@ fn check_invariants(text: &str, chunks: &[Chunk]) {
         if line.chars().any(char::is_alphanumeric) {
             let row = i as u32 + 1;
             assert!(
-                chunks.iter().any(|c| c.start_line <= row && row <= c.end_line),
+                chunks
+                    .iter()
+                    .any(|c| c.start_line <= row && row <= c.end_line),
                 "line {row} {line:?} not covered"
             );
         }
@@ -25,7 +27,11 @@ fn check_invariants(text: &str, chunks: &[Chunk]) {
 }
 
 fn chunks_of(path: &str, text: &str) -> Vec<Chunk> {
-    let chunks = chunk_text(detect_language(std::path::Path::new(path)), text, &ChunkLimits::default());
+    let chunks = chunk_text(
+        detect_language(std::path::Path::new(path)),
+        text,
+        &ChunkLimits::default(),
+    );
     check_invariants(text, &chunks);
     chunks
 }
@@ -34,15 +40,29 @@ fn chunks_of(path: &str, text: &str) -> Vec<Chunk> {
 fn expect(chunks: &[Chunk], symbol: &str, kind: &str, line: u32) {
     let found = chunks.iter().find(|c| c.symbol.as_deref() == Some(symbol));
     let c = found.unwrap_or_else(|| {
-        panic!("no chunk for {symbol}: {:?}", chunks.iter().map(|c| (&c.symbol, c.kind, c.start_line)).collect::<Vec<_>>())
+        panic!(
+            "no chunk for {symbol}: {:?}",
+            chunks
+                .iter()
+                .map(|c| (&c.symbol, c.kind, c.start_line))
+                .collect::<Vec<_>>()
+        )
     });
     assert_eq!(c.kind, kind, "{symbol}");
-    assert!(c.start_line <= line && line <= c.end_line, "{symbol}: {}-{} misses {line}", c.start_line, c.end_line);
+    assert!(
+        c.start_line <= line && line <= c.end_line,
+        "{symbol}: {}-{} misses {line}",
+        c.start_line,
+        c.end_line
+    );
 }
 
 macro_rules! fixture {
     ($path:literal) => {
-        ($path, include_str!(concat!("../../../../tests/fixtures/polyglot/", $path)))
+        (
+            $path,
+            include_str!(concat!("../../../../tests/fixtures/polyglot/", $path)),
+        )
     };
 }
 
@@ -53,7 +73,10 @@ fn rust_definitions_with_docs_and_impl_methods() {
     expect(&chunks, "Token", "enum", 5);
     expect(&chunks, "tokenize_expression", "function", 14);
     // The doc comment belongs to the function's chunk.
-    let f = chunks.iter().find(|c| c.symbol.as_deref() == Some("tokenize_expression")).unwrap();
+    let f = chunks
+        .iter()
+        .find(|c| c.symbol.as_deref() == Some("tokenize_expression"))
+        .unwrap();
     assert!(f.text.starts_with("/// Splits"), "{}", f.text);
     expect(&chunks, "RateLimiter", "struct", 57);
 }
@@ -61,17 +84,51 @@ fn rust_definitions_with_docs_and_impl_methods() {
 #[test]
 fn each_grammar_finds_its_definitions() {
     let cases: &[((&str, &str), &[(&str, &str, u32)])] = &[
-        (fixture!("lib/config_loader.py"), &[("parse_args", "function", 7), ("SettingsStore", "class", 17)]),
-        (fixture!("web/cart.js"), &[("parseArgs", "function", 3), ("Cart", "class", 12)]),
-        (fixture!("web/user_service.ts"), &[("User", "interface", 1), ("UserService", "class", 7)]),
-        (fixture!("cmd/geo.go"), &[("greatCircle", "function", 12), ("main", "function", 22)]),
+        (
+            fixture!("lib/config_loader.py"),
+            &[
+                ("parse_args", "function", 7),
+                ("SettingsStore", "class", 17),
+            ],
+        ),
+        (
+            fixture!("web/cart.js"),
+            &[("parseArgs", "function", 3), ("Cart", "class", 12)],
+        ),
+        (
+            fixture!("web/user_service.ts"),
+            &[("User", "interface", 1), ("UserService", "class", 7)],
+        ),
+        (
+            fixture!("cmd/geo.go"),
+            &[("greatCircle", "function", 12), ("main", "function", 22)],
+        ),
         (fixture!("src/Inventory.java"), &[("Inventory", "class", 6)]),
-        (fixture!("src/ring_buffer.c"), &[("ring_buffer_new", "function", 9), ("ring_buffer_push", "function", 18), ("ring_buffer", "type", 4)]),
-        (fixture!("src/matrix.cpp"), &[("linalg", "module", 5)]),
-        (fixture!("src/Mailer.cs"), &[("Shop.Notifications", "module", 3)]),
+        (
+            fixture!("src/ring_buffer.c"),
+            &[
+                ("ring_buffer_new", "function", 9),
+                ("ring_buffer_push", "function", 18),
+                ("ring_buffer", "type", 4),
+            ],
+        ),
+        (
+            fixture!("src/matrix.cpp"),
+            &[
+                ("linalg", "module", 3),
+                ("linalg::Matrix::multiply", "function", 10),
+            ],
+        ),
+        (
+            fixture!("src/Mailer.cs"),
+            &[("Shop.Notifications", "module", 3)],
+        ),
         (fixture!("lib/slugify.rb"), &[("TextUtils", "module", 1)]),
         (fixture!("web/Router.php"), &[("Router", "class", 5)]),
-        (fixture!("scripts/backup.sh"), &[("rotate_backups", "function", 5)]),
+        (
+            fixture!("scripts/backup.sh"),
+            &[("rotate_backups", "function", 5)],
+        ),
     ];
     for ((path, text), expected) in cases {
         let chunks = chunks_of(path, text);
@@ -98,7 +155,9 @@ fn big_containers_split_into_members_with_qualified_symbols() {
 
     let mut rust = String::from("impl Engine {\n");
     for i in 0..10 {
-        rust.push_str(&format!("    /// Step {i}.\n    pub fn step_{i}(&self) -> u32 {{\n"));
+        rust.push_str(&format!(
+            "    /// Step {i}.\n    pub fn step_{i}(&self) -> u32 {{\n"
+        ));
         for _ in 0..6 {
             rust.push_str("        let x = self.compute_something_long_enough();\n");
         }
@@ -106,8 +165,15 @@ fn big_containers_split_into_members_with_qualified_symbols() {
     }
     rust.push_str("}\n");
     let chunks = chunks_of("e.rs", &rust);
-    let step = chunks.iter().find(|c| c.symbol.as_deref() == Some("Engine::step_3")).expect("method chunk");
-    assert!(step.text.trim_start().starts_with("/// Step 3."), "{}", step.text);
+    let step = chunks
+        .iter()
+        .find(|c| c.symbol.as_deref() == Some("Engine::step_3"))
+        .expect("method chunk");
+    assert!(
+        step.text.trim_start().starts_with("/// Step 3."),
+        "{}",
+        step.text
+    );
 }
 
 #[test]
@@ -119,7 +185,9 @@ fn long_definitions_become_overlapping_windows() {
     src.push_str("}\n");
     let chunks = chunks_of("long.rs", &src);
     assert!(chunks.len() >= 4, "{}", chunks.len());
-    assert!(chunks.iter().all(|c| c.symbol.as_deref() == Some("long_function")));
+    assert!(chunks
+        .iter()
+        .all(|c| c.symbol.as_deref() == Some("long_function")));
     for pair in chunks.windows(2) {
         assert!(pair[1].start_line <= pair[0].end_line, "windows overlap");
         assert!(pair[0].end_line - pair[0].start_line < 50);
@@ -134,13 +202,31 @@ fn minified_single_line_stays_capped() {
     assert!(chunks.iter().all(|c| c.text.len() <= 1600));
     let unicode = "é".repeat(5000);
     let chunks = chunk_text(Language::Text, &unicode, &ChunkLimits::default());
-    assert!(chunks.iter().all(|c| c.text.len() <= 1600 && c.text.chars().all(|ch| ch == 'é')));
+    assert!(chunks
+        .iter()
+        .all(|c| c.text.len() <= 1600 && c.text.chars().all(|ch| ch == 'é')));
 }
 
 #[test]
 fn garbage_and_edge_input_never_panics() {
-    for text in ["", "\n\n\n", "}}}{{{", "fn (", "\0\0", "class", "def f(:\n  x", "🦀🦀🦀\n🦀"] {
-        for lang in [Language::Rust, Language::Python, Language::Cpp, Language::Php, Language::Text, Language::Markdown] {
+    for text in [
+        "",
+        "\n\n\n",
+        "}}}{{{",
+        "fn (",
+        "\0\0",
+        "class",
+        "def f(:\n  x",
+        "🦀🦀🦀\n🦀",
+    ] {
+        for lang in [
+            Language::Rust,
+            Language::Python,
+            Language::Cpp,
+            Language::Php,
+            Language::Text,
+            Language::Markdown,
+        ] {
             let chunks = chunk_text(lang, text, &ChunkLimits::default());
             check_invariants(text, &chunks);
         }
@@ -163,5 +249,7 @@ fn plain_text_uses_line_windows() {
     let text: String = (0..100).map(|i| format!("line {i}\n")).collect();
     let chunks = chunks_of("notes.txt", &text);
     assert!(chunks.len() >= 3);
-    assert!(chunks.iter().all(|c| c.kind == "lines" && c.symbol.is_none()));
+    assert!(chunks
+        .iter()
+        .all(|c| c.kind == "lines" && c.symbol.is_none()));
 }
