@@ -392,7 +392,7 @@ mod tests {
         assert!(e.embed_documents(&[]).unwrap().is_empty());
         let long = "token ".repeat(5000);
         assert_eq!(
-            e.embed_documents(&[long.clone()]).unwrap()[0].len(),
+            e.embed_documents(std::slice::from_ref(&long)).unwrap()[0].len(),
             DEFAULT_DIMS
         );
         assert_eq!(e.count_tokens(&[long]).unwrap(), 256);

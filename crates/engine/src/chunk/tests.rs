@@ -83,7 +83,8 @@ fn rust_definitions_with_docs_and_impl_methods() {
 
 #[test]
 fn each_grammar_finds_its_definitions() {
-    let cases: &[((&str, &str), &[(&str, &str, u32)])] = &[
+    type Expected<'a> = &'a [(&'a str, &'a str, u32)];
+    let cases: &[((&str, &str), Expected)] = &[
         (
             fixture!("lib/config_loader.py"),
             &[
