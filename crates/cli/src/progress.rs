@@ -71,11 +71,10 @@ pub fn print_report(r: &IndexReport) {
         r.repos, r.files_seen, r.files_changed, r.files_unchanged, r.files_removed, r.files_skipped
     );
     println!(
-        "chunks: {} written, {} removed; embeddings: {} computed ({} tokens){}",
+        "chunks: {} written, {} removed; embeddings: {} computed{}",
         r.chunks_written,
         r.chunks_removed,
         r.embeddings_computed,
-        r.tokens_embedded,
         if r.vectors_rebuilt {
             "; vector index rebuilt from the database"
         } else {

@@ -306,7 +306,16 @@ impl Engine {
             _ => self.readable_vectors()?,
         };
         let embedder = match &vectors {
-            Some(v) if !v.is_empty() => Some(self.embedder()?),
+            Some(v) if !v.is_empty() => match self.embedder() {
+                Ok(embedder) => Some(embedder),
+                // Hybrid still answers lexically when the model cannot load; semantic
+                // mode has nothing else to offer, so it reports why.
+                Err(e) if opts.mode == search::SearchMode::Hybrid => {
+                    log::warn!("semantic ranking unavailable, lexical only: {e}");
+                    None
+                }
+                Err(e) => return Err(e),
+            },
             _ => None,
         };
         let store = self.store();

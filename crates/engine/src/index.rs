@@ -11,7 +11,7 @@
 //! dropped, new chunks whose text already has an embedding added), so it can be saved at any
 //! point between batches with the store's current generation and be exactly right.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -27,8 +27,8 @@ use crate::{tokens, Error, Result};
 /// Files per phase-1 transaction: large enough to amortise commits, small enough that an
 /// interruption loses little and lexical results appear early.
 const FILE_BATCH: usize = 128;
-/// Distinct chunk texts per phase-2 transaction.
-const EMBED_BATCH: usize = 64;
+/// Distinct chunk texts per phase-2 transaction (the embedder batches further inside).
+const EMBED_BATCH: usize = 128;
 /// How often the vector index is saved while embedding, so other processes see progress.
 const SAVE_EVERY: Duration = Duration::from_secs(30);
 
@@ -68,7 +68,6 @@ pub struct IndexReport {
     pub chunks_written: u64,
     pub chunks_removed: u64,
     pub embeddings_computed: u64,
-    pub tokens_embedded: u64,
     pub vectors_rebuilt: bool,
     pub interrupted: bool,
     pub lexical_secs: f64,
@@ -180,6 +179,10 @@ pub fn run(
     progress.phase = Phase::Saving;
     (opts.progress)(&progress);
     vector_index.save(store.generation()?)?;
+    // Readers may hold the WAL open; a checkpoint that cannot finish is retried next run.
+    if let Err(e) = store.checkpoint() {
+        log::debug!("checkpoint skipped: {e}");
+    }
     progress.phase = Phase::Done;
     progress.elapsed_secs = started.elapsed().as_secs_f64();
     (opts.progress)(&progress);
@@ -417,61 +420,50 @@ fn embed_pending(
     progress: &mut Progress,
 ) -> Result<()> {
     let started = Instant::now();
-    let total = store.pending_embedding_count(model_id, repo_filter)?;
+    let pending_ids = store.pending_embedding_ids(model_id, repo_filter)?;
     progress.phase = Phase::Embedding;
-    progress.embeddings_total = total;
+    progress.embeddings_total = pending_ids.len() as u64;
     progress.embeddings_done = 0;
     (opts.progress)(progress);
     let mut last_save = Instant::now();
-    loop {
+    for ids in pending_ids.chunks(EMBED_BATCH) {
         if opts.cancel.load(Ordering::Relaxed) {
             report.interrupted = true;
             return Ok(());
         }
-        let pending = store.pending_embeddings(model_id, repo_filter, EMBED_BATCH * 4)?;
-        if pending.is_empty() {
-            return Ok(());
-        }
-        for batch in pending.chunks(EMBED_BATCH) {
-            if opts.cancel.load(Ordering::Relaxed) {
-                report.interrupted = true;
-                return Ok(());
-            }
-            let inputs: Vec<String> = batch
-                .iter()
-                .map(|p| embedding_input(&p.path, &p.kind, p.symbol.as_deref(), &p.text))
-                .collect();
-            let embedded = embedder.embed_documents(&inputs)?;
-            report.tokens_embedded += embedder.count_tokens(&inputs).unwrap_or(0) as u64;
-            let quantized: Vec<Vec<u8>> = embedded
-                .iter()
-                .map(|v| vectors::i8_to_bytes(&vectors::quantize(v)))
-                .collect();
-            store.transaction(|tx| {
-                for (pending, vector) in batch.iter().zip(&quantized) {
-                    tx.insert_embedding(model_id, &pending.content_hash, vector)?;
-                }
-                tx.bump_generation()
-            })?;
-            let mut by_hash: HashMap<&[u8], &Vec<u8>> = HashMap::new();
+        let batch = store.pending_chunks(ids)?;
+        let inputs: Vec<String> = batch
+            .iter()
+            .map(|p| embedding_input(&p.path, &p.kind, p.symbol.as_deref(), &p.text))
+            .collect();
+        let quantized: Vec<Vec<u8>> = embedder
+            .embed_documents(&inputs)?
+            .iter()
+            .map(|v| vectors::i8_to_bytes(&vectors::quantize(v)))
+            .collect();
+        store.transaction(|tx| {
             for (pending, vector) in batch.iter().zip(&quantized) {
-                by_hash.insert(&pending.content_hash, vector);
+                tx.insert_embedding(model_id, &pending.content_hash, vector)?;
             }
-            for (hash, vector) in by_hash {
-                for id in store.chunk_ids_with_hash(hash)? {
-                    vector_index.add(id as u64, &vectors::bytes_to_i8(vector))?;
-                }
+            tx.bump_generation()
+        })?;
+        // Every chunk with that text gets the vector, duplicates in other files included.
+        for (pending, vector) in batch.iter().zip(&quantized) {
+            let vector = vectors::bytes_to_i8(vector);
+            for id in store.chunk_ids_with_hash(&pending.content_hash)? {
+                vector_index.add(id as u64, &vector)?;
             }
-            report.embeddings_computed += batch.len() as u64;
-            progress.embeddings_done += batch.len() as u64;
-            progress.elapsed_secs = started.elapsed().as_secs_f64();
-            (opts.progress)(progress);
-            if last_save.elapsed() > SAVE_EVERY {
-                vector_index.save(store.generation()?)?;
-                last_save = Instant::now();
-            }
+        }
+        report.embeddings_computed += batch.len() as u64;
+        progress.embeddings_done += ids.len() as u64;
+        progress.elapsed_secs = started.elapsed().as_secs_f64();
+        (opts.progress)(progress);
+        if last_save.elapsed() > SAVE_EVERY {
+            vector_index.save(store.generation()?)?;
+            last_save = Instant::now();
         }
     }
+    Ok(())
 }
 
 /// Builds the vector index from SQLite alone (no model involved): used when the saved file

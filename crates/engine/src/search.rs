@@ -97,8 +97,23 @@ pub struct SearchHit {
     pub chunk_id: i64,
 }
 
-/// A candidate's fused score and its rank in each ranking.
-type Fused = (f64, Option<u32>, Option<u32>);
+/// Chunks of the same file and symbol (the windows of one definition) rank as one.
+type GroupKey<'a> = (&'a str, &'a str, Option<&'a str>, i64);
+
+fn group_key(row: &ChunkRow) -> GroupKey<'_> {
+    match row.symbol.as_deref() {
+        Some(symbol) => (row.repo.as_str(), row.path.as_str(), Some(symbol), 0),
+        None => (row.repo.as_str(), row.path.as_str(), None, row.id),
+    }
+}
+
+/// A definition's fused score, its rank in each ranking, and its best chunk.
+struct Group {
+    score: f64,
+    lexical_rank: Option<u32>,
+    semantic_rank: Option<u32>,
+    best: (f64, i64),
+}
 
 /// What a search needs besides the query.
 pub struct SearchContext<'a> {
@@ -134,28 +149,10 @@ pub fn search(
         _ => semantic_ranking(ctx, &parsed, filter.as_ref(), wanted)?,
     };
 
-    // Fuse by rank.
-    let mut fused: HashMap<i64, Fused> = HashMap::new();
-    for (rank, (id, score)) in lexical.iter().enumerate() {
-        let entry = fused.entry(*id).or_default();
-        entry.0 += match opts.mode {
-            SearchMode::Lexical => *score,
-            _ => 1.0 / (RRF_K + rank as f64 + 1.0),
-        };
-        entry.1 = Some(rank as u32 + 1);
-    }
-    for (rank, (id, score)) in semantic.iter().enumerate() {
-        let entry = fused.entry(*id).or_default();
-        entry.0 += match opts.mode {
-            SearchMode::Semantic => *score,
-            _ => 1.0 / (RRF_K + rank as f64 + 1.0),
-        };
-        entry.2 = Some(rank as u32 + 1);
-    }
-    let mut ranked: Vec<(i64, Fused)> = fused.into_iter().collect();
-    ranked.sort_by(|a, b| b.1 .0.total_cmp(&a.1 .0).then(a.0.cmp(&b.0)));
-
-    let ids: Vec<i64> = ranked.iter().map(|(id, _)| *id).collect();
+    // Fetch the candidates once: grouping and phrase checks need their rows.
+    let mut ids: Vec<i64> = lexical.iter().chain(&semantic).map(|(id, _)| *id).collect();
+    ids.sort_unstable();
+    ids.dedup();
     let rows: HashMap<i64, ChunkRow> = ctx
         .store
         .chunks_by_ids(&ids)?
@@ -163,20 +160,62 @@ pub fn search(
         .map(|row| (row.id, row))
         .collect();
     let phrases: Vec<String> = parsed.phrases.iter().map(|p| p.to_lowercase()).collect();
-    let needles = highlight_needles(&parsed);
-    let mut hits = Vec::with_capacity(opts.limit);
-    for (id, (score, lexical_rank, semantic_rank)) in ranked {
-        if hits.len() >= opts.limit {
-            break;
-        }
-        // A vector key can outlive its chunk in a stale index another process saved.
-        let Some(row) = rows.get(&id) else { continue };
-        if !phrases.is_empty() {
+    let admissible = |row: &ChunkRow| {
+        phrases.is_empty() || {
             let text = row.text.to_lowercase();
-            if !phrases.iter().all(|p| text.contains(p.as_str())) {
+            phrases.iter().all(|p| text.contains(p.as_str()))
+        }
+    };
+
+    // Fuse by rank, per definition: the windows of one long function are one candidate (a
+    // lexical hit on one window and a semantic hit on another both count for it), and a
+    // result list never shows the same definition twice.
+    let mut groups: HashMap<GroupKey<'_>, Group> = HashMap::new();
+    for (list, lexical_list) in [(&lexical, true), (&semantic, false)] {
+        let mut seen = HashSet::new();
+        let mut rank = 0u32;
+        for (id, raw_score) in list {
+            // A vector key can outlive its chunk in a stale index another process saved.
+            let Some(row) = rows.get(id) else { continue };
+            if !admissible(row) {
                 continue;
             }
+            let key = group_key(row);
+            if !seen.insert(key) {
+                continue;
+            }
+            rank += 1;
+            let contribution = match opts.mode {
+                SearchMode::Hybrid => 1.0 / (RRF_K + rank as f64),
+                _ => *raw_score,
+            };
+            let group = groups.entry(key).or_insert(Group {
+                score: 0.0,
+                lexical_rank: None,
+                semantic_rank: None,
+                best: (f64::MIN, *id),
+            });
+            group.score += contribution;
+            if lexical_list {
+                group.lexical_rank = Some(rank);
+            } else {
+                group.semantic_rank = Some(rank);
+            }
+            if contribution > group.best.0 {
+                group.best = (contribution, *id);
+            }
         }
+    }
+    let mut ranked: Vec<Group> = groups.into_values().collect();
+    ranked.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.best.1.cmp(&b.best.1)));
+
+    let needles = highlight_needles(&parsed);
+    let mut hits = Vec::with_capacity(opts.limit);
+    for group in ranked.into_iter().take(opts.limit) {
+        let id = group.best.1;
+        let Some(row) = rows.get(&id) else { continue };
+        let (score, lexical_rank, semantic_rank) =
+            (group.score, group.lexical_rank, group.semantic_rank);
         let (snippet, snippet_offset, highlights) = make_snippet(&row.text, &needles);
         hits.push(SearchHit {
             repo: row.repo.clone(),

@@ -318,6 +318,14 @@ impl Store {
         })
     }
 
+    /// Folds the write-ahead log back into the database and truncates it, so the WAL does
+    /// not keep megabytes on disk after a large indexing run.
+    pub fn checkpoint(&self) -> Result<()> {
+        self.conn
+            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
+            .map_err(|e| self.err(e))
+    }
+
     pub fn set_last_indexed(&self, repo_id: i64) -> Result<()> {
         self.conn
             .execute(
@@ -358,29 +366,44 @@ impl Store {
 
     // ---- embeddings ----
 
-    /// Chunks whose text has no embedding for `model_id` yet, one per distinct content hash
-    /// (duplicates share the embedding), oldest first, at most `limit`.
-    pub fn pending_embeddings(
-        &self,
-        model_id: &str,
-        repo_id: Option<i64>,
-        limit: usize,
-    ) -> Result<Vec<PendingChunk>> {
+    /// One chunk id per distinct text that has no embedding for `model_id` yet (duplicates
+    /// share the embedding), shortest text first: embedding in this order puts texts of
+    /// similar length in the same batch, so little compute goes to padding.
+    pub fn pending_embedding_ids(&self, model_id: &str, repo_id: Option<i64>) -> Result<Vec<i64>> {
         let mut stmt = self
             .conn
-            .prepare_cached(
-                "SELECT c.content_hash, c.text, f.path, c.symbol, c.kind
+            .prepare(
+                "SELECT MIN(c.id), MAX(length(c.text))
                  FROM chunks c JOIN files f ON f.id = c.file_id
                  WHERE (?2 IS NULL OR f.repo_id = ?2)
                    AND NOT EXISTS (SELECT 1 FROM embeddings e
                                    WHERE e.model_id = ?1 AND e.content_hash = c.content_hash)
                  GROUP BY c.content_hash
-                 ORDER BY MIN(c.id)
-                 LIMIT ?3",
+                 ORDER BY 2, 1",
             )
             .map_err(|e| self.err(e))?;
         let rows = stmt
-            .query_map(params![model_id, repo_id, limit as i64], |r| {
+            .query_map(params![model_id, repo_id], |r| r.get(0))
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.err(e))
+    }
+
+    /// The texts to embed for the given chunk ids, in the same order (missing ids, deleted
+    /// since, are left out).
+    pub fn pending_chunks(&self, ids: &[i64]) -> Result<Vec<PendingChunk>> {
+        let json = serde_json::to_string(ids).expect("ids serialize");
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT c.content_hash, c.text, f.path, c.symbol, c.kind
+                 FROM json_each(?1) j JOIN chunks c ON c.id = j.value
+                 JOIN files f ON f.id = c.file_id
+                 ORDER BY j.key",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![json], |r| {
                 Ok(PendingChunk {
                     content_hash: r.get(0)?,
                     text: r.get(1)?,

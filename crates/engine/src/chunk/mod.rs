@@ -9,11 +9,11 @@
 //! becomes plain "lines" chunks, so every non-blank line is searchable. Markdown is cut at
 //! headings; everything else, and any file whose parse fails, into line windows.
 //!
-//! Sizes are chosen for the embedding model: all-MiniLM-L6-v2 reads at most 256 tokens
-//! (about 800-1,000 characters of code), so a chunk much longer than that is only partly
-//! seen by the semantic side. The default cap (1,600 characters / 50 lines) keeps most
-//! definitions whole for lexical search while their beginning — signature and doc comment,
-//! the most telling part — is what the model reads.
+//! Sizes balance the two rankings: the embedding model reads the first 128 tokens of a
+//! chunk (about 400-500 characters of code: see `embed`), while BM25 and the result view
+//! want whole definitions. The default cap (1,600 characters / 50 lines) keeps most
+//! definitions whole, and their beginning — doc comment and signature, the most telling
+//! part — is what the model reads.
 
 mod language;
 mod syntax;
