@@ -227,23 +227,19 @@ pub fn bench_repo(
 
 /// One embedding input per distinct chunk text, as the indexer embedded them.
 fn distinct_inputs(store: &Store) -> Result<Vec<String>> {
-    let mut stmt = store
-        .conn()
-        .prepare("SELECT f.path, c.kind, c.symbol, c.text FROM chunks c JOIN files f ON f.id = c.file_id GROUP BY c.content_hash ORDER BY MIN(c.id)")
-        .map_err(|e| store.err(e))?;
-    let rows = stmt
-        .query_map([], |r| {
-            let symbol: Option<String> = r.get(2)?;
-            Ok(embedding_input(
-                &r.get::<_, String>(0)?,
-                &r.get::<_, String>(1)?,
-                symbol.as_deref(),
-                &r.get::<_, String>(3)?,
-            ))
-        })
-        .map_err(|e| store.err(e))?;
-    rows.collect::<rusqlite::Result<_>>()
-        .map_err(|e| store.err(e))
+    let ids = store.distinct_text_ids()?;
+    let mut inputs = Vec::with_capacity(ids.len());
+    for batch in ids.chunks(500) {
+        for p in store.pending_chunks(batch)? {
+            inputs.push(embedding_input(
+                &p.path,
+                &p.kind,
+                p.symbol.as_deref(),
+                &p.text,
+            ));
+        }
+    }
+    Ok(inputs)
 }
 
 fn count_lines(store: &Store) -> Result<u64> {

@@ -88,6 +88,11 @@ const STOP_WORDS: &[&str] = &[
     "did",
 ];
 
+/// Whether `word` is an English stop word (dropped from lexical matching and highlights).
+pub fn is_stop_word(word: &str) -> bool {
+    STOP_WORDS.contains(&word.to_lowercase().as_str())
+}
+
 /// One lexeme of the query line.
 enum Lexeme {
     Word(String),
@@ -219,7 +224,7 @@ fn term_expression(term: &str) -> Option<String> {
 /// Builds the MATCH expression over the token text, or `None` when there is nothing to
 /// match (qualifiers only).
 pub fn fts_match_expression(q: &ParsedQuery) -> Option<String> {
-    let is_stop = |t: &String| STOP_WORDS.contains(&t.to_lowercase().as_str());
+    let is_stop = |t: &String| is_stop_word(t);
     let mut terms: Vec<&String> = q.terms.iter().filter(|t| !is_stop(t)).collect();
     if terms.is_empty() {
         // Only stop words: search them rather than nothing.

@@ -406,9 +406,9 @@ fn semantic_ranking(
 /// Lowercase pieces of the query worth highlighting: phrases, whole terms and their parts.
 fn highlight_needles(q: &ParsedQuery) -> Vec<String> {
     let mut needles: Vec<String> = q.phrases.iter().map(|p| p.to_lowercase()).collect();
-    for term in &q.terms {
+    for term in q.terms.iter().filter(|t| !query::is_stop_word(t)) {
         let lower = term.to_lowercase();
-        if lower.len() >= 2 {
+        if lower.len() >= 3 {
             needles.push(lower);
         }
         needles.extend(
@@ -474,7 +474,8 @@ fn find_needles(line: &str, needles: &[String]) -> Vec<(usize, usize)> {
         while let Some(pos) = lower[from..].find(needle.as_str()) {
             let start = from + pos;
             let end = start + needle.len();
-            if !spans.iter().any(|&(s, e)| start < e && s < end) {
+            let at_boundary = starts_word(line.as_bytes(), start);
+            if at_boundary && !spans.iter().any(|&(s, e)| start < e && s < end) {
                 spans.push((start, end));
             }
             from = end;
@@ -482,6 +483,20 @@ fn find_needles(line: &str, needles: &[String]) -> Vec<(usize, usize)> {
     }
     spans.sort_unstable();
     spans
+}
+
+/// Whether a match at byte `i` starts a word or an identifier part (`parse` in
+/// `parseArgs`, `args` in `parse_args` and `parseArgs`), so `on` does not light up in `long`.
+fn starts_word(line: &[u8], i: usize) -> bool {
+    let Some(&cur) = line.get(i) else {
+        return false;
+    };
+    match i.checked_sub(1).and_then(|p| line.get(p)) {
+        None => true,
+        Some(&prev) => {
+            !prev.is_ascii_alphanumeric() || (prev.is_ascii_lowercase() && cur.is_ascii_uppercase())
+        }
+    }
 }
 
 #[cfg(test)]

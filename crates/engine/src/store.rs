@@ -6,6 +6,9 @@
 //! hash, so a chunk text is embedded once per profile, whatever repo or path it shows up in),
 //! and the skip log. Schema changes are versioned migrations keyed on `PRAGMA user_version`.
 //!
+//! Chunk texts are stored deflated: code compresses 2-3x, the text is read only for the
+//! handful of results shown and for embedding, and it is the largest part of the index.
+//!
 //! The FTS5 table is contentless (`content=''`, `contentless_delete=1`): it stores only the
 //! inverted index of the code-aware token text (see [`crate::tokens`]), not a second copy
 //! of the code, and its rowid is the chunk id.
@@ -47,7 +50,7 @@ const MIGRATIONS: &[&str] = &[
         symbol TEXT,
         kind TEXT NOT NULL,
         content_hash BLOB NOT NULL,
-        text TEXT NOT NULL
+        text BLOB NOT NULL
     );
     CREATE INDEX chunks_by_file ON chunks(file_id);
     CREATE INDEX chunks_by_hash ON chunks(content_hash);
@@ -406,7 +409,7 @@ impl Store {
             .query_map(params![json], |r| {
                 Ok(PendingChunk {
                     content_hash: r.get(0)?,
-                    text: r.get(1)?,
+                    text: unpack(&r.get::<_, Vec<u8>>(1)?),
                     path: r.get(2)?,
                     symbol: r.get(3)?,
                     kind: r.get(4)?,
@@ -434,6 +437,17 @@ impl Store {
         let rows = stmt
             .query_map(params![model_id, json], |r| Ok((r.get(0)?, r.get(1)?)))
             .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.err(e))
+    }
+
+    /// One chunk id per distinct chunk text (the bench re-embeds exactly these).
+    pub fn distinct_text_ids(&self) -> Result<Vec<i64>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT MIN(id) FROM chunks GROUP BY content_hash ORDER BY 1")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt.query_map([], |r| r.get(0)).map_err(|e| self.err(e))?;
         rows.collect::<rusqlite::Result<_>>()
             .map_err(|e| self.err(e))
     }
@@ -546,7 +560,7 @@ impl Store {
                     end_line: r.get(5)?,
                     symbol: r.get(6)?,
                     kind: r.get(7)?,
-                    text: r.get(8)?,
+                    text: unpack(&r.get::<_, Vec<u8>>(8)?),
                 })
             })
             .map_err(|e| self.err(e))?;
@@ -704,7 +718,7 @@ impl Tx<'_> {
                         chunk.symbol,
                         chunk.kind,
                         chunk.content_hash,
-                        chunk.text
+                        pack(&chunk.text)
                     ],
                     |r| r.get(0),
                 )
@@ -740,6 +754,30 @@ impl Tx<'_> {
         )
         .map(|_| ())
     }
+}
+
+/// Deflates a chunk text for storage.
+pub fn pack(text: &str) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder =
+        flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+    // Writing to a Vec cannot fail.
+    let _ = encoder.write_all(text.as_bytes());
+    encoder.finish().unwrap_or_default()
+}
+
+/// Inflates a stored chunk text. A damaged blob yields the replacement character rather
+/// than an error: one unreadable snippet must not fail a whole search.
+pub fn unpack(bytes: &[u8]) -> String {
+    use std::io::Read;
+    let mut text = String::new();
+    if flate2::read::DeflateDecoder::new(bytes)
+        .read_to_string(&mut text)
+        .is_err()
+    {
+        return "\u{fffd}".to_string();
+    }
+    text
 }
 
 fn db_error(path: &Path, e: rusqlite::Error) -> Error {
@@ -820,6 +858,20 @@ mod tests {
             .unwrap();
         assert_eq!(hits, 0);
         assert_eq!(store.count("SELECT COUNT(*) FROM chunks").unwrap(), 0);
+    }
+
+    #[test]
+    fn chunk_texts_are_stored_deflated() {
+        let text = "fn main() {\n    println!(\"héllo\");\n}\n".repeat(20);
+        let packed = pack(&text);
+        assert!(
+            packed.len() * 3 < text.len(),
+            "{} vs {}",
+            packed.len(),
+            text.len()
+        );
+        assert_eq!(unpack(&packed), text);
+        assert_eq!(unpack(b"garbage"), "\u{fffd}");
     }
 
     #[test]
