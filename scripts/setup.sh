@@ -102,12 +102,15 @@ PY
 fi
 
 # --- UI packages -----------------------------------------------------------------------
+# `npm install` against the committed lock file (npm 11's `npm ci` rejects lock files that
+# omit other platforms' optional packages, which this registry setup produces).
 if [ -f "$repo/ui/package-lock.json" ]; then
-  stamp=$repo/ui/node_modules/.package-lock.json
-  if [ ! -f "$stamp" ] || ! cmp -s <(sha "$repo/ui/package-lock.json") "$repo/ui/node_modules/.ferret-lock-sha" 2>/dev/null; then
-    log "installing UI packages (npm ci)"
-    (cd "$repo/ui" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
-    sha "$repo/ui/package-lock.json" >"$repo/ui/node_modules/.ferret-lock-sha"
+  stamp=$repo/ui/node_modules/.ferret-lock-sha
+  want=$(sha "$repo/ui/package-lock.json")
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    log "installing UI packages"
+    (cd "$repo/ui" && npm install --no-audit --no-fund --loglevel=error >/dev/null)
+    echo "$want" >"$stamp"
   fi
 fi
 
