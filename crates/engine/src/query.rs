@@ -161,8 +161,10 @@ pub fn parse_query(input: &str) -> Result<ParsedQuery> {
         };
         let qualifier = body.split_once(':').and_then(|(key, value)| {
             let key = key.to_ascii_lowercase();
-            matches!(key.as_str(), "repo" | "lang" | "language" | "path" | "file")
-                .then(|| (key, value.to_string()))
+            // `file::open` or `path::join` is code, not a qualifier.
+            (matches!(key.as_str(), "repo" | "lang" | "language" | "path" | "file")
+                && !value.starts_with(':'))
+            .then(|| (key, value.to_string()))
         });
         let Some((key, value)) = qualifier else {
             text_parts.push(word.clone());
@@ -344,6 +346,9 @@ mod tests {
             .to_string()
             .contains("repo:ripgrep"));
         assert!(parse_query("-repo:x").is_err());
+        let q = parse_query("file::open path::join").unwrap();
+        assert_eq!(q.terms, ["file::open", "path::join"]);
+        assert!(q.paths.is_empty());
         assert_eq!(
             parse_query(r#""say \"hi\"""#).unwrap().phrases,
             [r#"say "hi""#]
