@@ -1,6 +1,9 @@
 //! Shared helpers for the integration suites: fixtures copied into temp dirs, engines opened
 //! on temp data dirs (never the real one), and the model directory the setup script made.
 
+pub mod git_server;
+pub mod github_server;
+
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 

@@ -30,6 +30,30 @@ pub enum Error {
 
     #[error("interrupted; run the same command again to continue where it stopped")]
     Interrupted,
+
+    /// The OS keychain (Secret Service on Linux) failed; the message says how to fix it.
+    #[error("keychain: {0}")]
+    Keychain(String),
+
+    /// A GitHub API call failed; the message is complete (status, reason, what to do).
+    #[error("{0}")]
+    GitHub(String),
+
+    /// A git clone, fetch or diff failed; the message says which repository and why.
+    #[error("git: {0}")]
+    Git(String),
+
+    /// A per-profile limit (repos, chunks, bytes) would be exceeded; names limit and usage.
+    #[error("{0}")]
+    Limit(String),
+
+    /// The operation is not allowed now (read-only profile, a running job, ...).
+    #[error("{0}")]
+    Refused(String),
+
+    /// The user cancelled a long operation; nothing half-made was left behind.
+    #[error("cancelled; nothing was changed")]
+    Cancelled,
 }
 
 /// Shorthand used across the engine.

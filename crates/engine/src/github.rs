@@ -1,0 +1,1 @@
+//! GitHub REST client (filled in by the GitHub work).

@@ -1,0 +1,1 @@
+//! Token redaction for logs and messages (filled in by the secrets work).

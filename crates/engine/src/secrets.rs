@@ -1,0 +1,1 @@
+//! OS keychain access for tokens (filled in by the secrets work).

@@ -1,0 +1,1 @@
+//! A smart-HTTP git server for tests (filled in by the git work).
