@@ -25,6 +25,7 @@ pub mod store;
 pub mod tokens;
 pub mod vectors;
 pub mod walk;
+pub mod watch;
 
 pub use engine::{Engine, EngineOptions, RepoInfo, Stats};
 pub use error::{Error, Result};
