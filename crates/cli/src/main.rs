@@ -3,7 +3,9 @@
 //! A thin shell over `ferret-engine`: parse arguments, call the engine, print. Errors are
 //! one line on stderr (what went wrong and what to do) and a non-zero exit status.
 
+mod account_cmd;
 mod bench_cmd;
+mod daemon_cmd;
 mod progress;
 
 use std::path::PathBuf;
@@ -12,7 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
-use ferret_engine::{Engine, EngineOptions, SearchMode, SearchOptions};
+use ferret_engine::{Engine, Profiles, ProfilesOptions, SearchMode, SearchOptions};
 
 #[derive(Parser)]
 #[command(
@@ -21,7 +23,7 @@ use ferret_engine::{Engine, EngineOptions, SearchMode, SearchOptions};
     about = "Fast, private, local code search: lexical and semantic at once"
 )]
 struct Cli {
-    /// Profile to use (default: "default").
+    /// Profile to use (default: the current one, see `ferret profile list`).
     #[arg(long, global = true, env = "FERRET_PROFILE")]
     profile: Option<String>,
     /// Data directory (default: $FERRET_DATA_DIR or ~/.local/share/ferret).
@@ -36,7 +38,30 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Add, list or remove repositories.
+    /// Sign in with a GitHub personal access token (read from stdin or a hidden prompt).
+    Login(account_cmd::LoginArgs),
+    /// Remove the current (or --profile) profile's token from the keychain.
+    Logout,
+    /// List, switch, show, create, delete profiles; stats, limits, status, audit log.
+    Profile {
+        #[command(subcommand)]
+        command: account_cmd::ProfileCommand,
+    },
+    /// The signed-in GitHub account's repositories.
+    Github {
+        #[command(subcommand)]
+        command: account_cmd::GitHubCommand,
+    },
+    /// Run background work in the foreground: watch working copies, fetch clones on an
+    /// interval, and run queued jobs (with a live status line).
+    Daemon(daemon_cmd::DaemonArgs),
+    /// List background jobs, or cancel one.
+    Jobs(daemon_cmd::JobsArgs),
+    /// Pause the profile's background work (its data stays searchable).
+    Pause,
+    /// Resume the profile's background work.
+    Resume,
+    /// Add, list, sync or remove repositories.
     Repo {
         #[command(subcommand)]
         command: RepoCommand,
@@ -83,11 +108,25 @@ enum Command {
 
 #[derive(Subcommand)]
 enum RepoCommand {
-    /// Add a local repository (a directory; it need not be a git checkout).
+    /// Add a local repository (a directory; it need not be a git checkout), or clone and
+    /// index a GitHub one: `ferret repo add github:OWNER/NAME`.
     Add {
-        path: PathBuf,
-        /// Name to use in results and `repo:` filters (default: the directory name).
+        /// A directory, or github:OWNER/NAME.
+        path: String,
+        /// Name to use in results and `repo:` filters (default: the directory name; OWNER/NAME
+        /// for GitHub).
         #[arg(long)]
+        name: Option<String>,
+        /// Branch to clone (GitHub; default: the repository's default branch).
+        #[arg(long)]
+        branch: Option<String>,
+        /// Clone (or register) only; index later with `ferret index`.
+        #[arg(long)]
+        no_index: bool,
+    },
+    /// Fetch and fast-forward cloned GitHub repositories, then index what changed.
+    Sync {
+        /// Only this repository (default: all cloned ones).
         name: Option<String>,
     },
     /// List added repositories with their counts.
@@ -100,9 +139,7 @@ enum RepoCommand {
 }
 
 fn main() -> ExitCode {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
-        .format_timestamp(None)
-        .init();
+    ferret_engine::redact::init_logging("warn");
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
@@ -113,17 +150,48 @@ fn main() -> ExitCode {
     }
 }
 
-fn open(cli: &Cli, threads: Option<usize>) -> anyhow::Result<Engine> {
-    Ok(Engine::open(EngineOptions {
+fn profiles(cli: &Cli, threads: Option<usize>) -> anyhow::Result<Profiles> {
+    Ok(Profiles::open(ProfilesOptions {
         data_root: cli.data_dir.clone(),
-        profile: cli.profile.clone(),
         model_dir: cli.model_dir.clone(),
         threads,
+        ..ProfilesOptions::default()
     })?)
+}
+
+/// The engine of the chosen profile (`--profile`, else the current one).
+fn open(cli: &Cli, threads: Option<usize>) -> anyhow::Result<Arc<Engine>> {
+    let profiles = profiles(cli, threads)?;
+    let id = profiles.resolve(cli.profile.as_deref())?;
+    Ok(profiles.engine(&id)?)
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match &cli.command {
+        Command::Login(args) => account_cmd::login(&profiles(&cli, Some(1))?, args),
+        Command::Logout => {
+            let profiles = profiles(&cli, Some(1))?;
+            let id = profiles.resolve(cli.profile.as_deref())?;
+            account_cmd::logout(&profiles, &id)
+        }
+        Command::Profile { command } => {
+            account_cmd::profile(&profiles(&cli, Some(1))?, cli.profile.as_deref(), command)
+        }
+        Command::Github { command } => {
+            let profiles = profiles(&cli, Some(1))?;
+            let id = profiles.resolve(cli.profile.as_deref())?;
+            account_cmd::github(&profiles, &id, command)
+        }
+        Command::Daemon(args) => {
+            let profiles = profiles(&cli, None)?;
+            daemon_cmd::daemon(&profiles, cli.profile.as_deref(), args)
+        }
+        Command::Jobs(args) => daemon_cmd::jobs_command(&open(&cli, Some(1))?, args),
+        Command::Pause | Command::Resume => {
+            let profiles = profiles(&cli, Some(1))?;
+            let id = profiles.resolve(cli.profile.as_deref())?;
+            daemon_cmd::set_paused(&profiles, &id, matches!(cli.command, Command::Pause))
+        }
         Command::Repo { command } => repo_command(&cli, command),
         Command::Index {
             repo,
@@ -134,20 +202,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let engine = open(&cli, *threads)?;
             let cancel = Arc::new(AtomicBool::new(false));
             install_ctrlc(cancel.clone());
-            let display = progress::IndexDisplay::new(!*json);
-            let report = engine.index(repo.as_deref(), &cancel, *lexical_only, &|p| {
-                display.update(p)
-            })?;
-            display.finish();
-            if *json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
-            } else {
-                progress::print_report(&report);
-            }
-            if report.interrupted {
-                anyhow::bail!("interrupted; everything indexed so far is saved: run `ferret index` again to continue");
-            }
-            Ok(())
+            index(&engine, repo.as_deref(), &cancel, *lexical_only, *json)
         }
         Command::Search {
             query,
@@ -182,16 +237,100 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// One index run with a progress bar (hidden for `--json`) and its summary.
+fn index(
+    engine: &Engine,
+    repo: Option<&str>,
+    cancel: &AtomicBool,
+    lexical_only: bool,
+    json: bool,
+) -> anyhow::Result<()> {
+    let display = progress::IndexDisplay::new(!json);
+    let report = engine.index(repo, cancel, lexical_only, &|p| display.update(p));
+    display.finish();
+    let report = report?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        progress::print_report(&report);
+    }
+    if report.interrupted {
+        anyhow::bail!(
+            "interrupted; everything indexed so far is saved: run `ferret index` again to continue"
+        );
+    }
+    Ok(())
+}
+
 fn repo_command(cli: &Cli, command: &RepoCommand) -> anyhow::Result<()> {
-    let engine = open(cli, Some(1))?;
+    let engine = open(cli, None)?;
     match command {
-        RepoCommand::Add { path, name } => {
-            let repo = engine.add_repo(path, name.as_deref())?;
-            println!(
-                "added {} ({}); run `ferret index` to index it",
-                repo.name,
-                repo.root.display()
-            );
+        RepoCommand::Add {
+            path,
+            name,
+            branch,
+            no_index,
+        } => {
+            let cancel = Arc::new(AtomicBool::new(false));
+            install_ctrlc(cancel.clone());
+            let repo = if let Some(full_name) = path.strip_prefix("github:") {
+                if name.is_some() {
+                    anyhow::bail!("--name applies to local repositories; a GitHub repository is named OWNER/NAME");
+                }
+                let display = progress::GitDisplay::new(full_name);
+                let repo = engine.add_github_repo(full_name, branch.as_deref(), &cancel, &|p| {
+                    display.update(p)
+                });
+                display.finish();
+                let repo = repo?;
+                println!(
+                    "cloned {} ({} at {}) into {}",
+                    repo.name,
+                    repo.branch.as_deref().unwrap_or("?"),
+                    repo.head.as_deref().map_or("?", |h| &h[..h.len().min(12)]),
+                    repo.root.display()
+                );
+                repo
+            } else {
+                if branch.is_some() {
+                    anyhow::bail!("--branch applies to github:OWNER/NAME repositories");
+                }
+                let repo = engine.add_repo(&PathBuf::from(path), name.as_deref())?;
+                println!("added {} ({})", repo.name, repo.root.display());
+                repo
+            };
+            if *no_index {
+                println!("run `ferret index --repo {}` to index it", repo.name);
+            } else {
+                index(&engine, Some(&repo.name), &cancel, false, false)?;
+            }
+        }
+        RepoCommand::Sync { name } => {
+            let cancel = Arc::new(AtomicBool::new(false));
+            install_ctrlc(cancel.clone());
+            let display = progress::GitDisplay::new("fetch");
+            let reports = engine.sync(name.as_deref(), &cancel, &|repo, p| {
+                display.set_repo(repo);
+                display.update(p)
+            });
+            display.finish();
+            let reports = reports?;
+            for r in &reports {
+                if r.old_head == r.new_head {
+                    println!("{}: up to date", r.repo);
+                } else {
+                    println!(
+                        "{}: {} -> {}, {} paths changed",
+                        r.repo,
+                        &r.old_head[..r.old_head.len().min(12)],
+                        &r.new_head[..r.new_head.len().min(12)],
+                        r.changed_paths
+                    );
+                }
+            }
+            for r in reports.iter().filter(|r| r.old_head != r.new_head) {
+                index(&engine, Some(&r.repo), &cancel, false, false)?;
+            }
         }
         RepoCommand::List { json } => {
             let repos = engine.repos()?;

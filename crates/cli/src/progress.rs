@@ -3,6 +3,7 @@
 use std::io::IsTerminal;
 use std::sync::Mutex;
 
+use ferret_engine::git::GitProgress;
 use ferret_engine::{IndexReport, Phase, Progress, SearchHit, Stats};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -57,6 +58,44 @@ impl IndexDisplay {
             }
             Phase::Embedding => self.bar.set_position(p.embeddings_done),
             _ => self.bar.tick(),
+        }
+    }
+
+    pub fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+/// A bar for a clone or fetch: objects received of total, then deltas resolved.
+pub struct GitDisplay {
+    bar: ProgressBar,
+}
+
+impl GitDisplay {
+    pub fn new(prefix: &str) -> Self {
+        let bar = ProgressBar::new(0);
+        if let Ok(style) = ProgressStyle::with_template(
+            "{spinner} {prefix}: {msg} [{bar:30}] {pos}/{len}  {binary_bytes}",
+        ) {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.set_prefix(prefix.to_string());
+        GitDisplay { bar }
+    }
+
+    pub fn set_repo(&self, repo: &str) {
+        self.bar.set_prefix(repo.to_string());
+    }
+
+    pub fn update(&self, p: &GitProgress) {
+        if p.total_deltas > 0 && p.received_objects >= p.total_objects {
+            self.bar.set_message("resolving deltas");
+            self.bar.set_length(p.total_deltas);
+            self.bar.set_position(p.indexed_deltas);
+        } else {
+            self.bar.set_message("receiving objects");
+            self.bar.set_length(p.total_objects);
+            self.bar.set_position(p.received_objects);
         }
     }
 

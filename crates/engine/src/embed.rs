@@ -19,6 +19,7 @@
 //! nothing else: the yardstick `ferret bench` compares indexing throughput against.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 use fastembed::{
@@ -146,8 +147,14 @@ fn length_order(texts: &[String]) -> Vec<usize> {
 }
 
 /// The embedding model, ready to use from any thread.
+///
+/// Searches come first: the model is locked one small batch at a time, and a document batch
+/// waits while any query is waiting for the model, so a search issued during heavy indexing
+/// waits for at most one batch (about 0.1 s), not for the indexer's whole call.
 pub struct Embedder {
     model: Mutex<TextEmbedding>,
+    /// Queries waiting for (or using) the model; document batches give way while non-zero.
+    queries_waiting: AtomicUsize,
     tokenizer: Tokenizer,
     batch_size: usize,
     dims: usize,
@@ -188,6 +195,7 @@ impl Embedder {
         }
         Ok(Embedder {
             model: Mutex::new(model),
+            queries_waiting: AtomicUsize::new(0),
             tokenizer,
             batch_size: opts.batch_size.max(1),
             dims,
@@ -209,12 +217,16 @@ impl Embedder {
         }
         let order = length_order(texts);
         let mut out: Vec<Vec<f32>> = vec![Vec::new(); texts.len()];
-        let mut model = self.model.lock().unwrap_or_else(|p| p.into_inner());
         for batch in order.chunks(self.batch_size) {
+            // Give way to searches; bounded so a stream of queries cannot starve indexing.
+            for _ in 0..500 {
+                if self.queries_waiting.load(Ordering::Acquire) == 0 {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
             let inputs: Vec<&str> = batch.iter().map(|&i| texts[i].as_str()).collect();
-            let vectors = model
-                .embed(inputs, Some(batch.len()))
-                .map_err(|e| Error::Model(format!("embedding failed: {e}")))?;
+            let vectors = self.embed_batch(inputs)?;
             for (&i, v) in batch.iter().zip(vectors) {
                 out[i] = v;
             }
@@ -222,8 +234,21 @@ impl Embedder {
         Ok(out)
     }
 
+    fn embed_batch(&self, inputs: Vec<&str>) -> Result<Vec<Vec<f32>>> {
+        let n = inputs.len();
+        self.model
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .embed(inputs, Some(n))
+            .map_err(|e| Error::Model(format!("embedding failed: {e}")))
+    }
+
+    /// The vector of a search query; jumps the queue ahead of document batches.
     pub fn embed_query(&self, text: &str) -> Result<Vec<f32>> {
-        self.embed_documents(&[text.to_string()])?
+        self.queries_waiting.fetch_add(1, Ordering::AcqRel);
+        let result = self.embed_batch(vec![text]);
+        self.queries_waiting.fetch_sub(1, Ordering::AcqRel);
+        result?
             .pop()
             .ok_or_else(|| Error::Model("no embedding returned".into()))
     }

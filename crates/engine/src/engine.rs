@@ -11,10 +11,15 @@ use serde::Serialize;
 
 use crate::chunk::ChunkLimits;
 use crate::embed::{self, EmbedOptions, Embedder};
+use crate::git::{self, GitAuth, GitProgress};
+use crate::github;
 use crate::index::{self, IndexReport, Progress, RunOptions};
-use crate::profiles::{self, ProfileConfig, ProfilePaths};
+use crate::profiles::limits::Usage;
+use crate::profiles::manager::github_session;
+use crate::profiles::registry::{ProfileRecord, ProfileStatus, Registry};
+use crate::profiles::{self, JobLock, ProfileConfig, ProfilePaths};
 use crate::search::{self, SearchContext, SearchHit, SearchOptions};
-use crate::store::{RepoRow, Store};
+use crate::store::{AuditRow, RemoteInfo, RepoRow, Store};
 use crate::vectors::{self, VectorFileState, VectorIndex};
 use crate::walk::WalkOptions;
 use crate::{Error, Result};
@@ -24,7 +29,8 @@ use crate::{Error, Result};
 pub struct EngineOptions {
     /// Data root; `None` uses `$FERRET_DATA_DIR` or the platform default.
     pub data_root: Option<PathBuf>,
-    /// Profile id; `None` is the default profile.
+    /// Profile id; `None` is the current profile (the built-in `default` until another is
+    /// chosen). A named profile must exist in the registry.
     pub profile: Option<String>,
     /// Model directory; `None` uses the profile config, `$FERRET_MODEL_DIR`, then defaults.
     pub model_dir: Option<PathBuf>,
@@ -40,6 +46,10 @@ pub struct RepoInfo {
     pub kind: String,
     pub added_at: i64,
     pub last_indexed_at: Option<i64>,
+    /// `OWNER/NAME` for a cloned GitHub repository.
+    pub remote: Option<String>,
+    pub branch: Option<String>,
+    pub head: Option<String>,
     pub files: u64,
     pub chunks: u64,
     pub embedded_chunks: u64,
@@ -65,8 +75,22 @@ pub struct Stats {
     pub bytes_on_disk: u64,
 }
 
+/// What `sync` did to one cloned repository.
+#[derive(Debug, Clone, Serialize)]
+pub struct SyncReport {
+    pub repo: String,
+    pub old_head: String,
+    pub new_head: String,
+    /// Paths the fetched commits added, changed, renamed or deleted.
+    pub changed_paths: u64,
+}
+
+/// Queries run since the counter was last written (see [`Engine::search`]).
+const QUERIES_KEY: &str = "queries_run";
+
 /// An open profile.
 pub struct Engine {
+    data_root: PathBuf,
     paths: ProfilePaths,
     config: ProfileConfig,
     model_dir: Option<PathBuf>,
@@ -78,6 +102,8 @@ pub struct Engine {
     /// Loaded on the first semantic search; dropped after an index run so the next search
     /// sees the new file.
     vectors: RwLock<Option<Arc<VectorIndex>>>,
+    /// Queries not yet added to the database's counter (a busy database defers the write).
+    unsaved_queries: std::sync::atomic::AtomicU64,
 }
 
 impl Engine {
@@ -91,8 +117,14 @@ impl Engine {
             Some(root) => root,
             None => profiles::data_root()?,
         };
-        let profile = opts.profile.as_deref().unwrap_or(profiles::DEFAULT_PROFILE);
-        let paths = ProfilePaths::new(&root, profile)?;
+        let registry = Registry::open(&root)?;
+        registry.ensure_default()?;
+        let profile = match opts.profile.as_deref() {
+            Some(id) => registry.require(id)?.id,
+            None => registry.current()?,
+        };
+        drop(registry);
+        let paths = ProfilePaths::new(&root, &profile)?;
         paths.ensure_dirs()?;
         let config = ProfileConfig::load(&paths.config_file())?;
         let store = Store::open(&paths.meta_db())?;
@@ -105,6 +137,7 @@ impl Engine {
             .unwrap_or_else(|| config.effective_threads())
             .max(1);
         Ok(Engine {
+            data_root: root,
             paths,
             config,
             model_dir,
@@ -112,6 +145,7 @@ impl Engine {
             store: Mutex::new(store),
             embedder: OnceLock::new(),
             vectors: RwLock::new(None),
+            unsaved_queries: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -121,6 +155,77 @@ impl Engine {
 
     pub fn paths(&self) -> &ProfilePaths {
         &self.paths
+    }
+
+    pub fn config(&self) -> &ProfileConfig {
+        &self.config
+    }
+
+    /// The profile's registry record, read fresh (another process may have changed its
+    /// status).
+    pub fn record(&self) -> Result<ProfileRecord> {
+        Registry::open(&self.data_root)?.require(&self.paths.id)
+    }
+
+    /// Refuses `action` when the profile is read-only.
+    fn check_writable(&self, action: &str) -> Result<()> {
+        if self.record()?.status == ProfileStatus::ReadOnly {
+            return Err(Error::Refused(format!(
+                "profile {:?} is read-only: searches work, {action} is refused; \
+                 `ferret profile set {} --status active` allows it again",
+                self.paths.id, self.paths.id
+            )));
+        }
+        Ok(())
+    }
+
+    /// Repositories, chunks and bytes the profile holds now.
+    pub fn usage(&self) -> Result<Usage> {
+        let store = self.store();
+        Ok(Usage {
+            repos: store.count("SELECT COUNT(*) FROM repos")? as u64,
+            chunks: store.count("SELECT COUNT(*) FROM chunks")? as u64,
+            bytes: profiles::limits::dir_bytes(&self.paths.root),
+        })
+    }
+
+    /// Fails before an operation that would take the profile past a limit.
+    fn check_limits(&self, adding: &Usage) -> Result<()> {
+        self.config
+            .limits
+            .check(&self.paths.id, &self.usage()?, adding)
+    }
+
+    /// Appends to the profile's audit log.
+    pub fn audit(&self, event: &str, detail: &str) -> Result<()> {
+        self.store().audit(event, detail)
+    }
+
+    pub fn audit_log(&self) -> Result<Vec<AuditRow>> {
+        self.store().audit_log()
+    }
+
+    /// Searches run on this profile, ever.
+    pub fn queries_run(&self) -> Result<u64> {
+        let saved = self.store().usage(QUERIES_KEY)? as u64;
+        Ok(saved
+            + self
+                .unsaved_queries
+                .load(std::sync::atomic::Ordering::Relaxed))
+    }
+
+    /// Counts a query. The write must never slow or fail a search: if an indexer holds the
+    /// database's write lock, the count waits in memory for the next search.
+    fn count_query(&self, store: &Store) {
+        use std::sync::atomic::Ordering;
+        let pending = self.unsaved_queries.swap(0, Ordering::Relaxed) + 1;
+        let _ = store.conn().busy_timeout(std::time::Duration::ZERO);
+        if store.add_usage(QUERIES_KEY, pending as i64).is_err() {
+            self.unsaved_queries.fetch_add(pending, Ordering::Relaxed);
+        }
+        let _ = store
+            .conn()
+            .busy_timeout(std::time::Duration::from_secs(10));
     }
 
     pub fn model_id(&self) -> &str {
@@ -157,6 +262,7 @@ impl Engine {
     /// Registers a local repository (it is indexed by `index`). The name defaults to the
     /// directory name.
     pub fn add_repo(&self, path: &Path, name: Option<&str>) -> Result<RepoRow> {
+        self.check_writable("adding repositories")?;
         let root = std::fs::canonicalize(path).map_err(|e| {
             Error::io(
                 format!("cannot open {} (does it exist?)", path.display()),
@@ -176,15 +282,139 @@ impl Engine {
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_else(|| "root".into()),
         };
-        if name.is_empty()
-            || name.len() > 200
-            || name.chars().any(|c| c.is_control() || c.is_whitespace())
-        {
+        validate_repo_name(&name)?;
+        self.check_limits(&Usage {
+            repos: 1,
+            ..Usage::default()
+        })?;
+        let repo = self.store().add_repo(&name, &root, "local")?;
+        self.audit("repo-added", &format!("{name} {}", root.display()))?;
+        Ok(repo)
+    }
+
+    /// Clones `OWNER/NAME` from the profile's GitHub account into the profile's `repos/`
+    /// directory and registers it (index it next). The token goes from the keychain to
+    /// git's credential callback and nowhere else. A failed or cancelled clone leaves no
+    /// directory and no row behind.
+    pub fn add_github_repo(
+        &self,
+        full_name: &str,
+        branch: Option<&str>,
+        cancel: &AtomicBool,
+        progress: &dyn Fn(&GitProgress),
+    ) -> Result<RepoRow> {
+        let (owner, name) = github::validate_full_name(full_name)?;
+        let full_name = format!("{owner}/{name}");
+        self.check_writable("adding repositories")?;
+        let _lock = JobLock::acquire(&self.paths)?;
+        if let Some(existing) = self.store().repo_by_remote(&full_name)? {
             return Err(Error::InvalidInput(format!(
-                "invalid repository name {name:?}: use a short name without spaces (--name)"
+                "{full_name} is already added as {:?}; `ferret repo sync {}` updates it",
+                existing.name, existing.name
             )));
         }
-        self.store().add_repo(&name, &root, "local")
+        let (client, token) = github_session(&self.record()?)?;
+        let remote = client.repo(&token, &owner, &name)?;
+        // GitHub's `size` is the packed repository in KiB; a checkout plus its .git is
+        // typically about twice that.
+        self.check_limits(&Usage {
+            repos: 1,
+            chunks: 0,
+            bytes: remote.size_kb.saturating_mul(2048),
+        })?;
+        let dest = self.paths.repos_dir().join(&owner).join(&name);
+        if let Some(parent) = dest.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| Error::io(format!("cannot create {}", parent.display()), e))?;
+        }
+        let auth = GitAuth {
+            token: Some(token.expose()),
+        };
+        let outcome = git::clone_repo(&remote.clone_url, &dest, branch, &auth, cancel, progress)?;
+        let info = RemoteInfo {
+            full_name: &full_name,
+            clone_url: &remote.clone_url,
+            branch: &outcome.branch,
+            head: &outcome.head,
+        };
+        let added = self.store().add_remote_repo(&full_name, &dest, &info);
+        match added {
+            Ok(repo) => {
+                self.audit(
+                    "repo-added",
+                    &format!("github:{full_name} {} at {}", outcome.branch, outcome.head),
+                )?;
+                Ok(repo)
+            }
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&dest);
+                Err(e)
+            }
+        }
+    }
+
+    /// Fetches and fast-forwards cloned repositories (one by name, or all), then indexes
+    /// them: only files the fetched commits touched are re-chunked, since unchanged files
+    /// keep their size and mtime through a fast-forward checkout.
+    pub fn sync(
+        &self,
+        repo: Option<&str>,
+        cancel: &AtomicBool,
+        git_progress: &dyn Fn(&str, &GitProgress),
+    ) -> Result<Vec<SyncReport>> {
+        self.check_writable("syncing")?;
+        let repos: Vec<RepoRow> = {
+            let store = self.store();
+            match repo {
+                Some(name) => vec![find_repo(&store, name)?],
+                None => store.repos()?,
+            }
+        }
+        .into_iter()
+        .filter(|r| r.remote.is_some())
+        .collect();
+        if repos.is_empty() {
+            return Err(Error::NotFound(match repo {
+                Some(name) => format!(
+                    "{name:?} is a local repository: nothing to fetch (`ferret index` re-reads it)"
+                ),
+                None => "no GitHub repositories to sync: add one with \
+                         `ferret repo add github:OWNER/NAME`"
+                    .into(),
+            }));
+        }
+        let (_, token) = github_session(&self.record()?)?;
+        let auth = GitAuth {
+            token: Some(token.expose()),
+        };
+        let mut reports = Vec::new();
+        {
+            let _lock = JobLock::acquire(&self.paths)?;
+            for repo in &repos {
+                let branch = repo.branch.as_deref().unwrap_or("main");
+                let outcome = git::fetch_fast_forward(&repo.root, branch, &auth, cancel, &|p| {
+                    git_progress(&repo.name, p)
+                })?;
+                self.store().set_repo_head(repo.id, &outcome.new_head)?;
+                self.audit(
+                    "repo-synced",
+                    &format!(
+                        "{} {} -> {} ({} paths)",
+                        repo.name,
+                        outcome.old_head,
+                        outcome.new_head,
+                        outcome.changed.len()
+                    ),
+                )?;
+                reports.push(SyncReport {
+                    repo: repo.name.clone(),
+                    old_head: outcome.old_head,
+                    new_head: outcome.new_head,
+                    changed_paths: outcome.changed.len() as u64,
+                });
+            }
+        }
+        Ok(reports)
     }
 
     pub fn repos(&self) -> Result<Vec<RepoInfo>> {
@@ -227,6 +457,9 @@ impl Engine {
                     kind: r.kind,
                     added_at: r.added_at,
                     last_indexed_at: r.last_indexed_at,
+                    remote: r.remote,
+                    branch: r.branch,
+                    head: r.head,
                     files,
                     chunks,
                     embedded_chunks,
@@ -235,11 +468,26 @@ impl Engine {
             .collect())
     }
 
-    /// Removes a repository and everything indexed from it (the working copy is untouched).
+    /// Removes a repository and everything indexed from it. A local working copy is
+    /// untouched; a clone Ferret made under the profile's `repos/` is deleted with it.
     pub fn remove_repo(&self, name: &str) -> Result<u64> {
+        self.check_writable("removing repositories")?;
+        let _lock = JobLock::acquire(&self.paths)?;
         let mut store = Store::open(&self.paths.meta_db())?;
         let repo = find_repo(&store, name)?;
         let removed = store.remove_repo(repo.id)?;
+        store.audit(
+            "repo-removed",
+            &format!("{name} ({} chunks)", removed.len()),
+        )?;
+        if repo.remote.is_some() && repo.root.starts_with(self.paths.repos_dir()) {
+            std::fs::remove_dir_all(&repo.root).map_err(|e| {
+                Error::io(
+                    format!("cannot delete the clone {}", repo.root.display()),
+                    e,
+                )
+            })?;
+        }
         let mut vectors = self.writable_vectors(&store, &mut false)?;
         for id in &removed {
             vectors.remove(*id as u64)?;
@@ -257,6 +505,9 @@ impl Engine {
         lexical_only: bool,
         progress: &(dyn Fn(&Progress) + Sync),
     ) -> Result<IndexReport> {
+        self.check_writable("indexing")?;
+        let _lock = JobLock::acquire(&self.paths)?;
+        self.check_limits(&Usage::default())?;
         let mut store = Store::open(&self.paths.meta_db())?;
         let repos = match repo {
             Some(name) => vec![find_repo(&store, name)?],
@@ -283,6 +534,7 @@ impl Engine {
             threads: self.threads,
             cancel,
             skip_embeddings: lexical_only,
+            max_chunks: Some((self.config.limits.max_chunks, &self.paths.id)),
             progress,
         };
         let result = index::run(
@@ -296,6 +548,22 @@ impl Engine {
         self.invalidate_vectors();
         let mut report = result?;
         report.vectors_rebuilt = rebuilt;
+        store.audit(
+            "index",
+            &format!(
+                "{} repos, {} files changed, {} removed, {} chunks written, {} embeddings{}",
+                report.repos,
+                report.files_changed,
+                report.files_removed,
+                report.chunks_written,
+                report.embeddings_computed,
+                if report.interrupted {
+                    ", interrupted"
+                } else {
+                    ""
+                }
+            ),
+        )?;
         Ok(report)
     }
 
@@ -324,7 +592,9 @@ impl Engine {
             vectors: vectors.as_deref(),
             embedder: embedder.as_deref(),
         };
-        search::search(&ctx, query, opts)
+        let hits = search::search(&ctx, query, opts)?;
+        self.count_query(&store);
+        Ok(hits)
     }
 
     pub fn stats(&self) -> Result<Stats> {
@@ -441,6 +711,19 @@ impl Engine {
             &self.paths.vector_file(self.model_id())?,
         ))
     }
+}
+
+/// Repository names appear in results and `repo:` filters; `OWNER/NAME` is allowed.
+fn validate_repo_name(name: &str) -> Result<()> {
+    if name.is_empty()
+        || name.len() > 200
+        || name.chars().any(|c| c.is_control() || c.is_whitespace())
+    {
+        return Err(Error::InvalidInput(format!(
+            "invalid repository name {name:?}: use a short name without spaces (--name)"
+        )));
+    }
+    Ok(())
 }
 
 fn find_repo(store: &Store, name: &str) -> Result<RepoRow> {

@@ -85,6 +85,9 @@ pub struct RunOptions<'a> {
     pub cancel: &'a AtomicBool,
     /// Skip phase 2 (lexical-only run).
     pub skip_embeddings: bool,
+    /// The profile's chunk limit and its name: the run stops with [`Error::Limit`] (keeping
+    /// what it committed) when the profile would hold more chunks than this.
+    pub max_chunks: Option<(u64, &'a str)>,
     pub progress: &'a (dyn Fn(&Progress) + Sync),
 }
 
@@ -278,6 +281,18 @@ fn index_repo_lexical(
         skipped.extend(batch_skips);
         report.chunks_removed += removed.len() as u64;
         sync_vectors(store, vector_index, model_id, &removed, &added)?;
+        if let Some((limit, profile)) = opts.max_chunks {
+            let held = store.count("SELECT COUNT(*) FROM chunks")? as u64;
+            if held > limit {
+                vector_index.save(store.generation()?)?;
+                return Err(Error::Limit(format!(
+                    "profile {profile:?} reached its limit of {limit} chunks while indexing \
+                     {} ({held} now; what was indexed so far is kept). Remove repositories \
+                     or raise the limit (`ferret profile set {profile} --max-chunks N`)",
+                    repo.name
+                )));
+            }
+        }
         progress.files_done += batch.len() as u64;
         progress.chunks_written = report.chunks_written;
         progress.elapsed_secs = started.elapsed().as_secs_f64();

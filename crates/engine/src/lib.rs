@@ -5,8 +5,12 @@
 //! tree-sitter, [`store`] keeps everything in SQLite (the source of truth, with FTS5 for
 //! lexical search), [`embed`] turns chunks into vectors locally, [`vectors`] keeps the derived
 //! usearch index, [`index`] drives the whole run and [`search`] answers queries by fusing
-//! the lexical and semantic rankings. [`profiles`] decides where a profile lives on disk.
+//! the lexical and semantic rankings. [`profiles`] keeps users apart: one registry of
+//! profiles, each with its own directory, limits and status, and an LRU pool of open ones;
+//! [`secrets`] keeps tokens in the OS keychain; [`github`] and [`git`] list and clone a
+//! user's GitHub repositories.
 
+pub mod background;
 pub mod bench;
 pub mod chunk;
 pub mod embed;
@@ -16,6 +20,7 @@ pub mod eval;
 pub mod git;
 pub mod github;
 pub mod index;
+pub mod jobs;
 pub mod profiles;
 pub mod query;
 pub mod redact;
@@ -27,7 +32,11 @@ pub mod vectors;
 pub mod walk;
 pub mod watch;
 
-pub use engine::{Engine, EngineOptions, RepoInfo, Stats};
+pub use engine::{Engine, EngineOptions, RepoInfo, Stats, SyncReport};
 pub use error::{Error, Result};
 pub use index::{IndexReport, Phase, Progress};
+pub use profiles::manager::{
+    AllStats, DeleteReport, LoginOutcome, ProfileStats, Profiles, ProfilesOptions,
+};
+pub use profiles::registry::{ProfileKind, ProfileRecord, ProfileStatus};
 pub use search::{Highlight, SearchHit, SearchMode, SearchOptions};

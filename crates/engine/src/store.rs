@@ -77,6 +77,50 @@ const MIGRATIONS: &[&str] = &[
         value INTEGER NOT NULL
     );
     "#,
+    // 2: cloned GitHub repositories, the audit log, usage counters.
+    r#"
+    ALTER TABLE repos ADD COLUMN remote TEXT;
+    ALTER TABLE repos ADD COLUMN clone_url TEXT;
+    ALTER TABLE repos ADD COLUMN branch TEXT;
+    ALTER TABLE repos ADD COLUMN head TEXT;
+    CREATE TABLE audit (
+        id INTEGER PRIMARY KEY,
+        at INTEGER NOT NULL,
+        event TEXT NOT NULL,
+        detail TEXT NOT NULL
+    );
+    CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    CREATE TABLE usage (
+        key TEXT PRIMARY KEY,
+        value INTEGER NOT NULL
+    );
+    "#,
+    // 3: background jobs (see `crate::jobs`).
+    r#"
+    CREATE TABLE jobs (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,
+        repo TEXT,
+        state TEXT NOT NULL,
+        cancel_requested INTEGER NOT NULL DEFAULT 0,
+        files_done INTEGER NOT NULL DEFAULT 0,
+        files_total INTEGER NOT NULL DEFAULT 0,
+        chunks_written INTEGER NOT NULL DEFAULT 0,
+        embeddings_done INTEGER NOT NULL DEFAULT 0,
+        embeddings_total INTEGER NOT NULL DEFAULT 0,
+        rate REAL NOT NULL DEFAULT 0,
+        eta_secs REAL,
+        error TEXT,
+        created_at INTEGER NOT NULL,
+        started_at INTEGER,
+        finished_at INTEGER,
+        updated_at INTEGER NOT NULL
+    );
+    CREATE INDEX jobs_by_state ON jobs(state, id);
+    "#,
 ];
 
 /// A repository known to the profile.
@@ -88,6 +132,29 @@ pub struct RepoRow {
     pub kind: String,
     pub added_at: i64,
     pub last_indexed_at: Option<i64>,
+    /// `OWNER/NAME` of a cloned GitHub repository; `None` for local ones.
+    pub remote: Option<String>,
+    pub clone_url: Option<String>,
+    pub branch: Option<String>,
+    /// The commit the clone was last synced to.
+    pub head: Option<String>,
+}
+
+/// Where a cloned repository came from.
+#[derive(Debug, Clone)]
+pub struct RemoteInfo<'a> {
+    pub full_name: &'a str,
+    pub clone_url: &'a str,
+    pub branch: &'a str,
+    pub head: &'a str,
+}
+
+/// One entry of a profile's audit log.
+#[derive(Debug, Clone, serde::Serialize, PartialEq)]
+pub struct AuditRow {
+    pub at: i64,
+    pub event: String,
+    pub detail: String,
 }
 
 /// What the indexer knows about a file from its last run.
@@ -245,6 +312,21 @@ impl Store {
     // ---- repositories ----
 
     pub fn add_repo(&self, name: &str, root: &Path, kind: &str) -> Result<RepoRow> {
+        self.add_repo_with(name, root, kind, None)
+    }
+
+    /// Registers a repository cloned from a remote.
+    pub fn add_remote_repo(&self, name: &str, root: &Path, remote: &RemoteInfo) -> Result<RepoRow> {
+        self.add_repo_with(name, root, "github", Some(remote))
+    }
+
+    fn add_repo_with(
+        &self,
+        name: &str,
+        root: &Path,
+        kind: &str,
+        remote: Option<&RemoteInfo>,
+    ) -> Result<RepoRow> {
         let root_str = root.to_string_lossy();
         if let Some(existing) = self.repo_by_root(&root_str)? {
             return Err(Error::InvalidInput(format!(
@@ -260,8 +342,18 @@ impl Store {
         }
         self.conn
             .execute(
-                "INSERT INTO repos (name, root, kind, added_at) VALUES (?1, ?2, ?3, ?4)",
-                params![name, root_str, kind, now()],
+                "INSERT INTO repos (name, root, kind, added_at, remote, clone_url, branch, head)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![
+                    name,
+                    root_str,
+                    kind,
+                    now(),
+                    remote.map(|r| r.full_name),
+                    remote.map(|r| r.clone_url),
+                    remote.map(|r| r.branch),
+                    remote.map(|r| r.head),
+                ],
             )
             .map_err(|e| self.err(e))?;
         self.repo_by_name(name)?
@@ -279,6 +371,25 @@ impl Store {
             .next())
     }
 
+    /// The repository cloned from `OWNER/NAME`, if added.
+    pub fn repo_by_remote(&self, full_name: &str) -> Result<Option<RepoRow>> {
+        Ok(self
+            .query_repos("WHERE remote = ?1", params![full_name])?
+            .into_iter()
+            .next())
+    }
+
+    /// Records the commit a clone now sits at.
+    pub fn set_repo_head(&self, repo_id: i64, head: &str) -> Result<()> {
+        self.conn
+            .execute(
+                "UPDATE repos SET head = ?2 WHERE id = ?1",
+                params![repo_id, head],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
     fn repo_by_root(&self, root: &str) -> Result<Option<RepoRow>> {
         Ok(self
             .query_repos("WHERE root = ?1", params![root])?
@@ -288,7 +399,7 @@ impl Store {
 
     fn query_repos(&self, tail: &str, args: &[&dyn rusqlite::ToSql]) -> Result<Vec<RepoRow>> {
         let sql =
-            format!("SELECT id, name, root, kind, added_at, last_indexed_at FROM repos {tail}");
+            format!("SELECT id, name, root, kind, added_at, last_indexed_at, remote, clone_url, branch, head FROM repos {tail}");
         let mut stmt = self.conn.prepare_cached(&sql).map_err(|e| self.err(e))?;
         let rows = stmt
             .query_map(args, |r| {
@@ -299,6 +410,10 @@ impl Store {
                     kind: r.get(3)?,
                     added_at: r.get(4)?,
                     last_indexed_at: r.get(5)?,
+                    remote: r.get(6)?,
+                    clone_url: r.get(7)?,
+                    branch: r.get(8)?,
+                    head: r.get(9)?,
                 })
             })
             .map_err(|e| self.err(e))?;
@@ -319,6 +434,62 @@ impl Store {
             tx.bump_generation()?;
             Ok(removed)
         })
+    }
+
+    // ---- audit log and usage ----
+
+    /// Appends to the profile's audit log (append-only: the schema refuses updates and
+    /// deletes). Details go through token redaction, whatever the caller passed.
+    pub fn audit(&self, event: &str, detail: &str) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT INTO audit (at, event, detail) VALUES (?1, ?2, ?3)",
+                params![now(), event, crate::redact::redact_tokens(detail).as_ref()],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    pub fn audit_log(&self) -> Result<Vec<AuditRow>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT at, event, detail FROM audit ORDER BY id")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(AuditRow {
+                    at: r.get(0)?,
+                    event: r.get(1)?,
+                    detail: r.get(2)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Adds `n` to a usage counter (queries run, ...).
+    pub fn add_usage(&self, key: &str, n: i64) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT INTO usage (key, value) VALUES (?1, ?2)
+                 ON CONFLICT(key) DO UPDATE SET value = value + ?2",
+                params![key, n],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    pub fn usage(&self, key: &str) -> Result<i64> {
+        self.conn
+            .query_row(
+                "SELECT value FROM usage WHERE key = ?1",
+                params![key],
+                |r| r.get(0),
+            )
+            .optional()
+            .map(|v| v.unwrap_or(0))
+            .map_err(|e| self.err(e))
     }
 
     /// Folds the write-ahead log back into the database and truncates it, so the WAL does

@@ -11,14 +11,24 @@
 //! ```
 //! Profile ids are validated before they ever become a path component, so no user-supplied
 //! string can point outside the data root.
+//!
+//! Submodules: [`registry`] (which profiles exist, `profiles.sqlite`), [`pool`] (open
+//! profiles, LRU with idle TTL), [`limits`] (per-profile caps), [`manager`] (sign-in,
+//! switching, deletion: the operations over all profiles).
 
+pub mod limits;
+pub mod manager;
+pub mod pool;
+pub mod registry;
+
+use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use crate::{Error, Result};
 
-/// The profile used until sign-in (a later issue) creates per-user ones.
+/// The built-in local profile: used until someone signs in, and by local-only setups.
 pub const DEFAULT_PROFILE: &str = "default";
 
 /// The directory holding all of Ferret's data: `$FERRET_DATA_DIR` if set (tests always set
@@ -93,6 +103,11 @@ impl ProfilePaths {
         self.root.join("repos")
     }
 
+    /// The lock file held while the profile runs a job (index, clone, sync).
+    pub fn lock_file(&self) -> PathBuf {
+        self.root.join("job.lock")
+    }
+
     /// Creates the profile's directories if they are missing.
     pub fn ensure_dirs(&self) -> Result<()> {
         for dir in [self.root.clone(), self.vectors_dir()] {
@@ -116,6 +131,12 @@ pub struct ProfileConfig {
     pub index_threads: usize,
     /// Model directory override; `None` uses `$FERRET_MODEL_DIR` or the default locations.
     pub model_dir: Option<PathBuf>,
+    /// Caps on repositories, chunks and bytes on disk.
+    pub limits: limits::ProfileLimits,
+    /// How often background work fetches cloned GitHub repositories; 0 turns it off.
+    pub fetch_interval_mins: u64,
+    /// Quiet time after the last file change before a watched repository is re-indexed.
+    pub watch_debounce_ms: u64,
 }
 
 impl Default for ProfileConfig {
@@ -125,6 +146,9 @@ impl Default for ProfileConfig {
             max_file_bytes: 1024 * 1024,
             index_threads: 0,
             model_dir: None,
+            limits: limits::ProfileLimits::default(),
+            fetch_interval_mins: 15,
+            watch_debounce_ms: 300,
         }
     }
 }
@@ -145,6 +169,22 @@ impl ProfileConfig {
         }
     }
 
+    /// Writes the config atomically (temp file, fsync, rename): a crash leaves the old file
+    /// or the new one, never half of each.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let json = serde_json::to_vec_pretty(self)
+            .map_err(|e| Error::InvalidInput(format!("cannot serialise config: {e}")))?;
+        let tmp = path.with_extension("json.tmp");
+        let write = || -> std::io::Result<()> {
+            use std::io::Write;
+            let mut file = File::create(&tmp)?;
+            file.write_all(&json)?;
+            file.sync_all()?;
+            std::fs::rename(&tmp, path)
+        };
+        write().map_err(|e| Error::io(format!("cannot write {}", path.display()), e))
+    }
+
     /// The number of indexing threads to use on this machine.
     pub fn effective_threads(&self) -> usize {
         if self.index_threads > 0 {
@@ -152,6 +192,45 @@ impl ProfileConfig {
         }
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         (cores / 2).max(1)
+    }
+}
+
+/// An exclusive claim on a profile for one job (index, clone, sync), held as an OS file lock
+/// so it is released even when the process is killed. Two jobs on one profile would fight
+/// over its vector file; deleting a profile mid-job would pull the floor from under it.
+pub struct JobLock {
+    _file: File,
+}
+
+impl JobLock {
+    /// Takes the lock or fails at once, saying what holds it.
+    pub fn acquire(paths: &ProfilePaths) -> Result<Self> {
+        let path = paths.lock_file();
+        let file = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| Error::io(format!("cannot open {}", path.display()), e))?;
+        match file.try_lock() {
+            Ok(()) => Ok(JobLock { _file: file }),
+            Err(std::fs::TryLockError::WouldBlock) => Err(Error::Refused(format!(
+                "profile {:?} is busy: another Ferret process is indexing or syncing it; \
+                 wait for it to finish (or stop it) and try again",
+                paths.id
+            ))),
+            Err(std::fs::TryLockError::Error(e)) => {
+                Err(Error::io(format!("cannot lock {}", path.display()), e))
+            }
+        }
+    }
+
+    /// True when some process holds the profile's job lock right now.
+    pub fn is_held(paths: &ProfilePaths) -> bool {
+        let Ok(file) = File::options().write(true).open(paths.lock_file()) else {
+            return false;
+        };
+        matches!(file.try_lock(), Err(std::fs::TryLockError::WouldBlock))
     }
 }
 
@@ -178,6 +257,32 @@ mod tests {
         );
         assert!(ProfilePaths::new(Path::new("/data"), "../etc").is_err());
         assert!(paths.vector_file("../x").is_err());
+    }
+
+    #[test]
+    fn job_lock_is_exclusive_and_released_on_drop() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = ProfilePaths::new(dir.path(), "p").unwrap();
+        paths.ensure_dirs().unwrap();
+        assert!(!JobLock::is_held(&paths));
+        let lock = JobLock::acquire(&paths).unwrap();
+        assert!(JobLock::is_held(&paths));
+        let err = JobLock::acquire(&paths).err().unwrap().to_string();
+        assert!(err.contains("busy"), "{err}");
+        drop(lock);
+        assert!(!JobLock::is_held(&paths));
+        JobLock::acquire(&paths).unwrap();
+    }
+
+    #[test]
+    fn config_saves_atomically_and_round_trips() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("config.json");
+        let mut config = ProfileConfig::default();
+        config.limits.max_repos = 3;
+        config.save(&file).unwrap();
+        assert_eq!(ProfileConfig::load(&file).unwrap(), config);
+        assert!(!dir.path().join("config.json.tmp").exists());
     }
 
     #[test]

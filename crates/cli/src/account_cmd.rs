@@ -1,0 +1,364 @@
+//! `ferret login`, `logout`, `profile ...` and `github repos`: sign-in and profiles.
+//!
+//! The token is read from standard input (scripts: `ferret login < token.txt`) or from a
+//! hidden prompt, handed to the engine as a `Secret`, and never printed.
+
+use std::io::{IsTerminal, Read};
+
+use clap::{Args, Subcommand};
+use ferret_engine::profiles::limits::parse_bytes;
+use ferret_engine::secrets::Secret;
+use ferret_engine::{ProfileKind, ProfileStatus, Profiles};
+
+#[derive(Args)]
+pub struct LoginArgs {
+    /// GitHub API base URL; for GitHub Enterprise use https://HOST/api/v3.
+    #[arg(long, value_name = "URL")]
+    pub api_url: Option<String>,
+}
+
+#[derive(Subcommand)]
+pub enum ProfileCommand {
+    /// List profiles; the current one is marked with '*'.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make a profile the current one.
+    Use { id: String },
+    /// Show one profile (default: the current one) with its usage and limits.
+    Show {
+        id: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create a local profile (no GitHub account; local repositories only).
+    Create { id: String },
+    /// Delete a profile: its index, clones, config and keychain entry.
+    Delete {
+        id: String,
+        /// Confirm the deletion (required).
+        #[arg(long)]
+        yes: bool,
+        /// Delete even while a job of the profile is running.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Figures for every profile: repos, files, chunks, vectors, disk, queries, limits,
+    /// and this process's pool counters.
+    Stats {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change a profile's status or limits.
+    Set {
+        id: String,
+        /// active, read-only (searches only) or paused (no background work).
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long, value_name = "N")]
+        max_repos: Option<u64>,
+        #[arg(long, value_name = "N")]
+        max_chunks: Option<u64>,
+        /// Bytes on disk, e.g. 500M or 20G.
+        #[arg(long, value_name = "SIZE")]
+        max_bytes: Option<String>,
+    },
+    /// The profile's audit log: sign-ins, repositories added and removed, index runs.
+    Audit {
+        id: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum GitHubCommand {
+    /// List the repositories the profile's token can read, marking the added ones.
+    Repos {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Reads the token: all of stdin when it is not a terminal, else a hidden prompt.
+fn read_token() -> anyhow::Result<Secret> {
+    let mut text = String::new();
+    if std::io::stdin().is_terminal() {
+        eprintln!(
+            "Paste a GitHub personal access token (fine-grained, read-only: Contents: read and \
+             Metadata: read). Input is hidden."
+        );
+        text = rpassword::prompt_password("token: ")?;
+    } else {
+        std::io::stdin().read_to_string(&mut text)?;
+    }
+    Ok(Secret::new(text)?)
+}
+
+pub fn login(profiles: &Profiles, args: &LoginArgs) -> anyhow::Result<()> {
+    let token = read_token()?;
+    let outcome = profiles.login(args.api_url.as_deref(), &token)?;
+    println!(
+        "signed in as {} ({} profile {}); it is now the current profile",
+        outcome.user.login,
+        if outcome.created { "new" } else { "existing" },
+        outcome.profile.id
+    );
+    println!("next: `ferret github repos` lists your repositories, `ferret repo add github:OWNER/NAME` adds one");
+    Ok(())
+}
+
+pub fn logout(profiles: &Profiles, id: &str) -> anyhow::Result<()> {
+    if profiles.logout(id)? {
+        println!("signed out of {id}: its token is removed from the keychain; indexed data stays (`ferret profile delete {id} --yes` removes it)");
+    } else {
+        println!("profile {id} had no token in the keychain; nothing to do");
+    }
+    Ok(())
+}
+
+pub fn profile(
+    profiles: &Profiles,
+    explicit: Option<&str>,
+    command: &ProfileCommand,
+) -> anyhow::Result<()> {
+    match command {
+        ProfileCommand::List { json } => {
+            let list = profiles.list()?;
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&list)?);
+                return Ok(());
+            }
+            let current = profiles.resolve(None)?;
+            for p in list {
+                let who = match p.kind {
+                    ProfileKind::GitHub => format!(
+                        "github {} ({})",
+                        p.github_login.as_deref().unwrap_or("?"),
+                        p.api_url.as_deref().unwrap_or("")
+                    ),
+                    ProfileKind::Local => "local".to_string(),
+                };
+                let mark = if p.id == current { "*" } else { " " };
+                println!("{mark} {:<28} {:<10} {who}", p.id, p.status.as_str());
+            }
+        }
+        ProfileCommand::Use { id } => {
+            let p = profiles.use_profile(id)?;
+            println!("current profile: {}", p.id);
+        }
+        ProfileCommand::Show { id, json } => {
+            let id = profiles.resolve(id.as_deref().or(explicit))?;
+            let stats = profiles.stats_of(&id)?;
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&stats)?);
+            } else {
+                print_profile(&stats, profiles.has_token(&id).unwrap_or(false));
+            }
+        }
+        ProfileCommand::Create { id } => {
+            let p = profiles.create_local(id)?;
+            println!(
+                "created local profile {}; it is now the current profile",
+                p.id
+            );
+        }
+        ProfileCommand::Delete { id, yes, force } => {
+            if !yes {
+                anyhow::bail!(
+                    "deleting profile {id} removes its index, clones and token; add --yes to confirm"
+                );
+            }
+            let report = profiles.delete(id, *force)?;
+            println!(
+                "deleted profile {}: removed {} ({:.1} MiB){}",
+                report.profile,
+                report.directory.display(),
+                report.bytes_removed as f64 / (1024.0 * 1024.0),
+                if report.keychain_entry_removed {
+                    " and its keychain entry"
+                } else {
+                    "; it had no keychain entry"
+                }
+            );
+        }
+        ProfileCommand::Stats { json } => {
+            let all = profiles.stats()?;
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&all)?);
+                return Ok(());
+            }
+            for p in &all.profiles {
+                println!(
+                    "{:<28} {:>4} repos {:>7} files {:>8} chunks {:>8} vectors {:>9.1} MiB {:>6} queries",
+                    p.profile.id,
+                    p.repos,
+                    p.files,
+                    p.chunks,
+                    p.vectors,
+                    p.bytes_on_disk as f64 / (1024.0 * 1024.0),
+                    p.queries_run
+                );
+                for w in &p.warnings {
+                    println!("  warning: {w}");
+                }
+            }
+            println!(
+                "total: {} repos, {} chunks, {} vectors, {:.1} MiB, {} queries",
+                all.total_repos,
+                all.total_chunks,
+                all.total_vectors,
+                all.total_bytes_on_disk as f64 / (1024.0 * 1024.0),
+                all.total_queries_run
+            );
+            println!(
+                "pool: {} open of {}, {} hits, {} misses, {} evictions (idle TTL {} s)",
+                all.pool.open,
+                all.pool.capacity,
+                all.pool.hits,
+                all.pool.misses,
+                all.pool.evictions,
+                all.pool.idle_ttl_secs
+            );
+        }
+        ProfileCommand::Set {
+            id,
+            status,
+            max_repos,
+            max_chunks,
+            max_bytes,
+        } => {
+            if let Some(status) = status {
+                let status: ProfileStatus = status.parse()?;
+                profiles.set_status(id, status)?;
+                println!("profile {id} is now {}", status.as_str());
+            }
+            if max_repos.is_some() || max_chunks.is_some() || max_bytes.is_some() {
+                let mut limits = profiles.limits(id)?;
+                if let Some(n) = max_repos {
+                    limits.max_repos = *n;
+                }
+                if let Some(n) = max_chunks {
+                    limits.max_chunks = *n;
+                }
+                if let Some(size) = max_bytes {
+                    limits.max_bytes = parse_bytes(size)?;
+                }
+                profiles.set_limits(id, limits)?;
+                println!(
+                    "profile {id} limits: {} repos, {} chunks, {} bytes",
+                    limits.max_repos, limits.max_chunks, limits.max_bytes
+                );
+            }
+        }
+        ProfileCommand::Audit { id, json } => {
+            let id = profiles.resolve(id.as_deref().or(explicit))?;
+            let entries = profiles.engine(&id)?.audit_log()?;
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&entries)?);
+            } else {
+                for e in entries {
+                    println!("{:>11}  {:<14} {}", e.at, e.event, e.detail);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn print_profile(s: &ferret_engine::ProfileStats, has_token: bool) {
+    let p = &s.profile;
+    println!("profile   {}", p.id);
+    match p.kind {
+        ProfileKind::GitHub => println!(
+            "account   {} on {} (token in keychain: {})",
+            p.github_login.as_deref().unwrap_or("?"),
+            p.api_url.as_deref().unwrap_or("?"),
+            if has_token {
+                "yes"
+            } else {
+                "no: run `ferret login`"
+            }
+        ),
+        ProfileKind::Local => println!("account   none (local profile)"),
+    }
+    println!("status    {}", p.status.as_str());
+    println!(
+        "holds     {} repos, {} files, {} chunks, {} vectors, {:.1} MiB on disk",
+        s.repos,
+        s.files,
+        s.chunks,
+        s.vectors,
+        s.bytes_on_disk as f64 / (1024.0 * 1024.0)
+    );
+    println!("queries   {}", s.queries_run);
+    for l in &s.limits {
+        println!(
+            "limit     {:<7} {:>5.1}% ({} of {})",
+            l.name,
+            l.fraction * 100.0,
+            l.used,
+            l.limit
+        );
+    }
+    for w in &s.warnings {
+        println!("warning   {w}");
+    }
+}
+
+pub fn github(profiles: &Profiles, id: &str, command: &GitHubCommand) -> anyhow::Result<()> {
+    match command {
+        GitHubCommand::Repos { json } => {
+            let (client, token) = profiles.github(id)?;
+            let repos = client.repos(&token)?;
+            let added: Vec<String> = profiles
+                .engine(id)?
+                .repos()?
+                .into_iter()
+                .filter_map(|r| r.remote)
+                .collect();
+            let rows: Vec<serde_json::Value> = repos
+                .iter()
+                .map(|r| {
+                    let estimate = r.estimate();
+                    let mut v = serde_json::to_value(r).unwrap_or_default();
+                    v["estimated_files"] = estimate.files.into();
+                    v["estimated_chunks"] = estimate.chunks.into();
+                    v["added"] = added.contains(&r.full_name).into();
+                    v
+                })
+                .collect();
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+                return Ok(());
+            }
+            if repos.is_empty() {
+                println!("the token can read no repositories: give it access to some (Contents: read, Metadata: read)");
+            }
+            for r in &repos {
+                let e = r.estimate();
+                println!(
+                    "{} {:<40} {:<8} {:<12} {:>8} KiB  ~{} files ~{} chunks  {}",
+                    if added.contains(&r.full_name) {
+                        "+"
+                    } else {
+                        " "
+                    },
+                    r.full_name,
+                    if r.private { "private" } else { "public" },
+                    r.language.as_deref().unwrap_or("-"),
+                    r.size_kb,
+                    e.files,
+                    e.chunks,
+                    r.default_branch
+                );
+            }
+            println!(
+                "{} repositories; '+' = added. Add one with `ferret repo add github:OWNER/NAME`",
+                repos.len()
+            );
+        }
+    }
+    Ok(())
+}

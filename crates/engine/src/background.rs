@@ -1,0 +1,208 @@
+//! Everything that runs in the background for one open profile: the job runner, a watcher
+//! over its local working copies, and a timer that fetches its cloned GitHub repositories.
+//! `ferret daemon` runs one of these per profile in the foreground; the desktop app runs
+//! one for the current profile while its window is open or hidden in the tray.
+//!
+//! Every trigger ends as a job in the profile's queue (coalesced there), so the watcher, the
+//! timer and the user asking for a re-index never run two indexers on one profile.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crate::jobs::{EventSink, JobHandle, JobKind, JobRunner};
+use crate::profiles::registry::ProfileStatus;
+use crate::watch::{ChangeBatch, RepoWatcher, WatchMode, WatchOptions, WatchedRepo};
+use crate::{Engine, Error, Result};
+
+/// Knobs; defaults come from the profile's config.
+#[derive(Debug, Clone)]
+pub struct BackgroundOptions {
+    pub debounce: Duration,
+    /// `None` turns periodic fetching off.
+    pub fetch_interval: Option<Duration>,
+    /// Fallback rescan period for repositories the watcher cannot follow.
+    pub rescan_interval: Duration,
+    /// Queue an index of every repository at start, to catch changes made while nothing
+    /// was watching.
+    pub index_at_start: bool,
+}
+
+impl BackgroundOptions {
+    pub fn for_engine(engine: &Engine) -> Self {
+        let config = engine.config();
+        BackgroundOptions {
+            debounce: Duration::from_millis(config.watch_debounce_ms),
+            fetch_interval: (config.fetch_interval_mins > 0)
+                .then(|| Duration::from_secs(config.fetch_interval_mins * 60)),
+            rescan_interval: Duration::from_secs(60),
+            index_at_start: true,
+        }
+    }
+}
+
+/// The background work of one profile; stops when dropped.
+pub struct ProfileBackground {
+    runner: Option<JobRunner>,
+    watcher: Mutex<Option<RepoWatcher>>,
+    stop: Arc<AtomicBool>,
+    fetcher: Option<JoinHandle<()>>,
+    opts: BackgroundOptions,
+}
+
+impl ProfileBackground {
+    pub fn start(engine: Arc<Engine>, opts: BackgroundOptions, sink: EventSink) -> Result<Self> {
+        let runner = JobRunner::start(engine.clone(), sink)?;
+        let handle = runner.handle();
+        let stop = Arc::new(AtomicBool::new(false));
+        let fetcher = match opts.fetch_interval {
+            Some(every) => Some(spawn_fetcher(handle.clone(), every, stop.clone())?),
+            None => None,
+        };
+        let background = ProfileBackground {
+            runner: Some(runner),
+            watcher: Mutex::new(None),
+            stop,
+            fetcher,
+            opts,
+        };
+        background.refresh_repos()?;
+        if background.opts.index_at_start && !engine.repos()?.is_empty() {
+            handle.enqueue(JobKind::Index, None)?;
+        }
+        Ok(background)
+    }
+
+    fn runner(&self) -> &JobRunner {
+        self.runner.as_ref().expect("runner lives until drop")
+    }
+
+    /// Queues work for this profile.
+    pub fn jobs(&self) -> JobHandle {
+        self.runner().handle()
+    }
+
+    /// Re-reads the profile's repositories and watches the local ones (call after adding or
+    /// removing a repository).
+    pub fn refresh_repos(&self) -> Result<()> {
+        let handle = self.runner().handle();
+        let engine = handle.engine().clone();
+        let repos: Vec<WatchedRepo> = engine
+            .repos()?
+            .into_iter()
+            .filter(|r| r.remote.is_none())
+            .map(|r| WatchedRepo {
+                name: r.name,
+                root: r.root,
+                excludes: engine.config().excludes.clone(),
+            })
+            .collect();
+        let opts = WatchOptions {
+            debounce: self.opts.debounce,
+            rescan_interval: self.opts.rescan_interval,
+            ..WatchOptions::default()
+        };
+        let sink_handle = handle.clone();
+        let watcher = RepoWatcher::start(repos, opts, move |batch: ChangeBatch| {
+            on_change(&sink_handle, &batch)
+        })?;
+        *self.watcher.lock().unwrap_or_else(|p| p.into_inner()) = Some(watcher);
+        Ok(())
+    }
+
+    /// How each watched repository is followed (events, or polling with the reason).
+    pub fn watch_modes(&self) -> BTreeMap<String, WatchMode> {
+        let handle = self.runner().handle();
+        let names: Vec<String> = handle
+            .engine()
+            .repos()
+            .map(|rs| rs.into_iter().map(|r| r.name).collect())
+            .unwrap_or_default();
+        let watcher = self.watcher.lock().unwrap_or_else(|p| p.into_inner());
+        names
+            .into_iter()
+            .filter_map(|name| {
+                let mode = watcher.as_ref()?.mode(&name)?;
+                Some((name, mode))
+            })
+            .collect()
+    }
+}
+
+fn on_change(jobs: &JobHandle, batch: &ChangeBatch) {
+    match jobs.engine().record() {
+        Ok(record) if record.status != ProfileStatus::Active => return,
+        Err(e) => {
+            log::warn!("watcher: {e}");
+            return;
+        }
+        Ok(_) => {}
+    }
+    log::debug!(
+        "{}: {} changed path(s){}",
+        batch.repo,
+        batch.paths.len(),
+        batch
+            .rescan
+            .as_deref()
+            .map(|r| format!(", rescan: {r}"))
+            .unwrap_or_default()
+    );
+    if let Err(e) = jobs.enqueue(JobKind::Index, Some(&batch.repo)) {
+        log::warn!("cannot queue an index of {}: {e}", batch.repo);
+    }
+}
+
+/// Queues a sync of the profile's cloned repositories every `every` (skipped while the
+/// profile is paused or has none).
+fn spawn_fetcher(
+    jobs: JobHandle,
+    every: Duration,
+    stop: Arc<AtomicBool>,
+) -> Result<JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name("ferret-fetch".into())
+        .spawn(move || {
+            let mut last = Instant::now();
+            while !stop.load(Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(200));
+                if last.elapsed() < every {
+                    continue;
+                }
+                last = Instant::now();
+                let engine = jobs.engine();
+                let active = engine
+                    .record()
+                    .map(|r| r.status == ProfileStatus::Active)
+                    .unwrap_or(false);
+                let has_clones = engine
+                    .repos()
+                    .map(|rs| rs.iter().any(|r| r.remote.is_some()))
+                    .unwrap_or(false);
+                if active && has_clones {
+                    if let Err(e) = jobs.enqueue(JobKind::Sync, None) {
+                        log::warn!("cannot queue a fetch: {e}");
+                    }
+                }
+            }
+        })
+        .map_err(|e| Error::io("cannot start the fetch timer thread", e))
+}
+
+impl Drop for ProfileBackground {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        self.watcher
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(fetcher) = self.fetcher.take() {
+            let _ = fetcher.join();
+        }
+        if let Some(runner) = self.runner.take() {
+            runner.stop();
+        }
+    }
+}

@@ -1,0 +1,391 @@
+//! Operations over all of a data root's profiles: sign in with a GitHub token, create a
+//! local profile, switch, sign out, delete, and report usage. Each profile's own work (repos,
+//! indexing, search) is an [`Engine`], opened through the LRU [`ProfilePool`].
+//!
+//! Order matters for "nothing is written on failure": sign-in validates the token with
+//! GitHub first, then stores it in the keychain, then registers the profile; if registering
+//! fails the keychain entry is taken back.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::limits::{self, LimitUsage};
+use super::pool::{PoolStats, ProfilePool};
+use super::registry::{self, AuditEntry, ProfileKind, ProfileRecord, ProfileStatus, Registry};
+use super::{data_root, JobLock, ProfileConfig, ProfilePaths, DEFAULT_PROFILE};
+use crate::github::{GitHubClient, GitHubUser, DEFAULT_API_URL};
+use crate::secrets::{self, Secret};
+use crate::{Engine, EngineOptions, Error, Result};
+
+/// How to open the set of profiles.
+#[derive(Debug, Clone)]
+pub struct ProfilesOptions {
+    /// Data root; `None` uses `$FERRET_DATA_DIR` or the platform default.
+    pub data_root: Option<PathBuf>,
+    pub model_dir: Option<PathBuf>,
+    pub threads: Option<usize>,
+    /// Profiles kept open at once.
+    pub pool_capacity: usize,
+    /// An open profile unused for this long is closed.
+    pub idle_ttl: Duration,
+}
+
+impl Default for ProfilesOptions {
+    fn default() -> Self {
+        ProfilesOptions {
+            data_root: None,
+            model_dir: None,
+            threads: None,
+            pool_capacity: 4,
+            idle_ttl: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+/// The result of `login`.
+#[derive(Debug, Clone, Serialize)]
+pub struct LoginOutcome {
+    pub profile: ProfileRecord,
+    pub user: GitHubUser,
+    /// False when the account already had a profile (its token was replaced).
+    pub created: bool,
+}
+
+/// What `delete` removed.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeleteReport {
+    pub profile: String,
+    pub directory: PathBuf,
+    pub bytes_removed: u64,
+    pub keychain_entry_removed: bool,
+}
+
+/// One profile's figures.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProfileStats {
+    pub profile: ProfileRecord,
+    pub repos: u64,
+    pub files: u64,
+    pub chunks: u64,
+    pub vectors: u64,
+    pub bytes_on_disk: u64,
+    pub queries_run: u64,
+    pub last_indexed_at: Option<i64>,
+    pub limits: Vec<LimitUsage>,
+    pub warnings: Vec<String>,
+    /// Whether the profile is open in this process's pool right now.
+    pub open: bool,
+}
+
+/// Every profile's figures, their sum, and the pool's counters.
+#[derive(Debug, Clone, Serialize)]
+pub struct AllStats {
+    pub profiles: Vec<ProfileStats>,
+    pub total_repos: u64,
+    pub total_chunks: u64,
+    pub total_vectors: u64,
+    pub total_bytes_on_disk: u64,
+    pub total_queries_run: u64,
+    pub pool: PoolStats,
+}
+
+/// All profiles of one data root.
+pub struct Profiles {
+    root: PathBuf,
+    opts: ProfilesOptions,
+    registry: Mutex<Registry>,
+    pool: ProfilePool<Engine>,
+}
+
+impl Profiles {
+    pub fn open(opts: ProfilesOptions) -> Result<Self> {
+        let root = match &opts.data_root {
+            Some(root) => root.clone(),
+            None => data_root()?,
+        };
+        let registry = Registry::open(&root)?;
+        registry.ensure_default()?;
+        Ok(Profiles {
+            pool: ProfilePool::new(opts.pool_capacity, opts.idle_ttl),
+            registry: Mutex::new(registry),
+            root,
+            opts,
+        })
+    }
+
+    pub fn data_root(&self) -> &Path {
+        &self.root
+    }
+
+    fn registry(&self) -> MutexGuard<'_, Registry> {
+        self.registry.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn paths(&self, id: &str) -> Result<ProfilePaths> {
+        ProfilePaths::new(&self.root, id)
+    }
+
+    pub fn list(&self) -> Result<Vec<ProfileRecord>> {
+        self.registry().list()
+    }
+
+    pub fn get(&self, id: &str) -> Result<ProfileRecord> {
+        self.registry().require(id)
+    }
+
+    /// The profile commands act on: `explicit` if given (it must exist), else the current one.
+    pub fn resolve(&self, explicit: Option<&str>) -> Result<String> {
+        let registry = self.registry();
+        match explicit {
+            Some(id) => registry.require(id).map(|r| r.id),
+            None => registry.current(),
+        }
+    }
+
+    /// The open engine of profile `id` (from the pool, or opened now).
+    pub fn engine(&self, id: &str) -> Result<Arc<Engine>> {
+        self.registry().require(id)?;
+        self.pool.get(id, || {
+            Engine::open(EngineOptions {
+                data_root: Some(self.root.clone()),
+                profile: Some(id.to_string()),
+                model_dir: self.opts.model_dir.clone(),
+                threads: self.opts.threads,
+            })
+        })
+    }
+
+    /// Signs in: checks `token` with GitHub (`GET /user`), creates or reuses the account's
+    /// profile, stores the token in the keychain and makes the profile current. Nothing is
+    /// written unless every step succeeds.
+    pub fn login(&self, api_url: Option<&str>, token: &Secret) -> Result<LoginOutcome> {
+        let client = GitHubClient::new(api_url.unwrap_or(DEFAULT_API_URL))?;
+        let user = client.user(token)?;
+        let api_url = client.api_url().to_string();
+        let id = registry::github_profile_id(&api_url, user.id);
+        let existed = self.registry().get(&id)?.is_some();
+        secrets::store_token(&id, token)?;
+        let registered = (|| {
+            let registry = self.registry();
+            let (record, created) = registry.upsert_github(&id, &user.login, user.id, &api_url)?;
+            self.paths(&id)?.ensure_dirs()?;
+            registry.set_current(&id)?;
+            registry.audit(&id, "signin", &format!("{} at {api_url}", user.login))?;
+            Ok((record, created))
+        })();
+        match registered {
+            Ok((profile, created)) => {
+                if let Ok(engine) = self.engine(&id) {
+                    let _ = engine.audit("signin", &format!("{} at {api_url}", user.login));
+                }
+                Ok(LoginOutcome {
+                    profile,
+                    user,
+                    created,
+                })
+            }
+            Err(e) => {
+                if !existed {
+                    let _ = secrets::delete_token(&id);
+                    let _ = self.registry().remove(&id);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Creates a local profile (no token; local repositories only) and makes it current.
+    pub fn create_local(&self, id: &str) -> Result<ProfileRecord> {
+        let registry = self.registry();
+        let record = registry.create_local(id)?;
+        ProfilePaths::new(&self.root, id)?.ensure_dirs()?;
+        registry.set_current(id)?;
+        registry.audit(id, "profile-created", "local")?;
+        Ok(record)
+    }
+
+    pub fn use_profile(&self, id: &str) -> Result<ProfileRecord> {
+        let registry = self.registry();
+        registry.set_current(id)?;
+        registry.touch(id)?;
+        registry.require(id)
+    }
+
+    /// Signs out of a profile: its keychain entry goes, its indexed data stays (sign in again
+    /// to sync its GitHub repositories). Returns whether a token was stored.
+    pub fn logout(&self, id: &str) -> Result<bool> {
+        let record = self.registry().require(id)?;
+        let removed = secrets::delete_token(&record.id)?;
+        self.registry().audit(id, "signout", "")?;
+        if let Ok(engine) = self.engine(id) {
+            let _ = engine.audit("signout", "");
+        }
+        Ok(removed)
+    }
+
+    /// Whether the profile has a token in the keychain.
+    pub fn has_token(&self, id: &str) -> Result<bool> {
+        Ok(secrets::load_token(id)?.is_some())
+    }
+
+    /// The profile's GitHub client and token, or an error saying how to sign in.
+    pub fn github(&self, id: &str) -> Result<(GitHubClient, Secret)> {
+        github_session(&self.registry().require(id)?)
+    }
+
+    /// Deletes a profile: its directory (index, clones, config) and its keychain entry.
+    /// Refused while a job of that profile runs, unless `force`. The built-in `default`
+    /// profile can be emptied this way too; it is recreated empty.
+    pub fn delete(&self, id: &str, force: bool) -> Result<DeleteReport> {
+        let record = self.registry().require(id)?;
+        let paths = self.paths(&record.id)?;
+        if !force && JobLock::is_held(&paths) {
+            return Err(Error::Refused(format!(
+                "profile {id:?} has a job running (indexing or syncing); wait for it, stop it, \
+                 or pass --force"
+            )));
+        }
+        self.pool.remove(id);
+        let bytes_removed = limits::dir_bytes(&paths.root);
+        let keychain_entry_removed = match record.kind {
+            ProfileKind::GitHub => secrets::delete_token(id)?,
+            ProfileKind::Local => secrets::delete_token(id).unwrap_or(false),
+        };
+        match std::fs::remove_dir_all(&paths.root) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(Error::io(
+                    format!("cannot remove {}", paths.root.display()),
+                    e,
+                ))
+            }
+        }
+        let registry = self.registry();
+        registry.remove(id)?;
+        registry.audit(
+            id,
+            "profile-deleted",
+            &format!("{bytes_removed} bytes, keychain entry: {keychain_entry_removed}"),
+        )?;
+        if id == DEFAULT_PROFILE {
+            registry.ensure_default()?;
+        }
+        Ok(DeleteReport {
+            profile: id.to_string(),
+            directory: paths.root,
+            bytes_removed,
+            keychain_entry_removed,
+        })
+    }
+
+    pub fn set_status(&self, id: &str, status: ProfileStatus) -> Result<()> {
+        let registry = self.registry();
+        registry.set_status(id, status)?;
+        registry.audit(id, "status", status.as_str())
+    }
+
+    /// Replaces the profile's limits (in its config.json).
+    pub fn set_limits(&self, id: &str, limits: limits::ProfileLimits) -> Result<()> {
+        self.registry().require(id)?;
+        let paths = self.paths(id)?;
+        paths.ensure_dirs()?;
+        let mut config = ProfileConfig::load(&paths.config_file())?;
+        config.limits = limits;
+        config.save(&paths.config_file())?;
+        // An open engine holds the old config: reopen on next use.
+        self.pool.remove(id);
+        self.registry().audit(
+            id,
+            "limits",
+            &format!(
+                "repos {}, chunks {}, bytes {}",
+                limits.max_repos, limits.max_chunks, limits.max_bytes
+            ),
+        )
+    }
+
+    pub fn limits(&self, id: &str) -> Result<limits::ProfileLimits> {
+        self.registry().require(id)?;
+        Ok(ProfileConfig::load(&self.paths(id)?.config_file())?.limits)
+    }
+
+    /// Profile-level events (sign-in, deletion, status changes) from the registry.
+    pub fn audit_log(&self, id: Option<&str>) -> Result<Vec<AuditEntry>> {
+        self.registry().audit_log(id)
+    }
+
+    pub fn pool_stats(&self) -> PoolStats {
+        self.pool.stats()
+    }
+
+    /// Closes profiles idle past the TTL.
+    pub fn sweep(&self) -> usize {
+        self.pool.sweep()
+    }
+
+    /// One profile's figures.
+    pub fn stats_of(&self, id: &str) -> Result<ProfileStats> {
+        let record = self.registry().require(id)?;
+        let engine = self.engine(id)?;
+        let stats = engine.stats()?;
+        let usage = engine.usage()?;
+        let limits = engine.config().limits;
+        Ok(ProfileStats {
+            repos: stats.repos,
+            files: stats.files,
+            chunks: stats.chunks,
+            vectors: stats.embedded_chunks,
+            bytes_on_disk: usage.bytes,
+            queries_run: engine.queries_run()?,
+            last_indexed_at: engine
+                .repos()?
+                .iter()
+                .filter_map(|r| r.last_indexed_at)
+                .max(),
+            limits: limits.usage(&usage),
+            warnings: limits.warnings(id, &usage),
+            open: self.pool.open_ids().iter().any(|o| o == id),
+            profile: record,
+        })
+    }
+
+    /// Figures for every profile and their totals.
+    pub fn stats(&self) -> Result<AllStats> {
+        let mut profiles = Vec::new();
+        for record in self.list()? {
+            profiles.push(self.stats_of(&record.id)?);
+        }
+        let sum = |f: fn(&ProfileStats) -> u64| profiles.iter().map(f).sum::<u64>();
+        Ok(AllStats {
+            total_repos: sum(|p| p.repos),
+            total_chunks: sum(|p| p.chunks),
+            total_vectors: sum(|p| p.vectors),
+            total_bytes_on_disk: sum(|p| p.bytes_on_disk),
+            total_queries_run: sum(|p| p.queries_run),
+            pool: self.pool.stats(),
+            profiles,
+        })
+    }
+}
+
+/// A GitHub profile's client and token from the keychain.
+pub fn github_session(record: &ProfileRecord) -> Result<(GitHubClient, Secret)> {
+    if record.kind != ProfileKind::GitHub {
+        return Err(Error::InvalidInput(format!(
+            "profile {:?} is a local profile with no GitHub account: `ferret login` signs in",
+            record.id
+        )));
+    }
+    let token = secrets::load_token(&record.id)?.ok_or_else(|| {
+        Error::NotFound(format!(
+            "profile {:?} has no token in the keychain (signed out?): run `ferret login`",
+            record.id
+        ))
+    })?;
+    let client = GitHubClient::new(record.api_url.as_deref().unwrap_or(DEFAULT_API_URL))?;
+    Ok((client, token))
+}
