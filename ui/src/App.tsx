@@ -84,7 +84,9 @@ export function App() {
       if (e.key === "/" && !typing && !e.ctrlKey && !e.metaKey && !document.querySelector(".modal")) {
         e.preventDefault();
         setView("search");
-        requestAnimationFrame(() => document.getElementById("search-input")?.focus());
+        const box = document.getElementById("search-input");
+        if (box) box.focus();
+        else requestAnimationFrame(() => document.getElementById("search-input")?.focus());
       } else if ((e.ctrlKey || e.metaKey) && ["1", "2", "3"].includes(e.key)) {
         e.preventDefault();
         setView((["search", "repos", "settings"] as View[])[Number(e.key) - 1]!);

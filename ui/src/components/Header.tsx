@@ -2,7 +2,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { api, errorMessage, type ProfileRecord, type ProfileStats, type ProfilesList } from "../api";
 import type { IndexingState } from "../indexing";
 import { formatBytes, formatCount } from "../lib/format";
-import { Icon, Modal, Spinner, type Toast } from "./ui";
+import { Icon, LogoMark, Modal, Spinner, type Toast } from "./ui";
 
 export type View = "search" | "repos" | "settings";
 
@@ -46,10 +46,7 @@ export function Header(props: {
     <header class="topbar">
       <div class="brand">
         <span class="logo" aria-hidden="true">
-          <svg viewBox="0 0 24 24" width="18" height="18" fill="currentColor">
-            <path d="M4 17c3-1 5-4 6-8 1 3 3 4 6 4l4-3-1 5c-1 3-4 5-8 5H4z" />
-            <circle cx="16.5" cy="12" r="1" fill="var(--logo-eye)" />
-          </svg>
+          <LogoMark size={18} />
         </span>
         Ferret
       </div>

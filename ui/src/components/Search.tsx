@@ -38,7 +38,8 @@ export function SearchView({
 
   const repoNames = useMemo(() => (repos ?? []).map((r) => r.name), [repos]);
   const completion = acClosed ? null : complete(text, repoNames);
-  const query = buildQuery(chips, text);
+  // While a `repo:`/`lang:` value is being picked, search without that unfinished token.
+  const query = buildQuery(chips, completion ? text.replace(/(?:^|\s)(repo|lang):\S*$/i, "") : text);
 
   const groups = useMemo(() => groupByFile(hits), [hits]);
   const ordered = useMemo(() => visualOrder(groups), [groups]);
@@ -254,7 +255,7 @@ export function SearchView({
         </span>
       </div>
 
-      <div class="search-body">
+      <div class={`search-body ${hits.length ? "" : "no-preview"}`}>
         <div class="results" role="listbox" aria-label="Results">
           {status.state === "error" && (
             <ErrorNote
@@ -281,8 +282,8 @@ export function SearchView({
             ))}
           {status.state === "done" && hits.length === 0 && (
             <Empty icon="search" title={`No results for “${status.query}”`}>
-              {chips.length ? "Remove a filter chip, or " : ""}
-              {mode !== "hybrid" ? "switch to Hybrid, or " : ""}try other words — semantic search understands questions like “where are retries handled”.
+              {[chips.length ? "Remove a filter chip" : "", mode !== "hybrid" ? "switch to Hybrid" : "", "try other words"].filter(Boolean).join(", ").replace(/^./, (c) => c.toUpperCase())}
+              {" "}— semantic search understands questions like “where are retries handled”.
             </Empty>
           )}
           {groups.map((g) => (
@@ -316,16 +317,39 @@ export function SearchView({
                         {fb.label}
                       </span>
                     </div>
-                    <CodeBlock lines={highlightSnippet(hit.snippet, hit.language, hit.highlights)} firstLine={hit.snippet_start_line} />
+                    <SnippetLines hit={hit} />
                   </div>
                 );
               })}
             </section>
           ))}
         </div>
-        <Preview hit={current} onOpen={() => open(current)} onCopy={() => copy(current)} />
+        {hits.length > 0 && <Preview hit={current} onOpen={() => open(current)} onCopy={() => copy(current)} />}
       </div>
     </div>
+  );
+}
+
+export const MAX_SNIPPET_LINES = 10;
+
+/** A snippet trimmed to a window of lines around its first match. */
+export function snippetWindow(hit: SearchHit, max = MAX_SNIPPET_LINES): { from: number; to: number; total: number } {
+  const total = hit.snippet.split("\n").length;
+  if (total <= max) return { from: 0, to: total, total };
+  const first = Math.min(...hit.highlights.map((h) => h.line), total);
+  const from = Math.max(0, Math.min(first === total ? 0 : first - 2, total - max));
+  return { from, to: from + max, total };
+}
+
+function SnippetLines({ hit }: { hit: SearchHit }) {
+  const lines = highlightSnippet(hit.snippet, hit.language, hit.highlights);
+  const w = snippetWindow(hit);
+  const hidden = w.total - (w.to - w.from);
+  return (
+    <>
+      <CodeBlock lines={lines.slice(w.from, w.to)} firstLine={hit.snippet_start_line + w.from} />
+      {hidden > 0 && <div class="more-lines">{hidden} more line{hidden === 1 ? "" : "s"} in the preview</div>}
+    </>
   );
 }
 

@@ -1,7 +1,7 @@
 import { useState } from "preact/hooks";
 import { api, errorMessage } from "../api";
 import { PROFILE_ID, slugify } from "../lib/format";
-import { ErrorNote, Icon, Spinner } from "./ui";
+import { ErrorNote, Icon, LogoMark, Spinner } from "./ui";
 
 export const TOKEN_URL = "https://github.com/settings/personal-access-tokens/new";
 
@@ -62,9 +62,7 @@ export function SignIn({ canCancel, onCancel, onDone }: { canCancel: boolean; on
       <div class="signin-card">
         <div class="signin-head">
           <span class="logo big" aria-hidden="true">
-            <svg viewBox="0 0 24 24" width="26" height="26" fill="currentColor">
-              <path d="M4 17c3-1 5-4 6-8 1 3 3 4 6 4l4-3-1 5c-1 3-4 5-8 5H4z" />
-            </svg>
+            <LogoMark size={28} />
           </span>
           <h1>{canCancel ? "Add an account" : "Welcome to Ferret"}</h1>
           <p class="muted">Fast, private code search over your repositories. Everything is indexed and searched on this machine.</p>

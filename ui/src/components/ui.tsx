@@ -131,3 +131,14 @@ export function Toasts({ toasts, dismiss }: { toasts: Toast[]; dismiss: (id: num
 export function Kbd({ children }: { children: ComponentChildren }) {
   return <kbd>{children}</kbd>;
 }
+
+/** Ferret's mark: a lens over a line of code. */
+export function LogoMark({ size = 18 }: { size?: number }) {
+  return (
+    <svg viewBox="0 0 24 24" width={size} height={size} fill="none" stroke="currentColor" stroke-width="2.2" stroke-linecap="round" stroke-linejoin="round">
+      <circle cx="10.5" cy="10.5" r="6.5" />
+      <path d="M15.5 15.5 20 20" />
+      <path d="M8.5 8.5 6.8 10.5l1.7 2M12.5 8.5l1.7 2-1.7 2" stroke-width="1.6" />
+    </svg>
+  );
+}
