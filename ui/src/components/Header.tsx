@@ -136,7 +136,7 @@ function ProfileMenu({ profiles, current, onSwitch, onAddAccount, onChanged, toa
                   {p.status !== "active" && ` · ${p.status}`}
                 </span>
               </span>
-              {p.id === current.id && <Icon name="check" />}
+              {p.id === current.id && <span class="menu-check"><Icon name="check" /></span>}
             </button>
           ))}
           <div class="menu-sep" />

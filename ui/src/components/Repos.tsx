@@ -171,7 +171,7 @@ function ProgressRow({ rp, paused }: { rp: RepoProgress; paused: boolean }) {
 function repoState(r: RepoInfo): { label: string; tone: string } {
   if (r.last_indexed_at == null) return { label: "Not indexed", tone: "muted" };
   const sem = percentSemantic(r.embedded_chunks, r.chunks);
-  if (sem < 100) return { label: "Embedding", tone: "semantic" };
+  if (sem < 100) return { label: "Lexical ready", tone: "semantic" };
   return { label: "Up to date", tone: "ok" };
 }
 
