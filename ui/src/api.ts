@@ -25,7 +25,9 @@
  *   search                 → { query, mode, limit }               → SearchHit[]
  *   file_context           → { repo, path, line, before, after }  → FileContext
  *   open_in_editor         → { repo, path, line }                 → void
- *   copy_link              → { repo, path, line }                 → string (ferret://open?...)
+ *   copy_link              → { repo, path, line }                 → string (ferret://open?...);
+ *                            the backend also puts it on the system clipboard (the UI's
+ *                            navigator.clipboard write is best effort in a webview)
  *   settings_get           → {}                                   → Settings
  *   settings_set           → { settings }                         → void
  *   pick_folder            → {}                                   → string|null (native dialog)
@@ -36,6 +38,9 @@
  *   jobs-changed       JobsChangedEvent
  *   deep-link-search   DeepLinkSearchEvent
  *   error              ErrorEvent
+ *
+ * Listening needs the `core:event:default` capability; the sign-in screen's token link is a
+ * plain <a target="_blank"> (the shell should open external links in the browser).
  *
  * Times (`created_at`, `last_used_at`, `added_at`, `last_indexed_at`) are Unix seconds.
  */
