@@ -1,0 +1,255 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { calls, emit, open, shot, start, stop } from "./harness";
+
+beforeAll(start);
+afterAll(stop);
+
+const progress = (repo: string, over: Record<string, unknown>) => ({
+  phase: "chunking", repo, files_done: 0, files_total: 640, chunks_written: 0, embeddings_done: 0, embeddings_total: 0, elapsed_secs: 0, ...over,
+});
+
+describe("sign-in", () => {
+  it("shows the command's error verbatim, clears the token, then signs in", async () => {
+    const { page, context, errors } = await open("fresh", "light");
+    await page.getByText("Welcome to Ferret").waitFor();
+    expect(await page.locator('a[href="https://github.com/settings/personal-access-tokens/new"]').count()).toBe(1);
+    expect(await page.textContent(".perms")).toMatch(/Contents: Read-only.*Metadata: Read-only/);
+    await shot(page, "signin");
+
+    const token = page.locator("#token");
+    expect(await token.getAttribute("type")).toBe("password");
+    await token.fill("ghp_not_a_good_one");
+    await token.press("Enter");
+    await page.getByText("GitHub rejected the token: 401 Bad credentials. Create a new token and paste it again.").waitFor();
+    expect(await token.inputValue()).toBe("");
+    await shot(page, "signin-error");
+
+    await page.getByText("Advanced").click();
+    await page.getByPlaceholder("https://github.example.com/api/v3").fill("https://ghe.example.com/api/v3");
+    await token.fill("github_pat_11SECRETSECRET");
+    await page.getByRole("button", { name: "Sign in with token" }).click();
+    await page.locator(".profile-name", { hasText: "octocat" }).waitFor();
+    expect(await calls(page, "profile_login")).toEqual([
+      { apiUrl: null, token: "<redacted>" },
+      { apiUrl: "https://ghe.example.com/api/v3", token: "<redacted>" },
+    ]);
+    // A new account lands on Repositories with its GitHub list; the token is nowhere in the page.
+    await page.locator(".gh-row").first().waitFor();
+    expect(await page.content()).not.toContain("SECRETSECRET");
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it("creates a local profile", async () => {
+    const { page, context } = await open("fresh", "light");
+    await page.locator("#local-name").fill("Side Projects");
+    await page.getByText("Profile id:").waitFor();
+    await page.getByRole("button", { name: "Continue with a local profile" }).click();
+    await page.locator(".profile-name", { hasText: "side-projects" }).waitFor();
+    expect(await calls(page, "profile_create_local")).toEqual([{ id: "side-projects" }]);
+    await page.getByText("No repositories yet").waitFor();
+    await context.close();
+  });
+});
+
+describe("profiles", () => {
+  it("switches profile and deletes only after typing the id", async () => {
+    const { page, context, errors } = await open("signed-in", "dark");
+    await page.locator(".profile-btn").click();
+    await page.getByRole("menuitemradio").nth(1).waitFor();
+    await shot(page, "profile-menu");
+    await page.getByRole("menuitemradio", { name: /work/ }).click();
+    await page.locator(".profile-name", { hasText: "work" }).waitFor();
+    expect(await calls(page, "profile_use")).toEqual([{ id: "work" }]);
+
+    await page.locator(".profile-btn").click();
+    await page.getByRole("menuitem", { name: /Delete profile/ }).click();
+    const del = page.getByRole("button", { name: "Delete work" });
+    expect(await del.isDisabled()).toBe(true);
+    await page.getByLabel("Profile id to confirm").fill("wor");
+    expect(await del.isDisabled()).toBe(true);
+    await page.getByLabel("Profile id to confirm").fill("work");
+    expect(await del.isDisabled()).toBe(false);
+    await shot(page, "delete-profile");
+    await del.click();
+    await page.getByText(/Deleted profile work and freed/).waitFor();
+    expect(await calls(page, "profile_delete")).toEqual([{ id: "work" }]);
+    await page.locator(".profile-name", { hasText: "alice-m" }).waitFor();
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+});
+
+describe("repositories and progress", () => {
+  it("adds GitHub repositories and follows progress events to 100%", async () => {
+    const { page, context, errors } = await open("signed-in", "dark");
+    await page.getByRole("tab", { name: "Repositories" }).click();
+    await page.locator(".repo-row").first().waitFor();
+    await page.locator(".gh-row").first().waitFor();
+    expect(await page.locator('.gh-row[data-repo="BurntSushi/ripgrep"] .added-mark').count()).toBe(1);
+    expect(await page.locator('.repo-row[data-repo="BurntSushi/ripgrep"] .sem-pill').textContent()).toBe("64% semantic");
+
+    await page.locator("#gh-filter").fill("acme");
+    expect(await page.locator(".gh-row").count()).toBe(2);
+    await page.locator('.gh-row[data-repo="acme-corp/web-console"] input').check();
+    await page.locator("#gh-filter").fill("");
+    await page.locator('.gh-row[data-repo="alice-m/billing-service"] input').check();
+    await page.getByText("2 selected · ~33,520 chunks").waitFor();
+    await shot(page, "repos");
+    await page.locator("#gh-add").click();
+    await page.getByText("Added 2 repositories").waitFor();
+    expect(await calls(page, "repo_add_github")).toEqual([
+      { fullName: "alice-m/billing-service", branch: null },
+      { fullName: "acme-corp/web-console", branch: null },
+    ]);
+
+    const A = "alice-m/billing-service";
+    const B = "acme-corp/web-console";
+    await emit(page, "jobs-changed", { running: true, paused: false, summary: "Cloning and indexing 2 repositories" });
+    await emit(page, "git-progress", { repo: B, progress: { stage: "receiving", received_objects: 5200, total_objects: 13000, indexed_deltas: 0, total_deltas: 0, received_bytes: 21_500_000 } });
+    await emit(page, "index-progress", { repo: A, progress: progress(A, { phase: "chunking", files_done: 0, elapsed_secs: 0 }), overall: { repos_done: 0, repos_total: 2, percent: 2 } });
+    await emit(page, "index-progress", { repo: A, progress: progress(A, { phase: "chunking", files_done: 400, chunks_written: 5900, elapsed_secs: 2 }), overall: { repos_done: 0, repos_total: 2, percent: 14 } });
+    await emit(page, "index-progress", { repo: A, progress: progress(A, { phase: "embedding", files_done: 640, chunks_written: 9420, embeddings_done: 1000, embeddings_total: 9420, elapsed_secs: 4 }), overall: { repos_done: 0, repos_total: 2, percent: 20 } });
+    await emit(page, "index-progress", { repo: A, progress: progress(A, { phase: "embedding", files_done: 640, chunks_written: 9420, embeddings_done: 4120, embeddings_total: 9420, elapsed_secs: 44 }), overall: { repos_done: 0, repos_total: 2, percent: 37 } });
+
+    const rowA = page.locator(`.progress-row[data-repo="${A}"]`);
+    await rowA.getByText("43% semantic").waitFor();
+    expect(await rowA.getByText("78 chunks/s").count()).toBe(1); // (4120-1000)/(44-4)
+    expect(await rowA.getByTestId("eta").textContent()).toBe("ETA 1m 08s"); // 5300 / 78
+    expect(await page.getByTestId("overall-pct").textContent()).toBe("37%");
+    expect(await page.locator(`.progress-row[data-repo="${B}"]`).textContent()).toContain("Receiving objects");
+    expect(await page.locator(".activity").textContent()).toContain("37%");
+    await shot(page, "progress");
+
+    await page.getByRole("button", { name: "Pause" }).click();
+    expect((await calls(page, "index_pause")).length).toBe(1);
+    await emit(page, "jobs-changed", { running: false, paused: true, summary: "Paused" });
+    await page.getByRole("button", { name: "Resume" }).click();
+    expect((await calls(page, "index_resume")).length).toBe(1);
+    await emit(page, "jobs-changed", { running: true, paused: false, summary: "Indexing 2 repositories" });
+
+    await emit(page, "index-progress", { repo: A, progress: progress(A, { phase: "done", files_done: 640, chunks_written: 9420, embeddings_done: 9420, embeddings_total: 9420, elapsed_secs: 112 }), overall: { repos_done: 1, repos_total: 2, percent: 50 } });
+    await emit(page, "git-progress", { repo: B, progress: { stage: "done", received_objects: 13000, total_objects: 13000, indexed_deltas: 9000, total_deltas: 9000, received_bytes: 54_000_000 } });
+    await emit(page, "index-progress", { repo: B, progress: { phase: "done", repo: B, files_done: 1820, files_total: 1820, chunks_written: 24100, embeddings_done: 24100, embeddings_total: 24100, elapsed_secs: 300 }, overall: { repos_done: 2, repos_total: 2, percent: 100 } });
+    await page.getByTestId("overall-pct").getByText("100%").waitFor();
+    const bars = await page.locator(".indexing [role=progressbar]").evaluateAll((els) => els.map((e) => e.getAttribute("aria-valuenow")));
+    expect(bars.every((v) => v === "100")).toBe(true);
+    expect(await rowA.getByTestId("semantic").textContent()).toBe("100% semantic");
+    await shot(page, "progress-done");
+
+    await emit(page, "jobs-changed", { running: false, paused: false, summary: "" });
+    await page.locator(".indexing").waitFor({ state: "detached" });
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+});
+
+describe("search", () => {
+  it("searches as you type with chips, autocomplete, keyboard and preview", async () => {
+    const { page, context, errors } = await open("signed-in", "dark");
+    const box = page.locator("#search-input");
+    await box.waitFor();
+    await shot(page, "search-empty");
+
+    // `/` focuses the search box from anywhere.
+    await page.locator(".brand").click();
+    await page.keyboard.press("/");
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe("search-input");
+
+    await page.keyboard.type("repo:fer");
+    await page.locator("#autocomplete").getByRole("option", { name: "alice-m/ferret" }).waitFor();
+    await shot(page, "search-autocomplete");
+    await page.keyboard.press("Tab");
+    await page.locator('[data-chip="repo:alice-m/ferret"]').waitFor();
+    expect(await box.inputValue()).toBe("");
+
+    await page.keyboard.type("lang:");
+    expect(await page.locator("#autocomplete").textContent()).toContain("rust");
+    await page.keyboard.type("rust retry fuse search");
+    await page.locator('[data-chip="lang:rust"]').waitFor();
+    expect(await box.inputValue()).toBe("retry fuse search");
+    await page.locator(".hit").nth(2).waitFor();
+    const last = (await calls(page, "search")).at(-1);
+    expect(last).toEqual({ query: "repo:alice-m/ferret lang:rust retry fuse search", mode: "hybrid", limit: 50 });
+    // Debounced: far fewer requests than keystrokes.
+    expect((await calls(page, "search")).length).toBeLessThan(8);
+
+    // Results grouped by file (search.rs has two hits), with marks and ranking badges.
+    expect(await page.locator(".file-group").count()).toBe(2);
+    expect(await page.locator(".file-group").first().locator(".hit").count()).toBe(2);
+    expect(await page.locator(".hit mark").count()).toBeGreaterThan(2);
+    expect(await page.locator(".hit.selected").getAttribute("data-hit")).toBe("0");
+    await page.locator(".preview tr.on").first().waitFor();
+
+    await page.keyboard.press("ArrowDown");
+    await page.keyboard.press("ArrowDown");
+    expect(await page.locator(".hit.selected").getAttribute("data-hit")).toBe("2");
+    await page.keyboard.press("ArrowUp");
+    expect(await page.locator(".hit.selected").getAttribute("data-hit")).toBe("1");
+    await page.locator(".preview .file-path", { hasText: "search.rs:24" }).waitFor();
+    await shot(page, "search");
+
+    await page.keyboard.press("Enter");
+    await expect.poll(() => calls(page, "open_in_editor")).toEqual([{ repo: "alice-m/ferret", path: "crates/engine/src/search.rs", line: 24 }]);
+    await page.keyboard.press("Control+c");
+    await expect.poll(() => calls(page, "copy_link")).toEqual([{ repo: "alice-m/ferret", path: "crates/engine/src/search.rs", line: 24 }]);
+    await page.getByText("Link copied").waitFor();
+
+    // Mode switch re-runs the query; removing a chip widens it.
+    await page.getByRole("radio", { name: "Lexical" }).click();
+    await expect.poll(async () => (await calls(page, "search")).at(-1)?.mode).toBe("lexical");
+    await page.getByRole("button", { name: "Remove repo:alice-m/ferret" }).click();
+    await expect.poll(async () => (await calls(page, "search")).at(-1)?.query).toBe("lang:rust retry fuse search");
+    // Backspace at the start of the box removes the last chip.
+    await box.focus();
+    await box.press("Home");
+    await box.press("Backspace");
+    await expect.poll(async () => (await calls(page, "search")).at(-1)?.query).toBe("retry fuse search");
+    await page.locator(".file-group").nth(2).waitFor(); // notes/scripts/retry.py joins in
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it("drops stale responses and renders snippets as text", async () => {
+    const { page, context } = await open("signed-in", "light");
+    const box = page.locator("#search-input");
+    await box.fill("slowquery retry");
+    await page.waitForTimeout(250); // the slow request is in flight
+    await box.fill("http requests");
+    await page.locator(".file-head .file-path", { hasText: "scripts/retry.py" }).waitFor();
+    await page.waitForTimeout(800); // the slow response arrives and must be ignored
+    expect(await page.locator(".file-group").count()).toBe(1);
+    // The snippet's "<b>not</b>" is shown as text, not markup.
+    expect(await page.locator(".hit b").count()).toBe(0);
+    expect(await page.locator(".hit").textContent()).toContain("<b>not</b> HTML");
+    await shot(page, "search-light");
+    await context.close();
+  });
+});
+
+describe("settings", () => {
+  it("edits and saves settings, and shows limits with the 80% warning", async () => {
+    const { page, context, errors } = await open("signed-in", "light");
+    await page.locator("#search-input").waitFor();
+    await page.keyboard.press("Control+3");
+    await page.locator("#editor").waitFor();
+    await page.locator('.limit[data-limit="chunks"].warn').waitFor();
+    expect(await page.locator('.limit[data-limit="chunks"]').textContent()).toContain("89%");
+    expect(await page.locator('.limit[data-limit="repos"].ok').count()).toBe(1);
+
+    await page.locator("#editor").selectOption("custom");
+    await page.locator("#editor-command").fill("nvim +{line} {path}");
+    await page.locator("#excludes").fill("vendor/\n*.min.js\n\nfixtures/ ");
+    await page.locator("#threads").fill("2");
+    await page.locator("#start-at-login").evaluate((e: HTMLInputElement) => e.click());
+    await page.getByText("Unsaved changes").waitFor();
+    await shot(page, "settings");
+    await page.getByRole("button", { name: "Save" }).click();
+    await page.getByText("All changes saved").waitFor();
+    expect(await calls(page, "settings_set")).toEqual([
+      { settings: { editor: "custom", editor_command: "nvim +{line} {path}", excludes: ["vendor/", "*.min.js", "fixtures/"], index_threads: 2, fetch_interval_mins: 30, start_at_login: false } },
+    ]);
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+});

@@ -1,0 +1,336 @@
+/**
+ * A fake Ferret backend for browser tests, mocked at the Tauri IPC boundary only: it installs
+ * `window.__TAURI_INTERNALS__` through `@tauri-apps/api/mocks` (`mockIPC` with event mocking),
+ * so the app's real `invoke`/`listen` calls run unchanged. Bundled to an IIFE and injected with
+ * Playwright's `addInitScript`. Tests drive it through `window.__ferret`.
+ */
+import { mockIPC } from "@tauri-apps/api/mocks";
+import type {
+  FileContext, GitHubRepo, ProfileRecord, ProfileStats, RepoInfo, SearchHit, Settings,
+} from "../src/api";
+
+declare global {
+  interface Window {
+    __FERRET_SCENARIO__?: "fresh" | "signed-in";
+    __ferret: {
+      emit: (event: string, payload: unknown) => Promise<void>;
+      calls: { cmd: string; args: Record<string, unknown> }[];
+      state: typeof state;
+    };
+  }
+}
+
+const NOW = Math.floor(Date.now() / 1000);
+
+const alice: ProfileRecord = {
+  id: "gh-5123", kind: "github", display_name: "Alice Moreau", github_login: "alice-m", github_user_id: 5123,
+  api_url: null, status: "active", created_at: NOW - 86400 * 30, last_used_at: NOW - 60,
+};
+const work: ProfileRecord = {
+  id: "work", kind: "local", display_name: "work", github_login: null, github_user_id: null,
+  api_url: null, status: "active", created_at: NOW - 86400 * 5, last_used_at: NOW - 3600,
+};
+
+const reposByProfile: Record<string, RepoInfo[]> = {
+  "gh-5123": [
+    { name: "alice-m/ferret", root: "/home/alice/.local/share/ferret/user_data/gh-5123/repos/alice-m/ferret", kind: "github", added_at: NOW - 86400 * 20, last_indexed_at: NOW - 720, remote: "https://github.com/alice-m/ferret.git", branch: "main", head: "9ccddb5e1f", files: 214, chunks: 3180, embedded_chunks: 3180 },
+    { name: "BurntSushi/ripgrep", root: "/home/alice/.local/share/ferret/user_data/gh-5123/repos/BurntSushi/ripgrep", kind: "github", added_at: NOW - 86400 * 9, last_indexed_at: NOW - 86400 * 2, remote: "https://github.com/BurntSushi/ripgrep.git", branch: "master", head: "4a4b5c1d2e", files: 226, chunks: 7118, embedded_chunks: 4626 },
+    { name: "notes", root: "/home/alice/src/notes", kind: "local", added_at: NOW - 86400 * 3, last_indexed_at: NOW - 3 * 3600, remote: null, branch: "main", head: "e41d0aa", files: 58, chunks: 402, embedded_chunks: 402 },
+  ],
+  work: [],
+};
+
+const github: GitHubRepo[] = [
+  gh("alice-m", "ferret", false, "Rust", 4200, 214, 3180, true, 0.2),
+  gh("BurntSushi", "ripgrep", false, "Rust", 6900, 226, 7118, true, 48),
+  gh("alice-m", "billing-service", true, "Go", 12800, 640, 9420, false, 3),
+  gh("alice-m", "dotfiles", false, "Shell", 160, 42, 180, false, 120),
+  gh("acme-corp", "web-console", true, "TypeScript", 38100, 1820, 24100, false, 1),
+  gh("acme-corp", "ml-pipeline", true, "Python", 9100, 380, 5200, false, 14),
+  gh("alice-m", "advent-of-code", false, "Rust", 820, 96, 610, false, 400),
+];
+
+function gh(owner: string, name: string, priv: boolean, language: string, size_kb: number, files: number, chunks: number, added: boolean, daysAgo: number): GitHubRepo {
+  return {
+    full_name: `${owner}/${name}`, owner, name, private: priv, default_branch: "main", size_kb, language,
+    clone_url: `https://github.com/${owner}/${name}.git`, html_url: `https://github.com/${owner}/${name}`,
+    pushed_at: new Date((NOW - daysAgo * 86400) * 1000).toISOString(), estimated_files: files, estimated_chunks: chunks, added,
+  };
+}
+
+const FILES: Record<string, { language: string; lines: string[] }> = {
+  "alice-m/ferret:crates/engine/src/search.rs": {
+    language: "rust",
+    lines: `use std::collections::HashMap;
+
+use crate::query::Query;
+use crate::store::Store;
+
+/// Reciprocal rank fusion constant (Cormack et al.).
+const RRF_K: f64 = 60.0;
+
+/// Fuses the lexical and semantic rankings into one list.
+pub fn fuse(lexical: &[ChunkId], semantic: &[ChunkId], limit: usize) -> Vec<(ChunkId, f64)> {
+    let mut scores: HashMap<ChunkId, f64> = HashMap::new();
+    for (rank, id) in lexical.iter().enumerate() {
+        *scores.entry(*id).or_default() += 1.0 / (RRF_K + rank as f64 + 1.0);
+    }
+    for (rank, id) in semantic.iter().enumerate() {
+        *scores.entry(*id).or_default() += 1.0 / (RRF_K + rank as f64 + 1.0);
+    }
+    let mut fused: Vec<_> = scores.into_iter().collect();
+    fused.sort_by(|a, b| b.1.total_cmp(&a.1));
+    fused.truncate(limit);
+    fused
+}
+
+/// Runs a hybrid search: filters first, then both rankings, then fusion.
+pub fn search(store: &Store, query: &Query, limit: usize) -> Result<Vec<SearchHit>> {
+    let filter = store.filter_ids(&query.filters)?;
+    let lexical = store.bm25(&query.text, &filter, limit * 4)?;
+    let semantic = store.nearest(&query.embedding()?, &filter, limit * 4)?;
+    let fused = fuse(&lexical, &semantic, limit);
+    store.hits(&fused, &query.terms)
+}`.split("\n"),
+  },
+  "alice-m/ferret:crates/engine/src/index.rs": {
+    language: "rust",
+    lines: `impl Indexer {
+    /// Retries a failed embedding batch with exponential backoff.
+    fn embed_with_retry(&mut self, batch: &[Chunk]) -> Result<Vec<Vec<f32>>> {
+        let mut delay = Duration::from_millis(50);
+        for attempt in 0..MAX_RETRIES {
+            match self.model.embed(batch) {
+                Ok(vectors) => return Ok(vectors),
+                Err(e) if attempt + 1 < MAX_RETRIES => {
+                    tracing::warn!("embedding failed ({e}), retrying in {delay:?}");
+                    std::thread::sleep(delay);
+                    delay *= 2;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        unreachable!()
+    }
+}`.split("\n"),
+  },
+  "BurntSushi/ripgrep:crates/core/flags/parse.rs": {
+    language: "rust",
+    lines: `/// Parse low level arguments from the CLI into a \`LowArgs\`.
+pub(crate) fn parse_low() -> ParseResult<LowArgs> {
+    if let Err(err) = crate::logger::Logger::init() {
+        let err = anyhow::anyhow!("failed to initialize logger: {err}");
+        return ParseResult::Err(err);
+    }
+    let parser = Parser::new();
+    let mut low = LowArgs::default();
+    if let Err(err) = parser.parse(std::env::args_os().skip(1), &mut low) {
+        return ParseResult::Err(err);
+    }
+    ParseResult::Ok(low)
+}`.split("\n"),
+  },
+  "alice-m/ferret:ui/src/lib/query.ts": {
+    language: "typescript",
+    lines: `/** Parses a whole query into chips and the remaining free text. */
+export function parseQuery(query: string): { chips: Chip[]; text: string } {
+  const chips: Chip[] = [];
+  const rest: string[] = [];
+  for (const t of tokenize(query)) {
+    const chip = tokenToChip(t); // "repo:x" -> { key: "repo", value: "x" }
+    if (chip) chips.push(chip);
+    else rest.push(t);
+  }
+  return { chips, text: rest.join(" ") };
+}`.split("\n"),
+  },
+  "notes:scripts/retry.py": {
+    language: "python",
+    lines: `import time
+
+
+def retry(fn, attempts=3, delay=0.5):
+    """Call fn, retrying failed http requests with backoff."""
+    for attempt in range(attempts):
+        try:
+            return fn()
+        except ConnectionError as err:  # <b>not</b> HTML
+            if attempt == attempts - 1:
+                raise
+            time.sleep(delay * 2 ** attempt)`.split("\n"),
+  },
+};
+
+interface Doc { repo: string; path: string; start: number; end: number; symbol: string | null; kind: string; id: number; words: string }
+const DOCS: Doc[] = [
+  { repo: "alice-m/ferret", path: "crates/engine/src/search.rs", start: 9, end: 22, symbol: "fuse", kind: "function", id: 11, words: "fuse rank fusion lexical semantic rrf score" },
+  { repo: "alice-m/ferret", path: "crates/engine/src/search.rs", start: 24, end: 31, symbol: "search", kind: "function", id: 12, words: "search hybrid query filter bm25 semantic" },
+  { repo: "alice-m/ferret", path: "crates/engine/src/index.rs", start: 2, end: 17, symbol: "Indexer::embed_with_retry", kind: "method", id: 21, words: "retry embed failed backoff batch" },
+  { repo: "BurntSushi/ripgrep", path: "crates/core/flags/parse.rs", start: 1, end: 13, symbol: "parse_low", kind: "function", id: 31, words: "parse args arguments cli flags" },
+  { repo: "alice-m/ferret", path: "ui/src/lib/query.ts", start: 1, end: 11, symbol: "parseQuery", kind: "function", id: 41, words: "parse query chips repo tokenize" },
+  { repo: "notes", path: "scripts/retry.py", start: 4, end: 12, symbol: "retry", kind: "function", id: 51, words: "retry failed http requests backoff" },
+];
+
+const enc = new TextEncoder();
+
+function hitFor(d: Doc, terms: string[], rank: number, mode: string): SearchHit {
+  const file = FILES[`${d.repo}:${d.path}`]!;
+  const lines = file.lines.slice(d.start - 1, d.end);
+  const highlights: SearchHit["highlights"] = [];
+  lines.forEach((line, i) => {
+    const lower = line.toLowerCase();
+    for (const t of terms) {
+      let at = lower.indexOf(t);
+      while (t && at >= 0) {
+        const start = enc.encode(line.slice(0, at)).length;
+        highlights.push({ line: i, start, end: start + enc.encode(line.slice(at, at + t.length)).length });
+        at = lower.indexOf(t, at + t.length);
+      }
+    }
+  });
+  const lexical = mode !== "semantic" && terms.some((t) => d.words.includes(t)) ? rank + 1 : null;
+  const semantic = mode !== "lexical" ? rank + 2 : null;
+  return {
+    repo: d.repo, path: d.path, start_line: d.start, end_line: d.end, language: file.language, symbol: d.symbol, kind: d.kind,
+    snippet: lines.join("\n"), snippet_start_line: d.start, highlights, score: 0.033 - rank * 0.002,
+    lexical_rank: lexical, semantic_rank: semantic, chunk_id: d.id,
+  };
+}
+
+const state = {
+  profiles: [] as ProfileRecord[],
+  current: "",
+  settings: {
+    editor: "vscode", editor_command: null, excludes: ["vendor/", "*.min.js", "target/"], index_threads: 0, fetch_interval_mins: 30, start_at_login: true,
+  } as Settings,
+  searchDelay: 20,
+};
+
+function install() {
+  if (window.__FERRET_SCENARIO__ !== "fresh") {
+    state.profiles = [alice, work];
+    state.current = alice.id;
+  }
+  const calls: { cmd: string; args: Record<string, unknown> }[] = [];
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const repos = () => reposByProfile[state.current] ?? (reposByProfile[state.current] = []);
+
+  mockIPC(async (cmd, raw) => {
+    const args = (raw ?? {}) as Record<string, any>;
+    calls.push({ cmd, args: cmd === "profile_login" ? { ...args, token: "<redacted>" } : args });
+    switch (cmd) {
+      case "profiles_list":
+        return { profiles: state.profiles, current: state.current };
+      case "profile_login": {
+        await sleep(150);
+        if (!String(args.token).startsWith("github_pat_")) {
+          throw "GitHub rejected the token: 401 Bad credentials. Create a new token and paste it again.";
+        }
+        const p: ProfileRecord = { id: "gh-583231", kind: "github", display_name: "The Octocat", github_login: "octocat", github_user_id: 583231, api_url: args.apiUrl ?? null, status: "active", created_at: NOW, last_used_at: NOW };
+        state.profiles = [...state.profiles, p];
+        state.current = p.id;
+        reposByProfile[p.id] = [];
+        return { profile: p, user: { id: 583231, login: "octocat", name: "The Octocat" }, created: true };
+      }
+      case "profile_create_local": {
+        if (state.profiles.some((p) => p.id === args.id)) throw `A profile named “${args.id}” already exists.`;
+        const p: ProfileRecord = { ...work, id: args.id, display_name: args.id, created_at: NOW };
+        state.profiles = [...state.profiles, p];
+        state.current = p.id;
+        return p;
+      }
+      case "profile_use": {
+        const p = state.profiles.find((x) => x.id === args.id);
+        if (!p) throw `No profile “${args.id}”.`;
+        state.current = p.id;
+        return p;
+      }
+      case "profile_logout":
+        return true;
+      case "profile_delete": {
+        const p = state.profiles.find((x) => x.id === args.id)!;
+        state.profiles = state.profiles.filter((x) => x.id !== args.id);
+        if (state.current === args.id) state.current = state.profiles[0]?.id ?? "";
+        return { profile: p, directory: `/home/alice/.local/share/ferret/user_data/${p.id}`, bytes_removed: 48_300_000, keychain_entry_removed: p.kind === "github" };
+      }
+      case "profile_stats": {
+        const id = args.id ?? state.current;
+        const rs = reposByProfile[id] ?? [];
+        const chunks = rs.reduce((a, r) => a + r.chunks, 0);
+        const stats: ProfileStats = {
+          profile: state.profiles.find((p) => p.id === id)!, repos: rs.length, files: rs.reduce((a, r) => a + r.files, 0), chunks,
+          vectors: rs.reduce((a, r) => a + r.embedded_chunks, 0), bytes_on_disk: 412_000_000, queries_run: 1288, last_indexed_at: NOW - 720,
+          limits: [
+            { name: "repos", used: rs.length, limit: 50, fraction: rs.length / 50 },
+            { name: "chunks", used: chunks, limit: 12_000, fraction: chunks / 12_000 },
+            { name: "bytes", used: 412_000_000, limit: 2_000_000_000, fraction: 0.206 },
+          ],
+          warnings: chunks / 12_000 >= 0.8 ? ["Chunks are at " + Math.round((chunks / 12_000) * 100) + "% of this profile's limit."] : [],
+          open: true,
+        };
+        return stats;
+      }
+      case "github_repos":
+        await sleep(80);
+        return github.map((g) => ({ ...g, added: repos().some((r) => r.name === g.full_name) }));
+      case "repos_list":
+        return repos();
+      case "repo_add_github": {
+        const g = github.find((x) => x.full_name === args.fullName)!;
+        const r: RepoInfo = { name: g.full_name, root: `/home/alice/.local/share/ferret/user_data/${state.current}/repos/${g.full_name}`, kind: "github", added_at: NOW, last_indexed_at: null, remote: g.clone_url, branch: args.branch ?? g.default_branch, head: null, files: 0, chunks: 0, embedded_chunks: 0 };
+        repos().push(r);
+        return r;
+      }
+      case "pick_folder":
+        return "/home/alice/src/side-project";
+      case "repo_add_local": {
+        const r: RepoInfo = { name: "side-project", root: args.path, kind: "local", added_at: NOW, last_indexed_at: null, remote: null, branch: null, head: null, files: 0, chunks: 0, embedded_chunks: 0 };
+        repos().push(r);
+        return r;
+      }
+      case "repo_remove":
+        reposByProfile[state.current] = repos().filter((r) => r.name !== args.name);
+        return null;
+      case "repo_index": case "repo_sync": case "index_pause": case "index_resume": case "index_cancel":
+        return null;
+      case "search": {
+        await sleep(String(args.query).includes("slowquery") ? 700 : state.searchDelay);
+        const q = String(args.query);
+        const repoFilters = [...q.matchAll(/(?:^|\s)repo:(\S+)/g)].map((m) => m[1]);
+        const langFilters = [...q.matchAll(/(?:^|\s)lang:(\S+)/g)].map((m) => m[1]);
+        const terms = q.replace(/(?:^|\s)-?\w+:\S+/g, " ").toLowerCase().split(/\W+/).filter((t) => t.length > 2);
+        return DOCS.filter((d) => !repoFilters.length || repoFilters.includes(d.repo))
+          .filter((d) => !langFilters.length || langFilters.includes(FILES[`${d.repo}:${d.path}`]!.language))
+          .filter((d) => terms.some((t) => d.words.includes(t) || d.symbol?.toLowerCase().includes(t)))
+          .map((d, i) => hitFor(d, terms, i, args.mode));
+      }
+      case "file_context": {
+        const f = FILES[`${args.repo}:${args.path}`];
+        if (!f) throw `${args.path} is no longer in ${args.repo}.`;
+        const start = Math.max(1, args.line - args.before);
+        const ctx: FileContext = { start_line: start, lines: f.lines.slice(start - 1, args.line + args.after) };
+        return ctx;
+      }
+      case "open_in_editor":
+        return null;
+      case "copy_link":
+        return `ferret://open?profile=${state.current}&repo=${encodeURIComponent(args.repo)}&path=${encodeURIComponent(args.path)}&line=${args.line}`;
+      case "settings_get":
+        return state.settings;
+      case "settings_set":
+        state.settings = args.settings;
+        return null;
+    }
+    throw `mock backend: unknown command ${cmd}`;
+  }, { shouldMockEvents: true });
+
+  window.__ferret = {
+    calls,
+    state,
+    emit: async (event, payload) => {
+      await (window as any).__TAURI_INTERNALS__.invoke("plugin:event|emit", { event, payload });
+    },
+  };
+}
+
+install();

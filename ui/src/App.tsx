@@ -1,0 +1,162 @@
+import { useCallback, useEffect, useState } from "preact/hooks";
+import { api, errorMessage, on, type ProfilesList, type RepoInfo } from "./api";
+import { useIndexing } from "./indexing";
+import { Header, type View } from "./components/Header";
+import { SignIn } from "./components/SignIn";
+import { SearchView } from "./components/Search";
+import { ReposView } from "./components/Repos";
+import { SettingsView } from "./components/Settings";
+import { ErrorNote, Spinner, Toasts, type Toast } from "./components/ui";
+
+let toastId = 0;
+
+export function App() {
+  const [profiles, setProfiles] = useState<ProfilesList | null>(null);
+  const [loadError, setLoadError] = useState<string | null>(null);
+  const [view, setView] = useState<View>("search");
+  const [addingAccount, setAddingAccount] = useState(false);
+  const [repos, setRepos] = useState<RepoInfo[] | null>(null);
+  const [reposError, setReposError] = useState<string | null>(null);
+  const [toasts, setToasts] = useState<Toast[]>([]);
+  const [deepLink, setDeepLink] = useState<{ query: string; n: number } | null>(null);
+
+  const toast = useCallback((kind: Toast["kind"], text: string, hint?: string) => {
+    const id = ++toastId;
+    setToasts((t) => [...t.slice(-3), { id, kind, text, ...(hint ? { hint } : {}) }]);
+    setTimeout(() => setToasts((t) => t.filter((x) => x.id !== id)), kind === "error" ? 9000 : 3500);
+  }, []);
+
+  const loadProfiles = useCallback(async () => {
+    try {
+      setProfiles(await api.profilesList());
+      setLoadError(null);
+    } catch (e) {
+      setLoadError(errorMessage(e));
+    }
+  }, []);
+
+  const loadRepos = useCallback(async () => {
+    try {
+      setRepos(await api.reposList());
+      setReposError(null);
+    } catch (e) {
+      setReposError(errorMessage(e));
+    }
+  }, []);
+
+  const indexing = useIndexing(
+    () => void loadRepos(),
+    () => void loadRepos(),
+  );
+
+  const current = profiles?.profiles.find((p) => p.id === profiles.current) ?? null;
+
+  useEffect(() => {
+    void loadProfiles();
+    const subs = [
+      on("error", (e) => toast("error", e.message)),
+      on("deep-link-search", async (e) => {
+        if (e.profile) {
+          try {
+            await api.profileUse(e.profile);
+            await loadProfiles();
+          } catch (err) {
+            toast("error", errorMessage(err), `The link asked for profile “${e.profile}”.`);
+          }
+        }
+        setView("search");
+        setDeepLink({ query: e.query, n: Date.now() });
+      }),
+    ];
+    return () => subs.forEach((p) => p.then((f) => f()).catch(() => {}));
+  }, []);
+
+  useEffect(() => {
+    if (current) void loadRepos();
+    else setRepos(null);
+  }, [current?.id]);
+
+  // Global keys: `/` focuses search, Ctrl/Cmd+1..3 switch screens.
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      const t = e.target as HTMLElement | null;
+      const typing = t && (t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.tagName === "SELECT" || t.isContentEditable);
+      if (e.key === "/" && !typing && !e.ctrlKey && !e.metaKey && !document.querySelector(".modal")) {
+        e.preventDefault();
+        setView("search");
+        const box = document.getElementById("search-input");
+        if (box) box.focus();
+        else requestAnimationFrame(() => document.getElementById("search-input")?.focus());
+      } else if ((e.ctrlKey || e.metaKey) && ["1", "2", "3"].includes(e.key)) {
+        e.preventDefault();
+        setView((["search", "repos", "settings"] as View[])[Number(e.key) - 1]!);
+      }
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, []);
+
+  const switchProfile = async (id: string) => {
+    try {
+      const p = await api.profileUse(id);
+      await loadProfiles();
+      toast("ok", `Switched to ${p.github_login ?? p.display_name}`);
+    } catch (e) {
+      toast("error", errorMessage(e));
+    }
+  };
+
+  if (!profiles) {
+    return (
+      <div class="boot">
+        {loadError ? (
+          <ErrorNote message={loadError} hint="Ferret could not read its profiles. Check the data directory is writable, then restart the app." />
+        ) : (
+          <Spinner />
+        )}
+      </div>
+    );
+  }
+
+  if (!current || addingAccount) {
+    return (
+      <>
+        <SignIn
+          canCancel={!!current}
+          onCancel={() => setAddingAccount(false)}
+          onDone={async (msg) => {
+            setAddingAccount(false);
+            await loadProfiles();
+            setView(current ? "search" : "repos");
+            toast("ok", msg);
+          }}
+        />
+        <Toasts toasts={toasts} dismiss={(id) => setToasts((t) => t.filter((x) => x.id !== id))} />
+      </>
+    );
+  }
+
+  return (
+    <div class="app">
+      <Header
+        view={view}
+        setView={setView}
+        profiles={profiles}
+        current={current}
+        indexing={indexing}
+        onSwitch={switchProfile}
+        onAddAccount={() => setAddingAccount(true)}
+        onChanged={loadProfiles}
+        toast={toast}
+      />
+      <main class="main" key={current.id}>
+        {view === "search" && <SearchView repos={repos} deepLink={deepLink} toast={toast} goRepos={() => setView("repos")} />}
+        {view === "repos" && (
+          <ReposView profile={current} repos={repos} reposError={reposError} reload={loadRepos} indexing={indexing} toast={toast} />
+        )}
+        {view === "settings" && <SettingsView profile={current} toast={toast} />}
+      </main>
+      <Toasts toasts={toasts} dismiss={(id) => setToasts((t) => t.filter((x) => x.id !== id))} />
+    </div>
+  );
+}

@@ -1,0 +1,202 @@
+import { useEffect, useState } from "preact/hooks";
+import { api, errorMessage, type Editor, type LimitUsage, type ProfileRecord, type ProfileStats, type Settings } from "../api";
+import { formatBytes, formatCount, relativeTime } from "../lib/format";
+import { Bar, ErrorNote, Icon, Spinner, type Toast } from "./ui";
+
+type ToastFn = (kind: Toast["kind"], text: string, hint?: string) => void;
+
+export const EDITORS: [Editor, string][] = [
+  ["vscode", "Visual Studio Code"],
+  ["jetbrains", "JetBrains IDE"],
+  ["vim", "Vim"],
+  ["neovim", "Neovim"],
+  ["emacs", "Emacs"],
+  ["sublime", "Sublime Text"],
+  ["zed", "Zed"],
+  ["custom", "Custom command…"],
+];
+
+export const WARN_AT = 0.8;
+
+export function limitLabel(l: LimitUsage): string {
+  const fmt = l.name === "bytes" ? formatBytes : formatCount;
+  return `${fmt(l.used)} of ${fmt(l.limit)}`;
+}
+
+export function SettingsView({ profile, toast }: { profile: ProfileRecord; toast: ToastFn }) {
+  const [saved, setSaved] = useState<Settings | null>(null);
+  const [draft, setDraft] = useState<Settings | null>(null);
+  const [excludes, setExcludes] = useState("");
+  const [stats, setStats] = useState<ProfileStats | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [saving, setSaving] = useState(false);
+
+  useEffect(() => {
+    api.settingsGet().then(
+      (s) => {
+        setSaved(s);
+        setDraft(s);
+        setExcludes(s.excludes.join("\n"));
+      },
+      (e) => setError(errorMessage(e)),
+    );
+    api.profileStats(null).then(setStats, () => {});
+  }, [profile.id]);
+
+  if (error) return <ErrorNote message={error} hint="Settings could not be read from this profile's config.json. Fix or delete the file, then reopen Settings." />;
+  if (!draft || !saved) return <div class="loading-block"><Spinner /></div>;
+
+  const next: Settings = { ...draft, excludes: excludes.split("\n").map((s) => s.trim()).filter(Boolean) };
+  const dirty = JSON.stringify(next) !== JSON.stringify(saved);
+  const templateOk = draft.editor !== "custom" || (!!draft.editor_command && draft.editor_command.includes("{path}"));
+  const set = <K extends keyof Settings>(k: K, v: Settings[K]) => setDraft({ ...draft, [k]: v });
+
+  const save = async (e: Event) => {
+    e.preventDefault();
+    setSaving(true);
+    try {
+      await api.settingsSet(next);
+      setSaved(next);
+      toast("ok", "Settings saved");
+    } catch (err) {
+      toast("error", errorMessage(err));
+    } finally {
+      setSaving(false);
+    }
+  };
+
+  return (
+    <form class="settings" onSubmit={save}>
+      <div class="settings-main">
+        <section class="panel">
+          <h2>Editor</h2>
+          <p class="muted small">Enter on a result opens it here, at the line.</p>
+          <label class="field">
+            <span>Open results in</span>
+            <select class="input" id="editor" value={draft.editor} onChange={(e) => set("editor", e.currentTarget.value as Editor)}>
+              {EDITORS.map(([id, label]) => (
+                <option value={id}>{label}</option>
+              ))}
+            </select>
+          </label>
+          {draft.editor === "custom" && (
+            <label class="field">
+              <span>Command template</span>
+              <input
+                class="input mono"
+                id="editor-command"
+                value={draft.editor_command ?? ""}
+                onInput={(e) => set("editor_command", e.currentTarget.value || null)}
+                placeholder="code --goto {path}:{line}"
+                spellcheck={false}
+              />
+              <span class={`hint ${templateOk ? "" : "bad"}`}>
+                <code>{"{path}"}</code> is replaced by the file's absolute path, <code>{"{line}"}</code> by the line number.
+              </span>
+            </label>
+          )}
+        </section>
+
+        <section class="panel">
+          <h2>Indexing</h2>
+          <label class="field">
+            <span>Exclude paths (one glob per line, in addition to .gitignore)</span>
+            <textarea class="input mono" id="excludes" rows={5} value={excludes} onInput={(e) => setExcludes(e.currentTarget.value)} spellcheck={false} placeholder={"vendor/\n*.min.js"} />
+          </label>
+          <div class="field-row">
+            <label class="field">
+              <span>Indexing threads</span>
+              <input class="input" id="threads" type="number" min={0} max={64} value={draft.index_threads} onInput={(e) => set("index_threads", Math.max(0, Number(e.currentTarget.value) || 0))} />
+              <span class="hint">0 = automatic (half the cores, so your machine stays responsive)</span>
+            </label>
+            <label class="field">
+              <span>Fetch from GitHub every</span>
+              <div class="input-suffix">
+                <input class="input" id="fetch-interval" type="number" min={0} value={draft.fetch_interval_mins} onInput={(e) => set("fetch_interval_mins", Math.max(0, Number(e.currentTarget.value) || 0))} />
+                <span>minutes</span>
+              </div>
+              <span class="hint">0 = only when you press Sync</span>
+            </label>
+          </div>
+        </section>
+
+        <section class="panel">
+          <h2>System</h2>
+          <label class="toggle">
+            <input type="checkbox" id="start-at-login" checked={draft.start_at_login} onChange={(e) => set("start_at_login", e.currentTarget.checked)} />
+            <span class="switch" aria-hidden="true" />
+            <span>
+              Start Ferret at login
+              <span class="hint block">Runs in the tray and keeps indexes fresh; closing the window keeps indexing.</span>
+            </span>
+          </label>
+        </section>
+
+        <div class="save-bar">
+          <span class="muted small">{dirty ? "Unsaved changes" : "All changes saved"}</span>
+          <button type="button" class="btn" disabled={!dirty} onClick={() => (setDraft(saved), setExcludes(saved.excludes.join("\n")))}>
+            Revert
+          </button>
+          <button type="submit" class="btn primary" disabled={!dirty || saving || !templateOk}>
+            {saving ? <Spinner /> : <Icon name="check" />} Save
+          </button>
+        </div>
+      </div>
+
+      <aside class="settings-side">
+        <section class="panel">
+          <h2>Usage</h2>
+          <p class="muted small">
+            Profile <code>{profile.id}</code> · {profile.status}
+          </p>
+          {!stats && <Spinner />}
+          {stats && (
+            <>
+              <div class="limits">
+                {stats.limits.map((l) => {
+                  const tone = l.fraction >= 1 ? "danger" : l.fraction >= WARN_AT ? "warn" : "ok";
+                  return (
+                    <div class={`limit ${tone}`} data-limit={l.name}>
+                      <div class="limit-head">
+                        <span class="limit-name">{l.name === "bytes" ? "Disk" : l.name[0]!.toUpperCase() + l.name.slice(1)}</span>
+                        <span class="muted small">{limitLabel(l)}</span>
+                        <span class="limit-pct">{Math.round(l.fraction * 100)}%</span>
+                      </div>
+                      <Bar value={l.fraction} tone={tone} label={`${l.name} limit`} />
+                      {tone !== "ok" && (
+                        <div class="limit-warn">
+                          <Icon name="warn" size={12} /> {tone === "danger" ? "Limit reached: indexing more is refused." : "Over 80%: remove repositories or raise the limit."}
+                        </div>
+                      )}
+                    </div>
+                  );
+                })}
+              </div>
+              {stats.warnings.map((w) => (
+                <div class="warning">
+                  <Icon name="warn" size={14} /> {w}
+                </div>
+              ))}
+              <dl class="stats">
+                <dt>Repositories</dt>
+                <dd>{formatCount(stats.repos)}</dd>
+                <dt>Files</dt>
+                <dd>{formatCount(stats.files)}</dd>
+                <dt>Chunks</dt>
+                <dd>{formatCount(stats.chunks)}</dd>
+                <dt>Vectors</dt>
+                <dd>{formatCount(stats.vectors)}</dd>
+                <dt>On disk</dt>
+                <dd>{formatBytes(stats.bytes_on_disk)}</dd>
+                <dt>Queries run</dt>
+                <dd>{formatCount(stats.queries_run)}</dd>
+                <dt>Last indexed</dt>
+                <dd>{relativeTime(stats.last_indexed_at)}</dd>
+              </dl>
+            </>
+          )}
+        </section>
+      </aside>
+    </form>
+  );
+}

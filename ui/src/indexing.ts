@@ -1,0 +1,78 @@
+/** Indexing and clone progress, driven only by backend events (no polling). */
+import { useEffect, useRef, useState } from "preact/hooks";
+import { on, type GitProgress, type IndexProgressEvent, type JobsChangedEvent, type Progress } from "./api";
+import { RateTracker } from "./lib/progress";
+
+export interface RepoProgress {
+  repo: string;
+  progress?: Progress;
+  git?: GitProgress;
+  tracker: RateTracker;
+}
+
+export interface IndexingState {
+  jobs: JobsChangedEvent;
+  overall: IndexProgressEvent["overall"] | null;
+  repos: Record<string, RepoProgress>;
+  /** Repos in the order their first event arrived. */
+  order: string[];
+}
+
+export const IDLE: IndexingState = { jobs: { running: false, paused: false, summary: "" }, overall: null, repos: {}, order: [] };
+
+/** Applies one event to the state (pure apart from the rate trackers it carries along). */
+export function reduceIndexing(
+  s: IndexingState,
+  e: { type: "index"; payload: IndexProgressEvent } | { type: "git"; payload: { repo: string; progress: GitProgress } } | { type: "jobs"; payload: JobsChangedEvent },
+): IndexingState {
+  switch (e.type) {
+    case "jobs": {
+      const next = { ...s, jobs: e.payload };
+      // A finished batch clears the per-repo rows; a new one starts afresh.
+      if (!e.payload.running && !e.payload.paused) return { ...next, overall: null, repos: {}, order: [] };
+      return next;
+    }
+    case "index": {
+      const name = e.payload.repo ?? e.payload.progress.repo;
+      const prev = s.repos[name] ?? { repo: name, tracker: new RateTracker() };
+      prev.tracker.push(e.payload.progress);
+      return {
+        ...s,
+        overall: e.payload.overall,
+        repos: { ...s.repos, [name]: { ...prev, progress: e.payload.progress } },
+        order: s.order.includes(name) ? s.order : [...s.order, name],
+      };
+    }
+    case "git": {
+      const name = e.payload.repo;
+      const prev = s.repos[name] ?? { repo: name, tracker: new RateTracker() };
+      return {
+        ...s,
+        repos: { ...s.repos, [name]: { ...prev, git: e.payload.progress } },
+        order: s.order.includes(name) ? s.order : [...s.order, name],
+      };
+    }
+  }
+}
+
+/** Subscribes to progress events; `onRepoDone` fires when a repository finishes a phase run. */
+export function useIndexing(onRepoDone: (repo: string) => void, onIdle: () => void): IndexingState {
+  const [state, setState] = useState<IndexingState>(IDLE);
+  const cb = useRef({ onRepoDone, onIdle });
+  cb.current = { onRepoDone, onIdle };
+  useEffect(() => {
+    const unlisten = [
+      on("index-progress", (payload) => {
+        setState((s) => reduceIndexing(s, { type: "index", payload }));
+        if (payload.progress.phase === "done") cb.current.onRepoDone(payload.repo ?? payload.progress.repo);
+      }),
+      on("git-progress", (payload) => setState((s) => reduceIndexing(s, { type: "git", payload }))),
+      on("jobs-changed", (payload) => {
+        setState((s) => reduceIndexing(s, { type: "jobs", payload }));
+        if (!payload.running) cb.current.onIdle();
+      }),
+    ];
+    return () => unlisten.forEach((p) => p.then((f) => f()).catch(() => {}));
+  }, []);
+  return state;
+}

@@ -1,0 +1,49 @@
+import type { SearchHit } from "../api";
+import { foundBy, groupByFile, navigate, visualOrder } from "./results";
+
+export function hit(over: Partial<SearchHit>): SearchHit {
+  return {
+    repo: "r", path: "a.rs", start_line: 1, end_line: 2, language: "rust", symbol: null, kind: "function",
+    snippet: "fn a() {}", snippet_start_line: 1, highlights: [], score: 0.5, lexical_rank: 1, semantic_rank: null, chunk_id: 1,
+    ...over,
+  };
+}
+
+describe("grouping by file", () => {
+  it("groups in order of best hit and sorts hits by line within a file", () => {
+    const hits = [
+      hit({ path: "b.rs", start_line: 40, chunk_id: 1 }),
+      hit({ path: "a.rs", start_line: 5, chunk_id: 2 }),
+      hit({ path: "b.rs", start_line: 3, chunk_id: 3 }),
+      hit({ repo: "other", path: "b.rs", chunk_id: 4 }),
+    ];
+    const groups = groupByFile(hits);
+    expect(groups.map((g) => `${g.repo}/${g.path}`)).toEqual(["r/b.rs", "r/a.rs", "other/b.rs"]);
+    expect(groups[0]!.hits.map((h) => h.chunk_id)).toEqual([3, 1]);
+    expect(groups.map((g) => g.offset)).toEqual([0, 2, 3]);
+    expect(visualOrder(groups).map((h) => h.chunk_id)).toEqual([3, 1, 2, 4]);
+  });
+});
+
+describe("keyboard navigation", () => {
+  it("moves and clamps", () => {
+    expect(navigate(-1, 5, "ArrowDown")).toBe(0);
+    expect(navigate(0, 5, "ArrowDown")).toBe(1);
+    expect(navigate(4, 5, "ArrowDown")).toBe(4);
+    expect(navigate(0, 5, "ArrowUp")).toBe(0);
+    expect(navigate(3, 5, "ArrowUp")).toBe(2);
+    expect(navigate(2, 5, "End")).toBe(4);
+    expect(navigate(2, 5, "Home")).toBe(0);
+    expect(navigate(1, 30, "PageDown")).toBe(11);
+    expect(navigate(5, 30, "PageUp")).toBe(0);
+    expect(navigate(3, 0, "ArrowDown")).toBe(-1);
+  });
+});
+
+describe("found by", () => {
+  it("names the ranking(s)", () => {
+    expect(foundBy(hit({ lexical_rank: 2, semantic_rank: 7 })).label).toBe("both");
+    expect(foundBy(hit({ lexical_rank: null, semantic_rank: 1 })).label).toBe("semantic");
+    expect(foundBy(hit({})).title).toContain("lexical #1");
+  });
+});

@@ -1,0 +1,74 @@
+/** Grouping search hits by file, and the keyboard navigation state over them. */
+import type { SearchHit } from "../api";
+
+export interface FileGroup {
+  key: string;
+  repo: string;
+  path: string;
+  language: string;
+  /** Hits in this file, in the order the engine ranked them. */
+  hits: SearchHit[];
+  /** Index (into the flat visual order) of this group's first hit. */
+  offset: number;
+}
+
+/**
+ * Groups hits by (repo, path). Groups appear in the order of their best hit, so the
+ * ranking is kept; within a file, hits are shown top to bottom by line.
+ */
+export function groupByFile(hits: SearchHit[]): FileGroup[] {
+  const groups = new Map<string, FileGroup>();
+  for (const hit of hits) {
+    const key = `${hit.repo}\u0000${hit.path}`;
+    let g = groups.get(key);
+    if (!g) {
+      g = { key, repo: hit.repo, path: hit.path, language: hit.language, hits: [], offset: 0 };
+      groups.set(key, g);
+    }
+    g.hits.push(hit);
+  }
+  let offset = 0;
+  const out = [...groups.values()];
+  for (const g of out) {
+    g.hits.sort((a, b) => a.start_line - b.start_line);
+    g.offset = offset;
+    offset += g.hits.length;
+  }
+  return out;
+}
+
+/** Hits in the order they are displayed (what ↑/↓ walks through). */
+export function visualOrder(groups: FileGroup[]): SearchHit[] {
+  return groups.flatMap((g) => g.hits);
+}
+
+export type NavKey = "ArrowDown" | "ArrowUp" | "Home" | "End" | "PageDown" | "PageUp";
+
+/** The next selected index after a navigation key; -1 means nothing selected. */
+export function navigate(selected: number, count: number, key: NavKey): number {
+  if (count === 0) return -1;
+  switch (key) {
+    case "ArrowDown":
+      return selected < 0 ? 0 : Math.min(selected + 1, count - 1);
+    case "ArrowUp":
+      return selected <= 0 ? 0 : selected - 1;
+    case "Home":
+      return 0;
+    case "End":
+      return count - 1;
+    case "PageDown":
+      return Math.min(Math.max(selected, 0) + 10, count - 1);
+    case "PageUp":
+      return Math.max(selected - 10, 0);
+  }
+}
+
+/** Which ranking(s) found a hit, for the badge. */
+export function foundBy(hit: SearchHit): { label: string; title: string } {
+  const parts: string[] = [];
+  if (hit.lexical_rank != null) parts.push(`lexical #${hit.lexical_rank}`);
+  if (hit.semantic_rank != null) parts.push(`semantic #${hit.semantic_rank}`);
+  const label =
+    hit.lexical_rank != null && hit.semantic_rank != null ? "both" : hit.lexical_rank != null ? "lexical" : hit.semantic_rank != null ? "semantic" : "";
+  return { label, title: parts.join(", ") + ` · score ${hit.score.toFixed(4)}` };
+}
