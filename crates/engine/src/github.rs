@@ -213,7 +213,8 @@ impl GitHubClient {
         let web_url = if origin == DEFAULT_API_URL {
             "https://github.com".to_string()
         } else {
-            format!("{}://{}", scheme.to_ascii_lowercase(), host)
+            // Enterprise serves its web UI on the same host (and port) as `/api/v3`.
+            format!("{}://{}", scheme.to_ascii_lowercase(), authority.as_str())
         };
         let agent = ureq::Agent::config_builder()
             .timeout_connect(Some(CONNECT_TIMEOUT))
@@ -243,7 +244,7 @@ impl GitHubClient {
         &self.api_url
     }
 
-    /// The web UI base (`https://github.com`, or `https://HOST` for Enterprise).
+    /// The web UI base (`https://github.com`, or `https://HOST[:PORT]` for Enterprise).
     pub fn web_url(&self) -> &str {
         &self.web_url
     }
@@ -602,6 +603,8 @@ mod tests {
             c.token_settings_url(),
             "https://ghe.example.com/settings/personal-access-tokens/new"
         );
+        let c = GitHubClient::new("https://ghe.example.com:8443/api/v3").unwrap();
+        assert_eq!(c.web_url(), "https://ghe.example.com:8443");
         for ok in [
             "http://127.0.0.1:8080",
             "http://127.1.2.3",

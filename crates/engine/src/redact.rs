@@ -291,6 +291,55 @@ mod tests {
         );
     }
 
+    /// The logger and panic hook are process-wide, so the real thing runs in a child process
+    /// (the ignored helper below) and this test reads what reached its stderr.
+    #[test]
+    fn logger_and_panic_hook_redact_what_reaches_stderr() {
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "redact::tests::child_logs_and_panics_with_a_token",
+                "--ignored",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env("FERRET_CHILD_LOGGING", "1")
+            .env_remove("RUST_LOG")
+            .env_remove("RUST_BACKTRACE")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success(),
+            "the child is meant to panic:\n{stderr}"
+        );
+        assert!(!stderr.contains(CLASSIC), "token leaked:\n{stderr}");
+        assert!(
+            stderr.contains("INFO  ferret_engine::redact::tests] logged in with ghp_***"),
+            "{stderr}"
+        );
+        assert!(!stderr.contains("filtered out by level"), "{stderr}");
+        assert!(stderr.contains("panicked at "), "{stderr}");
+        assert!(
+            stderr.contains("request failed: Authorization: Bearer ***"),
+            "{stderr}"
+        );
+    }
+
+    #[test]
+    #[ignore = "run by logger_and_panic_hook_redact_what_reaches_stderr in a child process"]
+    fn child_logs_and_panics_with_a_token() {
+        assert_eq!(
+            std::env::var("FERRET_CHILD_LOGGING").as_deref(),
+            Ok("1"),
+            "helper for logger_and_panic_hook_redact_what_reaches_stderr; not meant to run alone"
+        );
+        init_logging("info");
+        log::info!("logged in with {CLASSIC}");
+        log::debug!("filtered out by level");
+        panic!("request failed: Authorization: Bearer {CLASSIC}");
+    }
+
     #[test]
     fn panic_report_is_redacted_and_shaped_like_the_default() {
         let location = std::panic::Location::caller();
