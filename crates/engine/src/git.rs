@@ -615,6 +615,18 @@ pub fn fetch_fast_forward(
         return Err(Error::Cancelled);
     }
     let local_ref = format!("refs/heads/{branch}");
+    let head_name = repo.head().ok().and_then(|h| h.name().map(str::to_string));
+    if head_name.as_deref() != Some(local_ref.as_str()) {
+        return Err(Error::Refused(format!(
+            "the clone of {url} at {} has {} checked out, not {branch:?}; remove the repository \
+             and add it again with the branch you want",
+            repo_dir.display(),
+            head_name
+                .as_deref()
+                .map_or("no branch", |n| n.trim_start_matches("refs/heads/"))
+        )));
+    }
+
     let old = repo
         .find_reference(&local_ref)
         .and_then(|r| r.peel_to_commit())
@@ -627,15 +639,6 @@ pub fn fetch_fast_forward(
             ))
         })?
         .id();
-    let head_name = repo.head().ok().and_then(|h| h.name().map(str::to_string));
-    if head_name.as_deref() != Some(local_ref.as_str()) {
-        return Err(Error::Refused(format!(
-            "the clone of {url} at {} has {} checked out, not {branch:?}; remove the repository \
-             and add it again with the branch you want",
-            repo_dir.display(),
-            head_name.as_deref().unwrap_or("no branch")
-        )));
-    }
 
     session.enter(GitStage::Connecting);
     let tracking_ref = format!("refs/remotes/origin/{branch}");
