@@ -16,8 +16,8 @@ export FERRET_MODEL_DIR=${FERRET_MODEL_DIR:-$repo/.models}
 step "cargo fmt --check"
 cargo fmt --all --check
 
-step "UI: install, unit tests, build"
-(cd ui && npm test --silent && npm run build --silent)
+step "UI: unit tests, build, browser tests (Debian's Chromium)"
+(cd ui && npm test --silent && npm run build --silent && npm run test:e2e --silent)
 
 step "cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings

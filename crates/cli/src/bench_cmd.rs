@@ -162,7 +162,7 @@ fn print_latency(r: &BenchReport) {
     }
 }
 
-pub fn eval(args: &EvalArgs, engine: Engine) -> anyhow::Result<()> {
+pub fn eval(args: &EvalArgs, engine: &Engine) -> anyhow::Result<()> {
     let cases = eval::load_cases(&args.file)?;
     let modes: Vec<SearchMode> = if args.modes.is_empty() {
         vec![
@@ -190,7 +190,7 @@ pub fn eval(args: &EvalArgs, engine: Engine) -> anyhow::Result<()> {
         eprintln!("indexing the eval repositories...");
         engine.index(None, &AtomicBool::new(false), false, &|_| {})?;
     }
-    let report = eval::run(&engine, &cases, &modes)?;
+    let report = eval::run(engine, &cases, &modes)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
         return Ok(());

@@ -186,7 +186,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let profiles = profiles(&cli, None)?;
             daemon_cmd::daemon(&profiles, cli.profile.as_deref(), args)
         }
-        Command::Jobs(args) => daemon_cmd::jobs_command(&open(&cli, Some(1))?, args),
+        Command::Jobs(args) => daemon_cmd::jobs_command(&*open(&cli, Some(1))?, args),
         Command::Pause | Command::Resume => {
             let profiles = profiles(&cli, Some(1))?;
             let id = profiles.resolve(cli.profile.as_deref())?;
@@ -233,7 +233,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Bench(args) => bench_cmd::bench(args, cli.model_dir.clone()),
-        Command::Eval(args) => bench_cmd::eval(args, open(&cli, None)?),
+        Command::Eval(args) => bench_cmd::eval(args, &*open(&cli, None)?),
     }
 }
 

@@ -1,0 +1,264 @@
+//! `ferret daemon` for real: a saved file becomes searchable, background jobs are listed,
+//! paused and resumed, and a daemon killed with SIGKILL at random points (over 20 times)
+//! ends with exactly the index a clean run produces.
+
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn ferret(data: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ferret"));
+    cmd.env("FERRET_DATA_DIR", data)
+        .env("FERRET_MODEL_DIR", ferret_tests::model_dir())
+        .env_remove("FERRET_PROFILE")
+        .stdin(Stdio::null());
+    cmd
+}
+
+fn run_ok(cmd: &mut Command) -> Output {
+    let out = cmd.output().expect("run ferret");
+    assert!(
+        out.status.success(),
+        "ferret failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn json(cmd: &mut Command) -> serde_json::Value {
+    serde_json::from_slice(&run_ok(cmd).stdout).expect("json")
+}
+
+fn spawn_daemon(data: &Path) -> Child {
+    ferret(data)
+        .args(["daemon"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn daemon")
+}
+
+fn stop(mut child: Child) {
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// Polls `check` every 100 ms for up to `limit`; the limit is generous (a loaded 2-core CI
+/// machine), and the test fails with `what` if it passes.
+fn wait_for(limit: Duration, what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if check() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("timed out waiting for {what}");
+}
+
+fn lexical_paths(data: &Path, query: &str) -> Vec<String> {
+    let hits = json(ferret(data).args(["search", query, "--mode", "lexical", "--json"]));
+    hits.as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["path"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn settled(data: &Path) -> bool {
+    let stats = json(ferret(data).args(["stats", "--json"]));
+    let jobs = json(ferret(data).args(["jobs", "--json"]));
+    let busy = jobs
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|j| matches!(j["state"].as_str(), Some("queued" | "running")));
+    !busy && stats["pending_embeddings"] == 0 && stats["chunks"].as_u64().unwrap_or(0) > 0
+}
+
+#[test]
+fn a_saved_file_becomes_searchable_and_jobs_can_be_paused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let src = tmp.path().join("src");
+    std::fs::create_dir_all(src.join("target")).unwrap();
+    std::fs::write(src.join(".gitignore"), "target/\n").unwrap();
+    std::fs::write(src.join("lib.rs"), "pub fn existing_function() {}\n").unwrap();
+    run_ok(
+        ferret(&data)
+            .args(["repo", "add", "--name", "live"])
+            .arg(&src),
+    );
+
+    let daemon = spawn_daemon(&data);
+    wait_for(Duration::from_secs(120), "the first index", || {
+        lexical_paths(&data, "existing_function") == ["lib.rs"]
+    });
+    std::fs::write(
+        src.join("fresh.rs"),
+        "/// Added while the daemon watches.\npub fn freshly_saved_function() {}\n",
+    )
+    .unwrap();
+    // An ignored file never shows up, even after the real one does.
+    std::fs::write(src.join("target/gen.rs"), "pub fn ignored_output() {}\n").unwrap();
+    wait_for(Duration::from_secs(60), "the saved file", || {
+        lexical_paths(&data, "freshly_saved_function") == ["fresh.rs"]
+    });
+    assert!(lexical_paths(&data, "ignored_output").is_empty());
+    std::fs::remove_file(src.join("fresh.rs")).unwrap();
+    wait_for(Duration::from_secs(60), "the deleted file to leave", || {
+        lexical_paths(&data, "freshly_saved_function").is_empty()
+    });
+    let jobs = json(ferret(&data).args(["jobs", "--json"]));
+    assert!(
+        jobs.as_array()
+            .unwrap()
+            .iter()
+            .any(|j| j["state"] == "completed" && j["kind"] == "index"),
+        "{jobs}"
+    );
+
+    // Paused: edits wait; resumed: they land.
+    let said = String::from_utf8(run_ok(ferret(&data).arg("pause")).stdout).unwrap();
+    assert!(said.contains("paused"), "{said}");
+    std::fs::write(src.join("later.rs"), "pub fn written_while_paused() {}\n").unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(lexical_paths(&data, "written_while_paused").is_empty());
+    run_ok(ferret(&data).arg("resume"));
+    // The watcher dropped the batch while paused; the next save (or a daemon restart,
+    // which indexes everything at start) picks it up.
+    std::fs::write(src.join("later.rs"), "pub fn written_while_paused() { }\n").unwrap();
+    wait_for(
+        Duration::from_secs(60),
+        "the edit made while paused",
+        || lexical_paths(&data, "written_while_paused") == ["later.rs"],
+    );
+    stop(daemon);
+
+    let out = ferret(&data)
+        .args(["jobs", "cancel", "99999"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no job 99999"));
+}
+
+/// A repository big enough that embedding takes several seconds on one thread.
+fn make_repo(root: &Path, files: usize, salt: &str) {
+    for i in 0..files {
+        let dir = root.join(format!("mod{}", i % 5));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut text = String::new();
+        for j in 0..4 {
+            text.push_str(&format!(
+                "/// Computes {salt} value {j} of module {i}.\npub fn compute_{salt}_{i}_{j}(input: u64) -> u64 {{\n    input.rotate_left({j}) ^ {i}\n}}\n\n"
+            ));
+        }
+        std::fs::write(dir.join(format!("file{i}.rs")), text).unwrap();
+    }
+}
+
+fn chunk_set(data: &Path) -> Vec<(String, i64, i64, Vec<u8>)> {
+    let conn = rusqlite::Connection::open(data.join("user_data/default/meta.sqlite")).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT f.path, c.start_line, c.end_line, c.content_hash FROM chunks c JOIN files f ON f.id = c.file_id ORDER BY 1, 2, 3, 4")
+        .unwrap();
+    let rows = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap();
+    rows.map(Result::unwrap).collect()
+}
+
+fn vector_count(data: &Path) -> u64 {
+    let f = data.join("user_data/default/vectors/all-minilm-l6-v2-int8.usearch.json");
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(f).unwrap()).unwrap();
+    v["count"].as_u64().unwrap()
+}
+
+/// A tiny deterministic generator: the kill points vary but a failure can be replayed.
+struct XorShift(u64);
+impl XorShift {
+    fn next(&mut self, below: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % below
+    }
+}
+
+#[test]
+fn a_daemon_killed_20_times_ends_with_a_clean_index() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    make_repo(&src, 40, "a");
+    let data = tmp.path().join("killed");
+    run_ok(
+        ferret(&data)
+            .args(["repo", "add", "--name", "big"])
+            .arg(&src),
+    );
+
+    let seed = std::env::var("FERRET_KILL_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x5eed_f00d_u64);
+    eprintln!("kill seed {seed} (set FERRET_KILL_SEED to replay)");
+    let mut rng = XorShift(seed);
+    let mut kills = 0;
+    for round in 0..22 {
+        let daemon = spawn_daemon(&data);
+        // Between 50 ms and 2.5 s: lands in start-up, the lexical phase, embedding, saving.
+        std::thread::sleep(Duration::from_millis(50 + rng.next(2450)));
+        stop(daemon); // SIGKILL
+        kills += 1;
+        // Now and then the tree changes while nothing runs: edits, a new file, a deletion.
+        match round % 5 {
+            1 => make_repo(&src.join("extra"), 3 + round, "b"),
+            3 => {
+                let _ =
+                    std::fs::remove_file(src.join(format!("mod{}/file{}.rs", round % 5, round)));
+            }
+            _ => {}
+        }
+    }
+    assert!(kills >= 20);
+    let daemon = spawn_daemon(&data);
+    wait_for(Duration::from_secs(600), "the daemon to finish", || {
+        settled(&data)
+    });
+    stop(daemon);
+
+    let clean = tmp.path().join("clean");
+    run_ok(
+        ferret(&clean)
+            .args(["repo", "add", "--name", "big"])
+            .arg(&src),
+    );
+    run_ok(ferret(&clean).args(["index", "--threads", "1"]));
+
+    let killed_chunks = chunk_set(&data);
+    let mut deduped = killed_chunks.clone();
+    deduped.dedup();
+    assert_eq!(deduped.len(), killed_chunks.len(), "no duplicate chunks");
+    assert_eq!(
+        killed_chunks,
+        chunk_set(&clean),
+        "same chunk set as a clean index"
+    );
+    let stats = json(ferret(&data).args(["stats", "--json"]));
+    assert_eq!(stats["chunks"], stats["embedded_chunks"]);
+    assert_eq!(vector_count(&data), vector_count(&clean));
+    assert_eq!(
+        vector_count(&data),
+        stats["embedded_chunks"].as_u64().unwrap()
+    );
+    // FTS and the chunks table agree: every chunk is findable by its own symbol.
+    let conn = rusqlite::Connection::open(data.join("user_data/default/meta.sqlite")).unwrap();
+    let fts: i64 = conn
+        .query_row("SELECT COUNT(*) FROM chunks_fts", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(fts as usize, killed_chunks.len());
+    let hits = lexical_paths(&data, "compute_a_17_3");
+    assert_eq!(hits, ["mod2/file17.rs"]);
+}

@@ -1,0 +1,610 @@
+//! Profiles end to end with real parts: tokens in the real Secret Service keychain (the test
+//! script runs us inside `dbus-run-session` with gnome-keyring unlocked), GitHub's REST API
+//! served locally in its documented shapes, and clones over git's own smart HTTP backend.
+//!
+//! Each test uses its own GitHub user id, so its keychain entry (`ferret` / `gh-<id>`) is
+//! its own even though all tests share one keyring. Every test ends by scanning its whole
+//! data directory for the tokens it used.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+
+use ferret_engine::profiles::limits::ProfileLimits;
+use ferret_engine::profiles::JobLock;
+use ferret_engine::secrets::{self, Secret};
+use ferret_engine::{Engine, ProfileStatus, Profiles, ProfilesOptions, SearchMode, SearchOptions};
+use ferret_tests::git_server::{make_bare_repo, push_commit, GitServer};
+use ferret_tests::github_server::{
+    free_port_refused_url, FixtureRepo, GitHubFixture, GitHubServer,
+};
+
+/// A token shaped like a real classic PAT, unique per test.
+fn token_for(user_id: u64) -> String {
+    let body = format!("FerretTestToken{user_id}");
+    format!("ghp_{body:X<36}")
+}
+
+const ALPHA: &[(&str, &str)] = &[
+    (
+        "src/ledger.rs",
+        "/// Sums the entries of a ledger.\npub fn reconcile_ledger(entries: &[i64]) -> i64 {\n    entries.iter().sum()\n}\n",
+    ),
+    (
+        "src/retry.rs",
+        "/// Retries a flaky operation with exponential backoff.\npub fn retry_with_backoff(attempts: u32) -> u32 {\n    attempts * 2\n}\n",
+    ),
+    ("README.md", "# alpha\n\nA ledger service.\n"),
+];
+
+/// One GitHub user with bare repositories on a git server and an API that lists them.
+struct World {
+    _tmp: tempfile::TempDir,
+    data: PathBuf,
+    git_root: PathBuf,
+    git: GitServer,
+    api: GitHubServer,
+    token: String,
+    user_id: u64,
+    profiles: Profiles,
+}
+
+impl World {
+    fn new(user_id: u64, repos: &[(&str, &[(&str, &str)])]) -> World {
+        let tmp = tempfile::tempdir().unwrap();
+        let data = tmp.path().join("data");
+        let git_root = tmp.path().join("git");
+        let token = token_for(user_id);
+        let git = GitServer::start(&git_root, &token);
+        let mut fixture_repos = Vec::new();
+        for (full_name, files) in repos {
+            let (owner, name) = full_name.split_once('/').unwrap();
+            make_bare_repo(&git_root, owner, name, files);
+            let mut repo = FixtureRepo::new(owner, name);
+            repo.clone_url = git.url(full_name);
+            repo.size_kb = 4;
+            fixture_repos.push(repo);
+        }
+        let api = GitHubServer::start(GitHubFixture {
+            token: token.clone(),
+            user: (user_id, format!("user{user_id}")),
+            repos: fixture_repos,
+            per_page_cap: 2,
+        });
+        let profiles = open_profiles(&data);
+        World {
+            _tmp: tmp,
+            data,
+            git_root,
+            git,
+            api,
+            token,
+            user_id,
+            profiles,
+        }
+    }
+
+    fn profile_id(&self) -> String {
+        format!(
+            "ghe-127-0-0-1-{}-{}",
+            self.api.api_url().rsplit(':').next().unwrap(),
+            self.user_id
+        )
+    }
+
+    fn login(&self) -> String {
+        let outcome = self
+            .profiles
+            .login(Some(&self.api.api_url()), &secret(&self.token))
+            .expect("login");
+        assert_eq!(outcome.profile.id, self.profile_id());
+        outcome.profile.id
+    }
+
+    /// Scans every file under the data dir for this world's token.
+    fn assert_token_nowhere(&self) {
+        assert_no_secret_in(&self.data, &self.token);
+    }
+}
+
+fn open_profiles(data: &Path) -> Profiles {
+    Profiles::open(ProfilesOptions {
+        data_root: Some(data.to_path_buf()),
+        model_dir: Some(ferret_tests::model_dir()),
+        threads: Some(1),
+        pool_capacity: 2,
+        ..ProfilesOptions::default()
+    })
+    .expect("open profiles")
+}
+
+fn secret(text: &str) -> Secret {
+    Secret::new(text.to_string()).unwrap()
+}
+
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap().flatten() {
+            let t = entry.file_type().unwrap();
+            if t.is_dir() {
+                stack.push(entry.path());
+            } else if t.is_file() {
+                out.push(entry.path());
+            }
+        }
+    }
+    out
+}
+
+fn assert_no_secret_in(dir: &Path, token: &str) {
+    let files = files_under(dir);
+    assert!(!files.is_empty(), "nothing to scan under {}", dir.display());
+    for file in files {
+        let bytes = std::fs::read(&file).unwrap();
+        assert!(
+            !bytes.windows(token.len()).any(|w| w == token.as_bytes()),
+            "the token was written to {}",
+            file.display()
+        );
+    }
+}
+
+fn lexical(engine: &Engine, query: &str) -> Vec<String> {
+    engine
+        .search(
+            query,
+            &SearchOptions {
+                limit: 10,
+                mode: SearchMode::Lexical,
+            },
+        )
+        .unwrap()
+        .into_iter()
+        .map(|h| format!("{}:{}", h.repo, h.path))
+        .collect()
+}
+
+fn index_lexical(engine: &Engine, repo: Option<&str>) {
+    engine
+        .index(repo, &AtomicBool::new(false), true, &|_| {})
+        .expect("index");
+}
+
+#[test]
+fn sign_in_checks_the_token_and_writes_nothing_on_failure() {
+    let world = World::new(910_001, &[("acme/alpha", ALPHA)]);
+    let id = world.profile_id();
+    let registry_ids = |w: &World| -> Vec<String> {
+        w.profiles
+            .list()
+            .unwrap()
+            .into_iter()
+            .map(|p| p.id)
+            .collect()
+    };
+
+    // A revoked or mistyped token: 401 with the way out, and nothing anywhere.
+    let bad = token_for(999_999);
+    let err = world
+        .profiles
+        .login(Some(&world.api.api_url()), &secret(&bad))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("token rejected by GitHub (401)"), "{err}");
+    assert!(err.contains("personal-access-tokens/new"), "{err}");
+    assert!(!err.contains(&bad), "{err}");
+    assert_eq!(registry_ids(&world), ["default"]);
+    assert!(secrets::load_token(&id).unwrap().is_none());
+    assert!(!world.data.join("user_data").join(&id).exists());
+
+    // Rate limited: the reset time, nothing written.
+    world.api.set_rate_limited(true);
+    let err = world
+        .profiles
+        .login(Some(&world.api.api_url()), &secret(&world.token))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("rate limit") && err.contains("UTC"), "{err}");
+    world.api.set_rate_limited(false);
+    assert!(secrets::load_token(&id).unwrap().is_none());
+
+    // Offline.
+    let err = world
+        .profiles
+        .login(Some(&free_port_refused_url()), &secret(&world.token))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("cannot reach GitHub"), "{err}");
+    assert_eq!(registry_ids(&world), ["default"]);
+
+    // Non-HTTPS API on another host is refused before any request.
+    let err = world
+        .profiles
+        .login(Some("http://github.example.com"), &secret(&world.token))
+        .unwrap_err()
+        .to_string();
+    assert!(err.to_lowercase().contains("https"), "{err}");
+
+    // The real thing.
+    let outcome = world
+        .profiles
+        .login(Some(&world.api.api_url()), &secret(&world.token))
+        .unwrap();
+    assert!(outcome.created);
+    assert_eq!(outcome.user.login, "user910001");
+    assert_eq!(world.profiles.resolve(None).unwrap(), id);
+    assert_eq!(
+        secrets::load_token(&id).unwrap().unwrap().expose(),
+        world.token
+    );
+    // Signing in again reuses the profile.
+    assert!(!world.login().is_empty());
+    assert!(
+        !world
+            .profiles
+            .login(Some(&world.api.api_url()), &secret(&world.token))
+            .unwrap()
+            .created
+    );
+    let events: Vec<String> = world
+        .profiles
+        .engine(&id)
+        .unwrap()
+        .audit_log()
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event)
+        .collect();
+    assert!(
+        events.iter().filter(|e| *e == "signin").count() >= 2,
+        "{events:?}"
+    );
+
+    // Listing repositories walks every page (2 per page here).
+    let (client, token) = world.profiles.github(&id).unwrap();
+    assert_eq!(client.repos(&token).unwrap().len(), 1);
+
+    // Sign out: the token leaves the keychain; GitHub calls then say how to sign in.
+    assert!(world.profiles.logout(&id).unwrap());
+    assert!(secrets::load_token(&id).unwrap().is_none());
+    let err = world.profiles.github(&id).unwrap_err().to_string();
+    assert!(err.contains("ferret login"), "{err}");
+    world.assert_token_nowhere();
+}
+
+#[test]
+fn github_repos_are_listed_across_pages_and_marked() {
+    let names = ["acme/a1", "acme/a2", "acme/a3", "beta/b1", "beta/b2"];
+    let repos: Vec<(&str, &[(&str, &str)])> = names.iter().map(|n| (*n, ALPHA)).collect();
+    let world = World::new(910_002, &repos);
+    let id = world.login();
+    let (client, token) = world.profiles.github(&id).unwrap();
+    let listed: Vec<String> = client
+        .repos(&token)
+        .unwrap()
+        .into_iter()
+        .map(|r| r.full_name)
+        .collect();
+    assert_eq!(listed, names);
+    let pages = world
+        .api
+        .requests()
+        .iter()
+        .filter(|r| r.contains("/user/repos"))
+        .count();
+    assert_eq!(pages, 3, "5 repositories at 2 per page");
+    world.assert_token_nowhere();
+}
+
+#[test]
+fn a_github_repo_is_cloned_indexed_synced_and_removed() {
+    let world = World::new(910_003, &[("acme/alpha", ALPHA)]);
+    let id = world.login();
+    let engine = world.profiles.engine(&id).unwrap();
+    let cancel = AtomicBool::new(false);
+
+    // Bad identifiers are refused before any network call.
+    for bad in ["../etc", "acme", "acme/al pha", "-x/y"] {
+        assert!(
+            engine.add_github_repo(bad, None, &cancel, &|_| {}).is_err(),
+            "{bad} accepted"
+        );
+    }
+    let err = engine
+        .add_github_repo("acme/missing", None, &cancel, &|_| {})
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("not found"), "{err}");
+
+    let seen = std::sync::Mutex::new(0u64);
+    let repo = engine
+        .add_github_repo("acme/alpha", None, &cancel, &|p| {
+            *seen.lock().unwrap() = p.received_objects
+        })
+        .unwrap();
+    assert!(*seen.lock().unwrap() > 0, "clone progress was reported");
+    assert_eq!(repo.name, "acme/alpha");
+    assert_eq!(repo.branch.as_deref(), Some("main"));
+    let clone = world
+        .data
+        .join("user_data")
+        .join(&id)
+        .join("repos/acme/alpha");
+    assert_eq!(repo.root, clone);
+    assert!(clone.join("src/ledger.rs").exists());
+    let err = engine
+        .add_github_repo("acme/alpha", None, &cancel, &|_| {})
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("already added"), "{err}");
+
+    index_lexical(&engine, None);
+    assert_eq!(
+        lexical(&engine, "reconcile_ledger"),
+        ["acme/alpha:src/ledger.rs"]
+    );
+
+    // Upstream moves on: one file edited, one added, one deleted.
+    let bare = world.git_root.join("acme/alpha.git");
+    push_commit(
+        &bare,
+        &[
+            (
+                "src/ledger.rs",
+                Some("pub fn settle_accounts(entries: &[i64]) -> i64 {\n    entries.iter().sum()\n}\n"),
+            ),
+            ("src/audit.rs", Some("pub fn audit_trail() {}\n")),
+            ("src/retry.rs", None),
+        ],
+        "rework",
+    );
+    let reports = engine.sync(None, &cancel, &|_, _| {}).unwrap();
+    assert_eq!(reports.len(), 1);
+    assert_ne!(reports[0].old_head, reports[0].new_head);
+    assert_eq!(reports[0].changed_paths, 3);
+    let report = engine
+        .index(Some("acme/alpha"), &cancel, true, &|_| {})
+        .unwrap();
+    assert_eq!(report.files_changed, 2, "{report:?}");
+    assert_eq!(report.files_removed, 1, "{report:?}");
+    assert_eq!(
+        lexical(&engine, "settle_accounts"),
+        ["acme/alpha:src/ledger.rs"]
+    );
+    assert!(lexical(&engine, "reconcile_ledger").is_empty());
+    assert!(lexical(&engine, "retry_with_backoff").is_empty());
+    // A second sync with nothing new changes nothing.
+    let again = engine
+        .sync(Some("acme/alpha"), &cancel, &|_, _| {})
+        .unwrap();
+    assert_eq!(again[0].old_head, again[0].new_head);
+    assert_eq!(again[0].changed_paths, 0);
+
+    // The token is in no file of the clone (.git/config included) nor anywhere else.
+    world.assert_token_nowhere();
+    assert!(world.git.request_count() > 0);
+
+    engine.remove_repo("acme/alpha").unwrap();
+    assert!(!clone.exists(), "the clone is deleted with the repository");
+    assert!(lexical(&engine, "settle_accounts").is_empty());
+    let events: Vec<String> = engine
+        .audit_log()
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event)
+        .collect();
+    for event in [
+        "signin",
+        "repo-added",
+        "index",
+        "repo-synced",
+        "repo-removed",
+    ] {
+        assert!(events.iter().any(|e| e == event), "{event} in {events:?}");
+    }
+}
+
+#[test]
+fn profiles_are_isolated_from_each_other() {
+    let shared: &[(&str, &str)] = &[(
+        "lib/shared.rs",
+        "pub fn shared_checksum(data: &[u8]) -> u32 {\n    data.iter().map(|b| *b as u32).sum()\n}\n",
+    )];
+    let world = World::new(910_004, &[("acme/shared", shared), ("acme/alpha", ALPHA)]);
+    let gh = world.login();
+    let cancel = AtomicBool::new(false);
+    let a = world.profiles.engine(&gh).unwrap();
+    a.add_github_repo("acme/shared", None, &cancel, &|_| {})
+        .unwrap();
+    a.add_github_repo("acme/alpha", None, &cancel, &|_| {})
+        .unwrap();
+    index_lexical(&a, None);
+
+    // Profile B: local, the same shared code plus its own.
+    let local = world.profiles.create_local("work-local").unwrap().id;
+    let b = world.profiles.engine(&local).unwrap();
+    let dir_b = world.data.parent().unwrap().join("b-src");
+    std::fs::create_dir_all(dir_b.join("lib")).unwrap();
+    std::fs::write(dir_b.join("lib/shared.rs"), shared[0].1).unwrap();
+    std::fs::write(
+        dir_b.join("lib/billing.rs"),
+        "pub fn invoice_customer() {}\n",
+    )
+    .unwrap();
+    b.add_repo(&dir_b, Some("b-src")).unwrap();
+    index_lexical(&b, None);
+
+    // Same code in both: each sees only its own copy.
+    assert_eq!(
+        lexical(&a, "shared_checksum"),
+        ["acme/shared:lib/shared.rs"]
+    );
+    assert_eq!(lexical(&b, "shared_checksum"), ["b-src:lib/shared.rs"]);
+    // Different code: invisible to the other.
+    assert!(lexical(&a, "invoice_customer").is_empty());
+    assert!(lexical(&b, "reconcile_ledger").is_empty());
+    let names =
+        |e: &Engine| -> Vec<String> { e.repos().unwrap().into_iter().map(|r| r.name).collect() };
+    assert_eq!(names(&a), ["acme/alpha", "acme/shared"]);
+    assert_eq!(names(&b), ["b-src"]);
+    let stats = world.profiles.stats().unwrap();
+    let by_id = |id: &str| stats.profiles.iter().find(|p| p.profile.id == id).unwrap();
+    assert_eq!(by_id(&gh).repos, 2);
+    assert_eq!(by_id(&local).repos, 1);
+    assert_eq!(by_id(&local).files, 2);
+    assert_eq!(stats.total_repos, 3);
+    // The local profile cannot reach GitHub with the other's token.
+    let err = world.profiles.github(&local).unwrap_err().to_string();
+    assert!(err.contains("local profile"), "{err}");
+
+    // Deleting A leaves B whole and searchable; A's token and files are gone.
+    drop(a);
+    let report = world.profiles.delete(&gh, false).unwrap();
+    assert!(report.keychain_entry_removed);
+    assert!(report.bytes_removed > 0);
+    assert!(!world.data.join("user_data").join(&gh).exists());
+    assert!(secrets::load_token(&gh).unwrap().is_none());
+    assert!(world.profiles.engine(&gh).is_err());
+    assert_eq!(lexical(&b, "shared_checksum"), ["b-src:lib/shared.rs"]);
+    let reopened = open_profiles(&world.data);
+    let b2 = reopened.engine(&local).unwrap();
+    assert_eq!(lexical(&b2, "invoice_customer"), ["b-src:lib/billing.rs"]);
+    let deleted = reopened
+        .audit_log(Some(&gh))
+        .unwrap()
+        .into_iter()
+        .any(|e| e.event == "profile-deleted");
+    assert!(deleted, "the registry's audit log records the deletion");
+    world.assert_token_nowhere();
+}
+
+#[test]
+fn limits_and_status_are_enforced_before_work_starts() {
+    let world = World::new(910_005, &[("acme/alpha", ALPHA), ("acme/beta", ALPHA)]);
+    let id = world.login();
+    let cancel = AtomicBool::new(false);
+    world
+        .profiles
+        .set_limits(
+            &id,
+            ProfileLimits {
+                max_repos: 1,
+                ..ProfileLimits::default()
+            },
+        )
+        .unwrap();
+    let engine = world.profiles.engine(&id).unwrap();
+    engine
+        .add_github_repo("acme/alpha", None, &cancel, &|_| {})
+        .unwrap();
+    let err = engine
+        .add_github_repo("acme/beta", None, &cancel, &|_| {})
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("limit of 1 repositories"), "{err}");
+    assert!(err.contains("holds 1"), "{err}");
+    assert!(
+        !world
+            .data
+            .join("user_data")
+            .join(&id)
+            .join("repos/acme/beta")
+            .exists(),
+        "refused before cloning"
+    );
+    let stats = world.profiles.stats_of(&id).unwrap();
+    assert!(
+        stats
+            .warnings
+            .iter()
+            .any(|w| w.contains("100% of its repos limit")),
+        "{:?}",
+        stats.warnings
+    );
+
+    // A chunk limit stops an index run, keeping what it committed.
+    world
+        .profiles
+        .set_limits(
+            &id,
+            ProfileLimits {
+                max_chunks: 1,
+                ..ProfileLimits::default()
+            },
+        )
+        .unwrap();
+    let engine = world.profiles.engine(&id).unwrap();
+    let err = engine
+        .index(None, &cancel, true, &|_| {})
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("limit of 1 chunks"), "{err}");
+    world
+        .profiles
+        .set_limits(&id, ProfileLimits::default())
+        .unwrap();
+    let engine = world.profiles.engine(&id).unwrap();
+    index_lexical(&engine, None);
+
+    // Read-only: searches work, writes are refused.
+    world
+        .profiles
+        .set_status(&id, ProfileStatus::ReadOnly)
+        .unwrap();
+    assert_eq!(
+        lexical(&engine, "reconcile_ledger"),
+        ["acme/alpha:src/ledger.rs"]
+    );
+    let err = engine
+        .index(None, &cancel, true, &|_| {})
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("read-only"), "{err}");
+    assert!(engine.remove_repo("acme/alpha").is_err());
+    assert!(engine.sync(None, &cancel, &|_, _| {}).is_err());
+    world
+        .profiles
+        .set_status(&id, ProfileStatus::Active)
+        .unwrap();
+    engine.sync(None, &cancel, &|_, _| {}).unwrap();
+
+    // Queries are counted (one search above).
+    assert_eq!(world.profiles.stats_of(&id).unwrap().queries_run, 1);
+    lexical(&engine, "retry");
+    assert_eq!(world.profiles.stats_of(&id).unwrap().queries_run, 2);
+    world.assert_token_nowhere();
+}
+
+#[test]
+fn delete_waits_for_running_jobs_and_the_pool_counts() {
+    let world = World::new(910_006, &[("acme/alpha", ALPHA)]);
+    let id = world.login();
+    let paths = world.profiles.engine(&id).unwrap().paths().clone();
+    let pool = world.profiles.pool_stats();
+    assert!(pool.misses >= 1);
+    world.profiles.engine(&id).unwrap();
+    assert_eq!(world.profiles.pool_stats().hits, pool.hits + 1);
+
+    // Capacity 2: opening two more profiles evicts the least recently used.
+    world.profiles.create_local("p-one").unwrap();
+    world.profiles.create_local("p-two").unwrap();
+    world.profiles.engine("p-one").unwrap();
+    world.profiles.engine("p-two").unwrap();
+    assert!(world.profiles.pool_stats().evictions >= 1);
+    assert_eq!(world.profiles.pool_stats().open, 2);
+
+    let job = JobLock::acquire(&paths).unwrap();
+    let err = world.profiles.delete(&id, false).unwrap_err().to_string();
+    assert!(err.contains("job running"), "{err}");
+    assert!(paths.root.exists());
+    let report = world.profiles.delete(&id, true).unwrap();
+    drop(job);
+    assert!(report.keychain_entry_removed);
+    assert!(!paths.root.exists());
+    assert!(secrets::load_token(&id).unwrap().is_none());
+    // Unknown and malformed ids.
+    assert!(world.profiles.delete("nope", false).is_err());
+    assert!(world.profiles.delete("../x", false).is_err());
+    assert!(world.profiles.use_profile("../x").is_err());
+}
