@@ -315,11 +315,15 @@ fn cancel_requested(store: &Store, id: i64) -> Result<bool> {
         .map_err(|e| store.err(e))
 }
 
-/// Jobs left `running` by a process that died go back to the queue; returns how many.
+/// Jobs left `running` by a process that died go back to the queue (or end cancelled, if
+/// the user had asked for that); returns how many.
 pub fn recover(store: &Store) -> Result<usize> {
     exec(
         store,
-        "UPDATE jobs SET state = 'queued', updated_at = ?1 WHERE state = 'running'",
+        "UPDATE jobs SET state = CASE WHEN cancel_requested = 1 THEN 'cancelled' ELSE 'queued' END,
+                finished_at = CASE WHEN cancel_requested = 1 THEN ?1 ELSE finished_at END,
+                cancel_requested = 0, updated_at = ?1
+         WHERE state = 'running'",
         params![now()],
     )
 }
@@ -625,13 +629,14 @@ mod tests {
         assert_eq!(a.id, b.id);
         let (c, new_c) = enqueue(&store, JobKind::Index, Some("other")).unwrap();
         assert!(new_c && c.id != a.id);
-        let (all, _) = enqueue(&store, JobKind::Index, None).unwrap();
+        let (all, new_all) = enqueue(&store, JobKind::Index, None).unwrap();
+        assert!(new_all, "single-repo jobs do not cover all repositories");
         // A waiting all-repos job covers later single-repo requests.
         let (d, new_d) = enqueue(&store, JobKind::Index, Some("third")).unwrap();
-        assert!(new_d, "earlier single-repo jobs do not cover a third repo");
+        assert!(!new_d);
+        assert_eq!(d.id, all.id);
         let (sync, new_sync) = enqueue(&store, JobKind::Sync, Some("r")).unwrap();
         assert!(new_sync && sync.id != a.id);
-        assert!(d.id > all.id);
         let (_, again) = enqueue(&store, JobKind::Index, None).unwrap();
         assert!(!again);
     }
@@ -652,20 +657,27 @@ mod tests {
             JobState::Cancelled
         );
         assert!(request_cancel(&store, b.id).is_err(), "already finished");
-        // The process dies: the running job is queued again, its flag cleared.
-        assert_eq!(recover(&store).unwrap(), 1);
-        let a2 = get(&store, a.id).unwrap().unwrap();
-        assert_eq!(a2.state, JobState::Queued);
-        assert!(!a2.cancel_requested);
+        // The process dies: a running job the user asked to cancel ends cancelled, another
+        // running job goes back to the queue.
+        let (c, _) = enqueue(&store, JobKind::Index, Some("c")).unwrap();
+        set_state(&store, c.id, JobState::Running, None).unwrap();
+        assert_eq!(recover(&store).unwrap(), 2);
+        assert_eq!(
+            get(&store, a.id).unwrap().unwrap().state,
+            JobState::Cancelled
+        );
+        let c2 = get(&store, c.id).unwrap().unwrap();
+        assert_eq!(c2.state, JobState::Queued);
+        assert!(!c2.cancel_requested);
         assert_eq!(pause_all(&store).unwrap(), 1);
         assert!(next_queued(&store).unwrap().is_none());
         assert_eq!(resume_all(&store).unwrap(), 1);
-        set_state(&store, a.id, JobState::Failed, Some("disk full")).unwrap();
-        let failed = get(&store, a.id).unwrap().unwrap();
+        set_state(&store, c.id, JobState::Failed, Some("disk full")).unwrap();
+        let failed = get(&store, c.id).unwrap().unwrap();
         assert_eq!(failed.error.as_deref(), Some("disk full"));
         assert!(failed.finished_at.is_some());
         let listed = list(&store, 10).unwrap();
-        assert_eq!(listed.len(), 2);
+        assert_eq!(listed.len(), 3);
         assert!(get(&store, 999).unwrap().is_none());
         assert!(request_cancel(&store, 999).is_err());
     }
