@@ -116,9 +116,23 @@ pub fn daemon(
         "ferret daemon: {} profile(s) running; Ctrl-C stops after the current batch",
         ids.len()
     );
+    let mut ticks = 0u64;
     while !stop.load(Ordering::SeqCst) {
         std::thread::sleep(Duration::from_millis(100));
-        profiles.sweep();
+        ticks += 1;
+        // Repositories added or removed by another `ferret` command get watched (or not).
+        if ticks.is_multiple_of(20) {
+            for background in &running {
+                match background.refresh_if_changed() {
+                    Ok(true) => eprintln!(
+                        "\nferret daemon: repository list changed; watching {:?}",
+                        background.watch_modes().keys().collect::<Vec<_>>()
+                    ),
+                    Ok(false) => {}
+                    Err(e) => eprintln!("\nferret daemon: {e}"),
+                }
+            }
+        }
     }
     eprintln!("\nferret daemon: stopping (interrupted jobs resume next time)");
     drop(running);

@@ -47,6 +47,8 @@ impl BackgroundOptions {
 pub struct ProfileBackground {
     runner: Option<JobRunner>,
     watcher: Mutex<Option<RepoWatcher>>,
+    /// The local repositories being watched (name, root), to notice additions and removals.
+    watched: Mutex<Vec<WatchedRepo>>,
     stop: Arc<AtomicBool>,
     fetcher: Option<JoinHandle<()>>,
     opts: BackgroundOptions,
@@ -64,6 +66,7 @@ impl ProfileBackground {
         let background = ProfileBackground {
             runner: Some(runner),
             watcher: Mutex::new(None),
+            watched: Mutex::new(Vec::new()),
             stop,
             fetcher,
             opts,
@@ -84,12 +87,10 @@ impl ProfileBackground {
         self.runner().handle()
     }
 
-    /// Re-reads the profile's repositories and watches the local ones (call after adding or
-    /// removing a repository).
-    pub fn refresh_repos(&self) -> Result<()> {
+    fn local_repos(&self) -> Result<Vec<WatchedRepo>> {
         let handle = self.runner().handle();
-        let engine = handle.engine().clone();
-        let repos: Vec<WatchedRepo> = engine
+        let engine = handle.engine();
+        Ok(engine
             .repos()?
             .into_iter()
             .filter(|r| r.remote.is_none())
@@ -98,7 +99,26 @@ impl ProfileBackground {
                 root: r.root,
                 excludes: engine.config().excludes.clone(),
             })
-            .collect();
+            .collect())
+    }
+
+    /// Watches the profile's current local repositories if they differ from the watched
+    /// set (another process added or removed one); returns whether anything changed.
+    pub fn refresh_if_changed(&self) -> Result<bool> {
+        let current = self.local_repos()?;
+        if *self.watched.lock().unwrap_or_else(|p| p.into_inner()) == current {
+            return Ok(false);
+        }
+        self.refresh_repos()?;
+        Ok(true)
+    }
+
+    /// Re-reads the profile's repositories and watches the local ones (call after adding or
+    /// removing a repository).
+    pub fn refresh_repos(&self) -> Result<()> {
+        let handle = self.runner().handle();
+        let repos = self.local_repos()?;
+        *self.watched.lock().unwrap_or_else(|p| p.into_inner()) = repos.clone();
         let opts = WatchOptions {
             debounce: self.opts.debounce,
             rescan_interval: self.opts.rescan_interval,
