@@ -3,6 +3,8 @@
 //!
 //! Nothing here asserts: it measures and reports. Tests never time anything.
 
+pub mod live;
+
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
@@ -79,7 +81,7 @@ pub struct BenchReport {
     pub size_ratio: f64,
 }
 
-fn quantile(sorted: &[f64], q: f64) -> f64 {
+pub(crate) fn quantile(sorted: &[f64], q: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }
