@@ -145,7 +145,7 @@ pub fn bench_repo(
 ) -> Result<BenchReport> {
     let engine = Engine::open(EngineOptions {
         data_root: Some(data_root.to_path_buf()),
-        profile: Some("bench".into()),
+        profile: None,
         model_dir: model_dir.clone(),
         threads: Some(threads),
     })?;
@@ -286,7 +286,7 @@ pub fn bench_synthetic(
 ) -> Result<(BenchReport, f64)> {
     let engine = Engine::open(EngineOptions {
         data_root: Some(data_root.to_path_buf()),
-        profile: Some("synthetic".into()),
+        profile: None,
         model_dir,
         threads: Some(1),
     })?;

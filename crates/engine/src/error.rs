@@ -73,11 +73,16 @@ impl Error {
     pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
         let context = context.into();
         if is_disk_full(&source) {
-            let what = ["cannot write ", "cannot replace ", "cannot create ", "cannot sync "]
-                .iter()
-                .find_map(|prefix| context.strip_prefix(prefix))
-                .unwrap_or(&context)
-                .to_string();
+            let what = [
+                "cannot write ",
+                "cannot replace ",
+                "cannot create ",
+                "cannot sync ",
+            ]
+            .iter()
+            .find_map(|prefix| context.strip_prefix(prefix))
+            .unwrap_or(&context)
+            .to_string();
             return Error::DiskFull { what };
         }
         Error::Io { context, source }

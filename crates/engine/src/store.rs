@@ -1080,7 +1080,9 @@ mod tests {
         std::fs::write(&path, &garbage).unwrap();
         let err = Store::open(&path).err().expect("must fail").to_string();
         assert!(
-            err.contains("meta.sqlite") && err.contains("Move it aside") && err.contains("ferret index"),
+            err.contains("meta.sqlite")
+                && err.contains("Move it aside")
+                && err.contains("ferret index"),
             "{err}"
         );
         assert_eq!(std::fs::read(&path).unwrap(), garbage);

@@ -127,12 +127,15 @@ fn generated_source(marker: &[(usize, String)]) -> String {
         out.push_str(&format!("    let base = input.wrapping_mul({});\n", k + 3));
         // The edited line keeps `mixed`, so an edit changes exactly this one line.
         match marker.iter().rev().find(|(f, _)| *f == k) {
-            Some((_, ident)) => {
-                out.push_str(&format!("    let mixed = base ^ {k}; let _{ident} = mixed;\n"))
-            }
+            Some((_, ident)) => out.push_str(&format!(
+                "    let mixed = base ^ {k}; let _{ident} = mixed;\n"
+            )),
             None => out.push_str(&format!("    let mixed = base ^ {k};\n")),
         }
-        out.push_str(&format!("    let shifted = mixed.rotate_left({});\n", k % 13));
+        out.push_str(&format!(
+            "    let shifted = mixed.rotate_left({});\n",
+            k % 13
+        ));
         out.push_str("    let folded = shifted ^ (shifted >> 7);\n");
         out.push_str("    let clamped = folded.min(u64::MAX / 2);\n");
         out.push_str("    clamped.wrapping_add(1)\n");
@@ -208,7 +211,7 @@ pub fn bench_live(
     let files = copy_indexable(repo, &copy)?;
     let engine = Arc::new(Engine::open(EngineOptions {
         data_root: Some(data_root.to_path_buf()),
-        profile: Some("live".into()),
+        profile: None, // the default profile of the scratch data root
         model_dir,
         threads: Some(threads),
     })?);
@@ -297,7 +300,9 @@ pub fn bench_live(
     copy_indexable(repo, &second)?;
     engine.add_repo(&second, Some("live-load"))?;
     let embeddings_at_load = probe.embeddings()?;
-    background.jobs().enqueue(JobKind::Index, Some("live-load"))?;
+    background
+        .jobs()
+        .enqueue(JobKind::Index, Some("live-load"))?;
     // Wait for the embedding phase proper: the copy's chunks are in, vectors being added.
     wait_until("the load job to start embedding", || {
         Ok(probe.embeddings()? > embeddings_at_load + 8)
