@@ -296,17 +296,25 @@ pub fn bench_live(
     // Searches idle, then under a full embedding job of a second copy.
     let queries: Vec<String> = queries.iter().cycle().take(30).cloned().collect();
     let idle = hybrid_latency(&engine, &queries)?;
+    // Under another directory, so every embedding input (path included) is new: a copy at
+    // the same relative paths would be served entirely from the embedding cache.
     let second = data_root.join("live-load");
-    copy_indexable(repo, &second)?;
+    copy_indexable(repo, &second.join("copy"))?;
     engine.add_repo(&second, Some("live-load"))?;
     let embeddings_at_load = probe.embeddings()?;
     background
         .jobs()
         .enqueue(JobKind::Index, Some("live-load"))?;
     // Wait for the embedding phase proper: the copy's chunks are in, vectors being added.
-    wait_until("the load job to start embedding", || {
+    if wait_until("the load job to start embedding", || {
         Ok(probe.embeddings()? > embeddings_at_load + 8)
-    })?;
+    })?
+    .is_none()
+    {
+        return Err(Error::InvalidInput(
+            "the load job never started embedding; nothing to measure under load".into(),
+        ));
+    }
     let during_from = probe.embeddings()?;
     let loaded = hybrid_latency(&engine, &queries)?;
     let during_to = probe.embeddings()?;
