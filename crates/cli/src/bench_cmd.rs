@@ -24,6 +24,14 @@ pub struct BenchArgs {
     /// File with one query per line (default: a built-in mix).
     #[arg(long)]
     queries: Option<PathBuf>,
+    /// Measure live indexing instead: save-to-searchable latency of one-line edits with the
+    /// watcher and job runner running, embeddings per edit, a branch-switch re-index, and
+    /// search latency while a large embedding job runs (on a copy of --repo).
+    #[arg(long, conflicts_with = "synthetic")]
+    live: bool,
+    /// Edits to time with --live.
+    #[arg(long, default_value_t = 24, requires = "live")]
+    edits: usize,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
@@ -87,6 +95,9 @@ pub fn bench(args: &BenchArgs, model_dir: Option<PathBuf>) -> anyhow::Result<()>
         Some(repo) => repo.clone(),
         None => std::env::current_dir()?,
     };
+    if args.live {
+        return live(args, &repo, scratch.path(), model_dir, threads, &queries);
+    }
     eprintln!(
         "indexing {} with {threads} thread(s) into a scratch profile...",
         repo.display()
@@ -145,6 +156,79 @@ pub fn bench(args: &BenchArgs, model_dir: Option<PathBuf>) -> anyhow::Result<()>
         human(r.bytes_on_disk),
         r.bytes_per_chunk,
         r.size_ratio
+    );
+    Ok(())
+}
+
+fn live(
+    args: &BenchArgs,
+    repo: &std::path::Path,
+    scratch: &std::path::Path,
+    model_dir: Option<PathBuf>,
+    threads: usize,
+    queries: &[String],
+) -> anyhow::Result<()> {
+    eprintln!(
+        "copying {} and measuring live indexing with {threads} thread(s) ({} edits)...",
+        repo.display(),
+        args.edits
+    );
+    let r = bench::live::bench_live(repo, scratch, model_dir, threads, args.edits, queries)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&r)?);
+        return Ok(());
+    }
+    let per_edit = |v: &[u64]| {
+        let mut v = v.to_vec();
+        v.sort_unstable();
+        let median = v.get(v.len() / 2).copied().unwrap_or(0);
+        (median, v.last().copied().unwrap_or(0))
+    };
+    let (median, max) = per_edit(&r.embeddings_per_edit);
+    println!(
+        "repo              {} ({} files, {} chunks), {} thread(s)",
+        r.repo.display(),
+        r.files,
+        r.chunks,
+        r.threads
+    );
+    println!("clean index       {:.2} s", r.clean_index_secs);
+    println!(
+        "edit → lexical    p50 {:.0} ms  p95 {:.0} ms  max {:.0} ms  ({} edits, {} ms debounce, {} timed out)",
+        r.edit_to_lexical.p50_ms,
+        r.edit_to_lexical.p95_ms,
+        r.edit_to_lexical.max_ms,
+        r.edit_to_lexical.samples,
+        r.debounce_ms,
+        r.edits_timed_out
+    );
+    println!(
+        "edit → embedded   p50 {:.0} ms  p95 {:.0} ms  max {:.0} ms  (target < 1000 ms)",
+        r.edit_to_embedded.p50_ms, r.edit_to_embedded.p95_ms, r.edit_to_embedded.max_ms
+    );
+    println!("embeddings/edit   median {median}, max {max} (target: the changed chunk only, 1)");
+    println!(
+        "branch switch     {} files rewritten → settled in {:.2} s, {} embeddings ({:.2}x the clean index)",
+        r.switch_files, r.switch_secs, r.switch_embeddings, r.switch_ratio
+    );
+    println!(
+        "hybrid idle       p50 {:.1} ms  p95 {:.1} ms  ({} queries)",
+        r.search_idle.p50_ms, r.search_idle.p95_ms, r.search_idle.queries
+    );
+    println!(
+        "hybrid loaded     p50 {:.1} ms  p95 {:.1} ms  ({} embeddings stored meanwhile{})",
+        r.search_loaded.p50_ms,
+        r.search_loaded.p95_ms,
+        r.load_embeddings_during,
+        if r.load_still_embedding_at_end {
+            ", still embedding at the end"
+        } else {
+            ", embedding FINISHED before the end"
+        }
+    );
+    println!(
+        "load ratio        p50 {:.2}x  p95 {:.2}x  (target <= 2x)",
+        r.load_ratio_p50, r.load_ratio_p95
     );
     Ok(())
 }

@@ -3,6 +3,8 @@
 //!
 //! Nothing here asserts: it measures and reports. Tests never time anything.
 
+pub mod live;
+
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
@@ -79,7 +81,7 @@ pub struct BenchReport {
     pub size_ratio: f64,
 }
 
-fn quantile(sorted: &[f64], q: f64) -> f64 {
+pub(crate) fn quantile(sorted: &[f64], q: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }
@@ -143,7 +145,7 @@ pub fn bench_repo(
 ) -> Result<BenchReport> {
     let engine = Engine::open(EngineOptions {
         data_root: Some(data_root.to_path_buf()),
-        profile: Some("bench".into()),
+        profile: None,
         model_dir: model_dir.clone(),
         threads: Some(threads),
     })?;
@@ -284,7 +286,7 @@ pub fn bench_synthetic(
 ) -> Result<(BenchReport, f64)> {
     let engine = Engine::open(EngineOptions {
         data_root: Some(data_root.to_path_buf()),
-        profile: Some("synthetic".into()),
+        profile: None,
         model_dir,
         threads: Some(1),
     })?;

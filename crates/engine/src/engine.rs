@@ -128,6 +128,7 @@ impl Engine {
         paths.ensure_dirs()?;
         let config = ProfileConfig::load(&paths.config_file())?;
         let store = Store::open(&paths.meta_db())?;
+        store.check_integrity()?;
         let model_dir = opts
             .model_dir
             .or_else(|| config.model_dir.clone())
@@ -692,8 +693,12 @@ impl Engine {
                 if store.embedded_chunk_count(self.model_id())? == 0 {
                     return Ok(None);
                 }
-                let mut rebuilt = false;
-                self.writable_vectors(&store, &mut rebuilt)?
+                // In memory only: an indexer may be running and owns the file (two writers
+                // would race on its temporary file, and holding the job lock here would make
+                // a starting job fail). The next index run saves it.
+                let mut index = VectorIndex::new(&path, dims)?;
+                index::rebuild_vectors(&store, &mut index, self.model_id())?;
+                index
             }
         };
         let index = Arc::new(index);

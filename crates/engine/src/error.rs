@@ -16,6 +16,14 @@ pub enum Error {
     #[error("database {path}: {message}")]
     Database { path: PathBuf, message: String },
 
+    /// A write failed because the file system is full (SQLITE_FULL, ENOSPC). Every batch
+    /// committed before it is kept, so running the same command again continues.
+    #[error(
+        "disk full while writing {what}: free space and run the same command again; \
+         everything indexed so far is kept"
+    )]
+    DiskFull { what: String },
+
     #[error("embedding model: {0}")]
     Model(String),
 
@@ -60,11 +68,37 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
-    /// Wraps an I/O error with a sentence saying what the engine was doing.
+    /// Wraps an I/O error with a sentence saying what the engine was doing. A full disk
+    /// becomes [`Error::DiskFull`], naming what was being written.
     pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
-        Error::Io {
-            context: context.into(),
-            source,
+        let context = context.into();
+        if is_disk_full(&source) {
+            let what = [
+                "cannot write ",
+                "cannot replace ",
+                "cannot create ",
+                "cannot sync ",
+            ]
+            .iter()
+            .find_map(|prefix| context.strip_prefix(prefix))
+            .unwrap_or(&context)
+            .to_string();
+            return Error::DiskFull { what };
         }
+        Error::Io { context, source }
     }
+
+    /// Whether this is a full disk (the user frees space and runs the command again).
+    pub fn is_disk_full(&self) -> bool {
+        matches!(self, Error::DiskFull { .. })
+    }
+}
+
+/// ENOSPC (and EDQUOT, a full quota, which the user resolves the same way).
+pub fn is_disk_full(e: &std::io::Error) -> bool {
+    const ENOSPC: i32 = 28;
+    const EDQUOT: i32 = 122;
+    e.kind() == std::io::ErrorKind::StorageFull
+        || e.kind() == std::io::ErrorKind::QuotaExceeded
+        || matches!(e.raw_os_error(), Some(ENOSPC) | Some(EDQUOT))
 }

@@ -228,20 +228,30 @@ impl Store {
             conn,
             path: path.to_path_buf(),
         };
-        store.configure().map_err(|e| match e {
-            Error::Database { message, .. } if message.contains("not a database") => {
-                Error::Database {
-                    path: path.to_path_buf(),
-                    message: "the file is not a valid Ferret database (corrupt?). Move it \
-                              aside and run `ferret index` to rebuild the index from your \
-                              repositories"
-                        .into(),
-                }
-            }
-            other => other,
-        })?;
+        store.configure()?;
         store.migrate()?;
         Ok(store)
+    }
+
+    /// Reads every page of the database (`PRAGMA quick_check`): a file damaged anywhere is
+    /// reported now, with the recovery step, instead of failing some later search or index
+    /// run halfway. Read-only; the file is never changed.
+    pub fn check_integrity(&self) -> Result<()> {
+        let mut stmt = self
+            .conn
+            .prepare("PRAGMA quick_check(5)")
+            .map_err(|e| self.err(e))?;
+        let problems: Vec<String> = stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .and_then(|rows| rows.collect())
+            .map_err(|e| self.err(e))?;
+        if problems.iter().all(|p| p == "ok") {
+            return Ok(());
+        }
+        Err(Error::Database {
+            path: self.path.clone(),
+            message: format!("{} ({})", DAMAGED, problems.join("; ")),
+        })
     }
 
     fn configure(&self) -> Result<()> {
@@ -951,15 +961,32 @@ pub fn unpack(bytes: &[u8]) -> String {
     text
 }
 
+/// What to do about a database file SQLite cannot read. Ferret never overwrites it: the
+/// user decides (a backup may exist); everything in it can be rebuilt from the repositories.
+const DAMAGED: &str = "the file is not a valid Ferret database (damaged or overwritten); \
+    Ferret leaves it untouched. Move it aside (for example `mv meta.sqlite meta.sqlite.bad` \
+    in that directory), then add your repositories again (`ferret repo add`) and run \
+    `ferret index` to rebuild the index from them";
+
 fn db_error(path: &Path, e: rusqlite::Error) -> Error {
     let message = match &e {
-        rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::DiskFull => {
-            "the disk is full; free some space and run the command again (nothing indexed \
-             so far is lost)"
-                .to_string()
+        // SQLite reports ENOSPC on the database or its WAL as SQLITE_FULL, and a full disk
+        // while growing the shared-memory index as SQLITE_IOERR_SHMSIZE.
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.code == rusqlite::ErrorCode::DiskFull
+                || f.extended_code == rusqlite::ffi::SQLITE_IOERR_SHMSIZE =>
+        {
+            return Error::DiskFull {
+                what: path.display().to_string(),
+            };
         }
-        rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::NotADatabase => {
-            "not a database".to_string()
+        rusqlite::Error::SqliteFailure(f, _)
+            if matches!(
+                f.code,
+                rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt
+            ) =>
+        {
+            format!("{DAMAGED} ({e})")
         }
         other => other.to_string(),
     };
@@ -1053,7 +1080,9 @@ mod tests {
         std::fs::write(&path, &garbage).unwrap();
         let err = Store::open(&path).err().expect("must fail").to_string();
         assert!(
-            err.contains("meta.sqlite") && err.contains("Move it aside"),
+            err.contains("meta.sqlite")
+                && err.contains("Move it aside")
+                && err.contains("ferret index"),
             "{err}"
         );
         assert_eq!(std::fs::read(&path).unwrap(), garbage);

@@ -217,10 +217,21 @@ impl VectorIndex {
         std::fs::create_dir_all(dir)
             .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
         let tmp = self.path.with_extension("usearch.tmp");
-        self.index
-            .save(&tmp.to_string_lossy())
-            .map_err(|e| self.error("save", e))?;
-        sync_file(&tmp)?;
+        if let Err(e) = self.index.save(&tmp.to_string_lossy()) {
+            // usearch reports a failed write as text; errno still says why.
+            let os = std::io::Error::last_os_error();
+            let _ = std::fs::remove_file(&tmp);
+            if crate::error::is_disk_full(&os) || e.what().contains("No space left") {
+                return Err(Error::DiskFull {
+                    what: tmp.display().to_string(),
+                });
+            }
+            return Err(self.error("save", e));
+        }
+        if let Err(e) = sync_file(&tmp) {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e);
+        }
         std::fs::rename(&tmp, &self.path)
             .map_err(|e| Error::io(format!("cannot replace {}", self.path.display()), e))?;
         let state = VectorFileState {
@@ -271,9 +282,10 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = path.with_extension("tmp");
     let mut file = std::fs::File::create(&tmp)
         .map_err(|e| Error::io(format!("cannot write {}", tmp.display()), e))?;
-    file.write_all(bytes)
-        .and_then(|_| file.sync_all())
-        .map_err(|e| Error::io(format!("cannot write {}", tmp.display()), e))?;
+    if let Err(e) = file.write_all(bytes).and_then(|_| file.sync_all()) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(Error::io(format!("cannot write {}", tmp.display()), e));
+    }
     std::fs::rename(&tmp, path)
         .map_err(|e| Error::io(format!("cannot replace {}", path.display()), e))
 }
