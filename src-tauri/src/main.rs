@@ -1,62 +1,212 @@
-//! Ferret's desktop shell: one window over the engine. Commands are thin calls into
-//! `ferret_engine`; every decision lives there.
+//! Ferret's desktop shell: a window, a tray icon and `ferret://` links over the engine.
+//! Commands are thin calls into `ferret_engine`; every decision lives there.
+//!
+//! Closing the window hides it: indexing goes on in the tray until "Quit". Launched with
+//! `--minimized` (what "start at login" registers) the window starts hidden.
 
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
-use std::sync::{Arc, Mutex};
+mod commands;
+mod links;
+mod state;
+mod tray;
 
-use ferret_engine::{Engine, SearchHit, SearchMode, SearchOptions};
+use std::sync::Mutex;
 
-/// The open profile, opened on first use so the window shows even before anything is
-/// indexed (or when opening fails: the error then shows in the UI).
+use ferret_engine::{Profiles, ProfilesOptions};
+use tauri::webview::{NewWindowResponse, PageLoadEvent};
+use tauri::{AppHandle, Emitter, Manager, WebviewWindowBuilder, WindowEvent};
+use tauri_plugin_deep_link::DeepLinkExt;
+use tauri_plugin_notification::NotificationExt;
+use tauri_plugin_opener::OpenerExt;
+
+use crate::state::{ErrorEvent, Shell};
+
+/// The flag "start at login" launches the app with.
+const MINIMIZED_FLAG: &str = "--minimized";
+
+/// Links that arrived before the page could listen; handled once it has loaded.
 #[derive(Default)]
-struct AppState {
-    engine: Mutex<Option<Arc<Engine>>>,
-}
+struct PendingLinks(Mutex<Option<Vec<String>>>);
 
-impl AppState {
-    fn engine(&self) -> Result<Arc<Engine>, String> {
-        let mut slot = self
-            .engine
-            .lock()
-            .map_err(|_| "engine state poisoned".to_string())?;
-        if let Some(engine) = slot.as_ref() {
-            return Ok(engine.clone());
-        }
-        let engine = Arc::new(Engine::open_default().map_err(|e| e.to_string())?);
-        *slot = Some(engine.clone());
-        Ok(engine)
+/// Shows, unminimises and focuses the main window.
+pub fn show_window(app: &AppHandle) {
+    if let Some(window) = app.get_webview_window("main") {
+        let _ = window.show();
+        let _ = window.unminimize();
+        let _ = window.set_focus();
     }
 }
 
-/// Runs a search; off the main thread so the window stays responsive.
-#[tauri::command]
-async fn search(
-    state: tauri::State<'_, AppState>,
-    query: String,
-    mode: Option<String>,
-    limit: Option<usize>,
-) -> Result<Vec<SearchHit>, String> {
-    let engine = state.engine()?;
-    let mode = match mode {
-        Some(m) => m.parse::<SearchMode>().map_err(|e| e.to_string())?,
-        None => SearchMode::default(),
-    };
-    let opts = SearchOptions {
-        limit: limit.unwrap_or(30).min(200),
-        mode,
-    };
-    tauri::async_runtime::spawn_blocking(move || engine.search(&query, &opts))
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| e.to_string())
+/// Sends an `error` event the UI shows as a toast, and logs it.
+pub fn report_error(app: &AppHandle, message: &str) {
+    log::warn!("{message}");
+    let _ = app.emit(
+        "error",
+        ErrorEvent {
+            message: message.to_string(),
+        },
+    );
+}
+
+/// A desktop notification; failures (no notification daemon) are only logged.
+pub fn notify(app: &AppHandle, title: &str, body: &str) {
+    if let Err(e) = app.notification().builder().title(title).body(body).show() {
+        log::info!("no notification ({title}): {e}");
+    }
+}
+
+/// Handles a link now if the page is listening, else keeps it for when it is.
+fn on_link(app: &AppHandle, url: String) {
+    let pending = app.state::<PendingLinks>();
+    let mut waiting = pending.0.lock().unwrap_or_else(|p| p.into_inner());
+    match waiting.as_mut() {
+        Some(list) => list.push(url),
+        None => links::handle(app, &url),
+    }
+}
+
+fn create_window(app: &AppHandle, minimized: bool) -> tauri::Result<()> {
+    let config = app
+        .config()
+        .app
+        .windows
+        .iter()
+        .find(|w| w.label == "main")
+        .cloned()
+        .unwrap_or_default();
+    let opener = app.clone();
+    let loaded = app.clone();
+    WebviewWindowBuilder::from_config(app, &config)?
+        .visible(!minimized)
+        // Links with target="_blank" (the token page on GitHub) open in the browser.
+        .on_new_window(move |url, _| {
+            if matches!(url.scheme(), "https" | "http") {
+                if let Err(e) = opener.opener().open_url(url.as_str(), None::<&str>) {
+                    report_error(&opener, &format!("cannot open {url}: {e}"));
+                }
+            }
+            NewWindowResponse::Deny
+        })
+        .on_page_load(move |_, payload| {
+            if payload.event() != PageLoadEvent::Finished {
+                return;
+            }
+            let app = loaded.clone();
+            // The UI subscribes to events as it mounts, just after the load: give it a
+            // moment, then hand over links that arrived at startup.
+            std::thread::spawn(move || {
+                std::thread::sleep(std::time::Duration::from_millis(1500));
+                let waiting = app
+                    .state::<PendingLinks>()
+                    .0
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .take();
+                for url in waiting.unwrap_or_default() {
+                    links::handle(&app, &url);
+                }
+            });
+        })
+        .build()?;
+    Ok(())
 }
 
 fn main() {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
+    ferret_engine::redact::init_logging("warn");
+    let profiles = match Profiles::open(ProfilesOptions::default()) {
+        Ok(profiles) => profiles,
+        Err(e) => {
+            eprintln!("Ferret cannot open its data directory: {e}");
+            std::process::exit(1);
+        }
+    };
+    let minimized = std::env::args().any(|a| a == MINIMIZED_FLAG);
     tauri::Builder::default()
-        .manage(AppState::default())
-        .invoke_handler(tauri::generate_handler![search])
+        // First, so a second launch exits before doing anything else; with the
+        // `deep-link` feature its ferret:// argument arrives through on_open_url below.
+        .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
+            show_window(app);
+        }))
+        .plugin(tauri_plugin_deep_link::init())
+        .plugin(tauri_plugin_autostart::init(
+            tauri_plugin_autostart::MacosLauncher::LaunchAgent,
+            Some(vec![MINIMIZED_FLAG]),
+        ))
+        .plugin(tauri_plugin_dialog::init())
+        .plugin(tauri_plugin_notification::init())
+        .plugin(tauri_plugin_clipboard_manager::init())
+        .plugin(tauri_plugin_opener::init())
+        .manage(Shell::new(profiles))
+        .manage(PendingLinks(Mutex::new(Some(Vec::new()))))
+        .setup(move |app| {
+            let handle = app.handle().clone();
+            create_window(&handle, minimized)?;
+            if !tray::create(&handle) && minimized {
+                // Hidden with no tray to bring it back would be a ghost: show it.
+                show_window(&handle);
+            }
+            #[cfg(any(target_os = "linux", windows))]
+            if let Err(e) = app.deep_link().register_all() {
+                log::warn!("cannot register the ferret:// handler: {e}");
+            }
+            let links = handle.clone();
+            app.deep_link().on_open_url(move |event| {
+                for url in event.urls() {
+                    on_link(&links, url.to_string());
+                }
+            });
+            if let Ok(Some(urls)) = app.deep_link().get_current() {
+                for url in urls {
+                    on_link(&handle, url.to_string());
+                }
+            }
+            // Start the current profile's background work (and the tray's status) now, so
+            // indexing resumes even while the window stays hidden.
+            let starter = handle.clone();
+            std::thread::spawn(move || {
+                let shell = starter.state::<Shell>();
+                if let Err(e) = shell.engine(&starter) {
+                    report_error(&starter, &e);
+                }
+            });
+            Ok(())
+        })
+        .on_window_event(|window, event| {
+            if let WindowEvent::CloseRequested { api, .. } = event {
+                if window.label() == "main" && window.app_handle().tray_by_id("main").is_some() {
+                    // Indexing continues in the tray; "Quit" there ends the app.
+                    api.prevent_close();
+                    let _ = window.hide();
+                }
+            }
+        })
+        .invoke_handler(tauri::generate_handler![
+            commands::profiles_list,
+            commands::profile_login,
+            commands::profile_create_local,
+            commands::profile_use,
+            commands::profile_logout,
+            commands::profile_delete,
+            commands::profile_stats,
+            commands::github_repos,
+            commands::repos_list,
+            commands::repo_add_local,
+            commands::repo_add_github,
+            commands::repo_remove,
+            commands::repo_index,
+            commands::repo_sync,
+            commands::index_pause,
+            commands::index_resume,
+            commands::index_cancel,
+            commands::search,
+            commands::file_context,
+            commands::open_in_editor,
+            commands::copy_link,
+            commands::settings_get,
+            commands::settings_set,
+            commands::pick_folder,
+        ])
         .run(tauri::generate_context!("../tauri.conf.json"))
         .expect("error while running Ferret");
 }

@@ -85,6 +85,19 @@ pub struct SyncReport {
     pub changed_paths: u64,
 }
 
+/// Lines around a place in a file, for the preview pane.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct FileContext {
+    /// 1-based line number of `lines[0]`.
+    pub start_line: u32,
+    pub lines: Vec<String>,
+}
+
+/// Files larger than this are not previewed.
+const MAX_PREVIEW_BYTES: u64 = 32 * 1024 * 1024;
+/// At most this many lines before and after the asked-for line.
+const MAX_CONTEXT_LINES: u32 = 2000;
+
 /// Queries run since the counter was last written (see [`Engine::search`]).
 const QUERIES_KEY: &str = "queries_run";
 
@@ -418,6 +431,89 @@ impl Engine {
         Ok(reports)
     }
 
+    /// The absolute path of `rel_path` (`/`-separated, as search results give it) inside
+    /// repository `repo`. Refuses `..`, absolute paths, and anything that resolves outside
+    /// the repository root, such as a symlink pointing elsewhere.
+    pub fn resolve_file(&self, repo: &str, rel_path: &str) -> Result<PathBuf> {
+        crate::deeplink::validate_relative_path(rel_path)?;
+        let row = find_repo(&self.store(), repo)?;
+        let root = std::fs::canonicalize(&row.root).map_err(|e| {
+            Error::io(
+                format!(
+                    "repository {repo:?} is no longer at {} (moved or deleted?)",
+                    row.root.display()
+                ),
+                e,
+            )
+        })?;
+        let joined = rel_path
+            .split('/')
+            .fold(root.clone(), |path, part| path.join(part));
+        let full = std::fs::canonicalize(&joined).map_err(|e| {
+            Error::io(
+                format!("{rel_path} is not in {repo} any more (re-index to refresh results)"),
+                e,
+            )
+        })?;
+        if !full.starts_with(&root) {
+            return Err(Error::Refused(format!(
+                "{rel_path} in {repo} resolves to {}, outside the repository (a symlink?); \
+                 Ferret only opens files inside the repository",
+                full.display()
+            )));
+        }
+        if !full.is_file() {
+            return Err(Error::InvalidInput(format!(
+                "{rel_path} in {repo} is not a file"
+            )));
+        }
+        Ok(full)
+    }
+
+    /// Up to `before` lines before `line` (1-based), the line itself, and up to `after`
+    /// lines after it, read from the file now (so the preview shows unsaved-to-index edits).
+    /// A line past the end of the file shows the file's last lines.
+    pub fn file_context(
+        &self,
+        repo: &str,
+        rel_path: &str,
+        line: u32,
+        before: u32,
+        after: u32,
+    ) -> Result<FileContext> {
+        let path = self.resolve_file(repo, rel_path)?;
+        let size = std::fs::metadata(&path)
+            .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?
+            .len();
+        if size > MAX_PREVIEW_BYTES {
+            return Err(Error::Refused(format!(
+                "{rel_path} is {} MiB, too large to preview; open it in the editor",
+                size / (1024 * 1024)
+            )));
+        }
+        let bytes = std::fs::read(&path)
+            .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
+        let text = String::from_utf8_lossy(&bytes);
+        let all: Vec<&str> = text.lines().collect();
+        if all.is_empty() {
+            return Ok(FileContext {
+                start_line: 1,
+                lines: Vec::new(),
+            });
+        }
+        let total = all.len() as u32;
+        let line = line.clamp(1, total);
+        let first = line.saturating_sub(before.min(MAX_CONTEXT_LINES)).max(1);
+        let last = line.saturating_add(after.min(MAX_CONTEXT_LINES)).min(total);
+        Ok(FileContext {
+            start_line: first,
+            lines: all[(first - 1) as usize..last as usize]
+                .iter()
+                .map(|l| l.to_string())
+                .collect(),
+        })
+    }
+
     pub fn repos(&self) -> Result<Vec<RepoInfo>> {
         let store = self.store();
         let mut stmt = store
@@ -737,4 +833,75 @@ fn find_repo(store: &Store, name: &str) -> Result<RepoRow> {
             "no repository named {name:?}; `ferret repo list` shows the added ones"
         ))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn engine_with_repo() -> (tempfile::TempDir, Engine, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = dir.path().join("work").join("proj");
+        std::fs::create_dir_all(repo.join("src")).unwrap();
+        let text: String = (1..=10).map(|i| format!("line {i}\r\n")).collect();
+        std::fs::write(repo.join("src/lib.rs"), text).unwrap();
+        std::fs::write(dir.path().join("work/secret.txt"), "s3cret").unwrap();
+        let engine = Engine::open(EngineOptions {
+            data_root: Some(dir.path().join("data")),
+            ..EngineOptions::default()
+        })
+        .unwrap();
+        engine.add_repo(&repo, Some("proj")).unwrap();
+        (dir, engine, repo)
+    }
+
+    #[test]
+    fn resolve_file_stays_inside_the_repository() {
+        let (dir, engine, repo) = engine_with_repo();
+        let root = std::fs::canonicalize(&repo).unwrap();
+        assert_eq!(
+            engine.resolve_file("proj", "src/lib.rs").unwrap(),
+            root.join("src/lib.rs")
+        );
+        for bad in ["../secret.txt", "src/../../secret.txt", "/etc/passwd", ""] {
+            let err = engine.resolve_file("proj", bad).unwrap_err().to_string();
+            assert!(err.contains("invalid file path"), "{bad}: {err}");
+        }
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink(dir.path().join("work/secret.txt"), repo.join("out"))
+                .unwrap();
+            std::os::unix::fs::symlink("lib.rs", repo.join("src/inside")).unwrap();
+            let err = engine.resolve_file("proj", "out").unwrap_err().to_string();
+            assert!(err.contains("outside the repository"), "{err}");
+            assert_eq!(
+                engine.resolve_file("proj", "src/inside").unwrap(),
+                root.join("src/lib.rs"),
+                "a symlink within the repository is fine"
+            );
+        }
+        let err = engine.resolve_file("proj", "src").unwrap_err().to_string();
+        assert!(err.contains("not a file"), "{err}");
+        let err = engine
+            .resolve_file("proj", "gone.rs")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("not in proj any more"), "{err}");
+        let err = engine.resolve_file("nope", "a.rs").unwrap_err().to_string();
+        assert!(err.contains("no repository named"), "{err}");
+    }
+
+    #[test]
+    fn file_context_takes_lines_around_the_line() {
+        let (_dir, engine, _repo) = engine_with_repo();
+        let ctx = engine.file_context("proj", "src/lib.rs", 5, 2, 1).unwrap();
+        assert_eq!(ctx.start_line, 3);
+        assert_eq!(ctx.lines, ["line 3", "line 4", "line 5", "line 6"]);
+        let start = engine.file_context("proj", "src/lib.rs", 1, 5, 0).unwrap();
+        assert_eq!((start.start_line, start.lines.len()), (1, 1));
+        let end = engine.file_context("proj", "src/lib.rs", 99, 1, 5).unwrap();
+        assert_eq!(end.start_line, 9);
+        assert_eq!(end.lines, ["line 9", "line 10"]);
+        assert!(engine.file_context("proj", "../x", 1, 1, 1).is_err());
+    }
 }

@@ -13,6 +13,8 @@
 pub mod background;
 pub mod bench;
 pub mod chunk;
+pub mod deeplink;
+pub mod editor;
 pub mod embed;
 pub mod engine;
 pub mod error;
@@ -32,7 +34,7 @@ pub mod vectors;
 pub mod walk;
 pub mod watch;
 
-pub use engine::{Engine, EngineOptions, RepoInfo, Stats, SyncReport};
+pub use engine::{Engine, EngineOptions, FileContext, RepoInfo, Stats, SyncReport};
 pub use error::{Error, Result};
 pub use index::{IndexReport, Phase, Progress};
 pub use profiles::manager::{

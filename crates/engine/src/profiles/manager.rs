@@ -16,6 +16,7 @@ use super::limits::{self, LimitUsage};
 use super::pool::{PoolStats, ProfilePool};
 use super::registry::{self, AuditEntry, ProfileKind, ProfileRecord, ProfileStatus, Registry};
 use super::{data_root, JobLock, ProfileConfig, ProfilePaths, DEFAULT_PROFILE};
+use crate::editor::EditorKind;
 use crate::github::{GitHubClient, GitHubUser, DEFAULT_API_URL};
 use crate::secrets::{self, Secret};
 use crate::{Engine, EngineOptions, Error, Result};
@@ -308,6 +309,36 @@ impl Profiles {
         )
     }
 
+    /// The profile's settings (config.json, or defaults).
+    pub fn config(&self, id: &str) -> Result<ProfileConfig> {
+        self.registry().require(id)?;
+        ProfileConfig::load(&self.paths(id)?.config_file())
+    }
+
+    /// Replaces the profile's settings. An open engine holds the old ones, so it is closed
+    /// and reopened on next use; background work should be restarted by the caller.
+    pub fn set_config(&self, id: &str, config: &ProfileConfig) -> Result<()> {
+        if let EditorKind::Custom = config.editor {
+            // Refuse a template that could never work, now rather than at the first Enter.
+            crate::editor::command_line(
+                config.editor,
+                config.editor_command.as_deref(),
+                Path::new("x"),
+                1,
+            )?;
+        }
+        self.registry().require(id)?;
+        let paths = self.paths(id)?;
+        paths.ensure_dirs()?;
+        config.save(&paths.config_file())?;
+        self.pool.remove(id);
+        self.registry().audit(
+            id,
+            "settings",
+            &format!("editor {}", config.editor.as_str()),
+        )
+    }
+
     pub fn limits(&self, id: &str) -> Result<limits::ProfileLimits> {
         self.registry().require(id)?;
         Ok(ProfileConfig::load(&self.paths(id)?.config_file())?.limits)
@@ -388,4 +419,44 @@ pub fn github_session(record: &ProfileRecord) -> Result<(GitHubClient, Secret)> 
     })?;
     let client = GitHubClient::new(record.api_url.as_deref().unwrap_or(DEFAULT_API_URL))?;
     Ok((client, token))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_round_trip_and_bad_templates_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let profiles = Profiles::open(ProfilesOptions {
+            data_root: Some(dir.path().to_path_buf()),
+            ..ProfilesOptions::default()
+        })
+        .unwrap();
+        let mut config = profiles.config(DEFAULT_PROFILE).unwrap();
+        assert_eq!(config, ProfileConfig::default());
+        config.editor = EditorKind::Custom;
+        config.editor_command = Some("kate --line {line}".into());
+        let err = profiles
+            .set_config(DEFAULT_PROFILE, &config)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("{path}"), "{err}");
+        assert_eq!(
+            profiles.config(DEFAULT_PROFILE).unwrap(),
+            ProfileConfig::default(),
+            "nothing saved"
+        );
+        config.editor_command = Some("kate --line {line} {path}".into());
+        config.excludes = vec!["*.min.js".into()];
+        profiles.set_config(DEFAULT_PROFILE, &config).unwrap();
+        assert_eq!(profiles.config(DEFAULT_PROFILE).unwrap(), config);
+        let engine = profiles.engine(DEFAULT_PROFILE).unwrap();
+        assert_eq!(
+            engine.config().excludes,
+            ["*.min.js"],
+            "reopened with new settings"
+        );
+        assert!(profiles.config("nobody").is_err());
+    }
 }

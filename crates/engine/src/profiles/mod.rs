@@ -26,6 +26,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::editor::EditorKind;
 use crate::{Error, Result};
 
 /// The built-in local profile: used until someone signs in, and by local-only setups.
@@ -137,6 +138,10 @@ pub struct ProfileConfig {
     pub fetch_interval_mins: u64,
     /// Quiet time after the last file change before a watched repository is re-indexed.
     pub watch_debounce_ms: u64,
+    /// The editor results open in.
+    pub editor: EditorKind,
+    /// The command template (`{path}`, `{line}`) used when `editor` is custom.
+    pub editor_command: Option<String>,
 }
 
 impl Default for ProfileConfig {
@@ -149,6 +154,8 @@ impl Default for ProfileConfig {
             limits: limits::ProfileLimits::default(),
             fetch_interval_mins: 15,
             watch_debounce_ms: 300,
+            editor: EditorKind::default(),
+            editor_command: None,
         }
     }
 }
@@ -294,7 +301,27 @@ mod tests {
             ProfileConfig::default()
         );
         std::fs::write(&file, r#"{"max_file_bytes": 10}"#).unwrap();
-        assert_eq!(ProfileConfig::load(&file).unwrap().max_file_bytes, 10);
+        let old = ProfileConfig::load(&file).unwrap();
+        assert_eq!(old.max_file_bytes, 10);
+        assert_eq!(
+            old.editor,
+            EditorKind::Vscode,
+            "older files get the default editor"
+        );
+        assert_eq!(old.editor_command, None);
+        std::fs::write(
+            &file,
+            r#"{"editor": "custom", "editor_command": "kate {path}"}"#,
+        )
+        .unwrap();
+        let custom = ProfileConfig::load(&file).unwrap();
+        assert_eq!(custom.editor, EditorKind::Custom);
+        assert_eq!(custom.editor_command.as_deref(), Some("kate {path}"));
+        std::fs::write(&file, r#"{"editor": "notepad"}"#).unwrap();
+        assert!(
+            ProfileConfig::load(&file).is_err(),
+            "an unknown editor is an error"
+        );
         std::fs::write(&file, "{oops").unwrap();
         let err = ProfileConfig::load(&file).unwrap_err().to_string();
         assert!(err.contains("config.json"), "{err}");

@@ -1,0 +1,436 @@
+//! Opening a search result in the user's editor at the exact line (DESIGN.md section 5).
+//!
+//! [`command_line`] is pure: it turns an editor choice, a file and a line into a program and
+//! its arguments. Nothing goes through a shell, so a file name like `a;rm -rf ~.rs` is one
+//! argument, never a command. [`open`] spawns that program detached and, when it is not
+//! installed, says how to install it or pick another editor.
+//!
+//! Launchers, by editor:
+//! - VS Code: `code -g PATH:LINE` (the `code` shell command; Command Palette → "Shell
+//!   Command: Install 'code' command in PATH").
+//! - JetBrains: `idea --line LINE PATH`. The other IDEs take the same arguments with their
+//!   own launcher (`pycharm`, `webstorm`, `goland`, `clion`, `rustrover`, ...): use the custom
+//!   editor with `pycharm --line {line} {path}` for those. Toolbox → Settings → "Shell
+//!   scripts" creates the launchers.
+//! - Vim / Neovim: run in a terminal, `x-terminal-emulator -e vim +LINE PATH` (Debian's
+//!   alternatives pick the terminal).
+//! - Emacs: `emacsclient -n +LINE PATH` (needs a running server: `M-x server-start`).
+//! - Sublime Text: `subl PATH:LINE`. Zed: `zed PATH:LINE`.
+//! - Custom: a template such as `kate --line {line} {path}`, split like a shell would
+//!   (quotes and backslashes) but never run by one.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, Result};
+
+/// Which editor opens results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum EditorKind {
+    #[default]
+    Vscode,
+    Jetbrains,
+    Vim,
+    Neovim,
+    Emacs,
+    Sublime,
+    Zed,
+    /// A user template with `{path}` and `{line}` placeholders.
+    Custom,
+}
+
+impl EditorKind {
+    pub const ALL: [EditorKind; 8] = [
+        EditorKind::Vscode,
+        EditorKind::Jetbrains,
+        EditorKind::Vim,
+        EditorKind::Neovim,
+        EditorKind::Emacs,
+        EditorKind::Sublime,
+        EditorKind::Zed,
+        EditorKind::Custom,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EditorKind::Vscode => "vscode",
+            EditorKind::Jetbrains => "jetbrains",
+            EditorKind::Vim => "vim",
+            EditorKind::Neovim => "neovim",
+            EditorKind::Emacs => "emacs",
+            EditorKind::Sublime => "sublime",
+            EditorKind::Zed => "zed",
+            EditorKind::Custom => "custom",
+        }
+    }
+
+    /// The editor's name as people say it.
+    pub fn display_name(self) -> &'static str {
+        match self {
+            EditorKind::Vscode => "VS Code",
+            EditorKind::Jetbrains => "JetBrains IDEA",
+            EditorKind::Vim => "Vim",
+            EditorKind::Neovim => "Neovim",
+            EditorKind::Emacs => "Emacs",
+            EditorKind::Sublime => "Sublime Text",
+            EditorKind::Zed => "Zed",
+            EditorKind::Custom => "the custom editor",
+        }
+    }
+
+    /// Where to get the launcher when it is missing.
+    fn install_hint(self) -> &'static str {
+        match self {
+            EditorKind::Vscode => {
+                "install it from https://code.visualstudio.com (or run \"Shell Command: Install \
+                 'code' command in PATH\" from VS Code's Command Palette)"
+            }
+            EditorKind::Jetbrains => {
+                "create it in JetBrains Toolbox → Settings → Shell scripts \
+                 (https://www.jetbrains.com/toolbox-app/)"
+            }
+            EditorKind::Vim | EditorKind::Neovim => {
+                "install the editor and a terminal (e.g. `sudo apt install neovim xterm`)"
+            }
+            EditorKind::Emacs => {
+                "install Emacs (https://www.gnu.org/software/emacs/) and run `M-x server-start`"
+            }
+            EditorKind::Sublime => "install it from https://www.sublimetext.com",
+            EditorKind::Zed => "install it from https://zed.dev",
+            EditorKind::Custom => "check the command template",
+        }
+    }
+}
+
+impl FromStr for EditorKind {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        EditorKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s.to_ascii_lowercase())
+            .ok_or_else(|| {
+                Error::InvalidInput(format!(
+                    "unknown editor {s:?}: use vscode, jetbrains, vim, neovim, emacs, sublime, \
+                     zed or custom"
+                ))
+            })
+    }
+}
+
+/// A program and its arguments, ready to spawn without a shell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandLine {
+    pub program: String,
+    pub args: Vec<String>,
+}
+
+/// The command that opens `path` at `line` (1-based) in `kind`; `template` is used for
+/// [`EditorKind::Custom`] and must contain `{path}`.
+pub fn command_line(
+    kind: EditorKind,
+    template: Option<&str>,
+    path: &Path,
+    line: u32,
+) -> Result<CommandLine> {
+    let line = line.max(1);
+    let file = path.to_string_lossy().into_owned();
+    let at = format!("{file}:{line}");
+    let plus = format!("+{line}");
+    let (program, args): (&str, Vec<String>) = match kind {
+        EditorKind::Vscode => ("code", vec!["-g".into(), at]),
+        EditorKind::Jetbrains => ("idea", vec!["--line".into(), line.to_string(), file]),
+        EditorKind::Vim => (
+            "x-terminal-emulator",
+            vec!["-e".into(), "vim".into(), plus, file],
+        ),
+        EditorKind::Neovim => (
+            "x-terminal-emulator",
+            vec!["-e".into(), "nvim".into(), plus, file],
+        ),
+        EditorKind::Emacs => ("emacsclient", vec!["-n".into(), plus, file]),
+        EditorKind::Sublime => ("subl", vec![at]),
+        EditorKind::Zed => ("zed", vec![at]),
+        EditorKind::Custom => return custom_command(template, &file, line),
+    };
+    Ok(CommandLine {
+        program: program.into(),
+        args,
+    })
+}
+
+fn custom_command(template: Option<&str>, file: &str, line: u32) -> Result<CommandLine> {
+    let template = template.map(str::trim).unwrap_or("");
+    if template.is_empty() {
+        return Err(Error::InvalidInput(
+            "the custom editor has no command: set one in Settings, e.g. \
+             `kate --line {line} {path}`"
+                .into(),
+        ));
+    }
+    if !template.contains("{path}") {
+        return Err(Error::InvalidInput(format!(
+            "the custom editor command {template:?} has no {{path}} placeholder: \
+             e.g. `kate --line {{line}} {{path}}`"
+        )));
+    }
+    // Split first, substitute after: a placeholder's value is never re-split or re-parsed.
+    let mut words = split_words(template)?.into_iter().map(|w| {
+        w.replace("{path}", file)
+            .replace("{line}", &line.to_string())
+    });
+    let program = words.next().unwrap_or_default();
+    Ok(CommandLine {
+        program,
+        args: words.collect(),
+    })
+}
+
+/// Splits a command template into words like a POSIX shell would (whitespace separates;
+/// single quotes keep everything; double quotes keep everything but `\"` and `\\`; a
+/// backslash outside quotes escapes the next character), with no expansion of any kind.
+pub fn split_words(text: &str) -> Result<Vec<String>> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut in_word = false;
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            c if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut word));
+                    in_word = false;
+                }
+            }
+            '\'' => {
+                in_word = true;
+                loop {
+                    match chars.next() {
+                        Some('\'') => break,
+                        Some(c) => word.push(c),
+                        None => return Err(unclosed(text, "'")),
+                    }
+                }
+            }
+            '"' => {
+                in_word = true;
+                loop {
+                    match chars.next() {
+                        Some('"') => break,
+                        Some('\\') => match chars.next() {
+                            Some(c @ ('"' | '\\')) => word.push(c),
+                            Some(c) => {
+                                word.push('\\');
+                                word.push(c);
+                            }
+                            None => return Err(unclosed(text, "\"")),
+                        },
+                        Some(c) => word.push(c),
+                        None => return Err(unclosed(text, "\"")),
+                    }
+                }
+            }
+            '\\' => {
+                in_word = true;
+                if let Some(c) = chars.next() {
+                    word.push(c);
+                }
+            }
+            c => {
+                in_word = true;
+                word.push(c);
+            }
+        }
+    }
+    if in_word {
+        words.push(word);
+    }
+    Ok(words)
+}
+
+fn unclosed(text: &str, quote: &str) -> Error {
+    Error::InvalidInput(format!(
+        "the editor command {text:?} has an unclosed {quote} quote"
+    ))
+}
+
+/// Opens `path` at `line` in the chosen editor, detached (the editor outlives Ferret and
+/// its output is discarded). A missing launcher is reported with how to get it.
+pub fn open(kind: EditorKind, template: Option<&str>, path: &Path, line: u32) -> Result<()> {
+    let cmd = command_line(kind, template, path, line)?;
+    let mut command = Command::new(&cmd.program);
+    command
+        .args(&cmd.args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        // Its own process group: closing Ferret (or Ctrl-C in its terminal) leaves the
+        // editor alone.
+        command.process_group(0);
+    }
+    match command.spawn() {
+        Ok(mut child) => {
+            // Reap it in the background so it never lingers as a zombie.
+            std::thread::spawn(move || {
+                let _ = child.wait();
+            });
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(Error::NotFound(format!(
+            "{}'s `{}` command was not found on PATH: {}, or pick another editor in Settings",
+            kind.display_name(),
+            cmd.program,
+            kind.install_hint()
+        ))),
+        Err(e) => Err(Error::io(
+            format!("cannot start {} (`{}`)", kind.display_name(), cmd.program),
+            e,
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cl(kind: EditorKind, template: Option<&str>, path: &str, line: u32) -> Vec<String> {
+        let c = command_line(kind, template, Path::new(path), line).unwrap();
+        std::iter::once(c.program).chain(c.args).collect()
+    }
+
+    #[test]
+    fn each_editor_opens_at_the_line() {
+        let p = "/src/a b/main.rs";
+        assert_eq!(
+            cl(EditorKind::Vscode, None, p, 42),
+            ["code", "-g", "/src/a b/main.rs:42"]
+        );
+        assert_eq!(
+            cl(EditorKind::Jetbrains, None, p, 42),
+            ["idea", "--line", "42", p]
+        );
+        assert_eq!(
+            cl(EditorKind::Vim, None, p, 42),
+            ["x-terminal-emulator", "-e", "vim", "+42", p]
+        );
+        assert_eq!(
+            cl(EditorKind::Neovim, None, p, 42),
+            ["x-terminal-emulator", "-e", "nvim", "+42", p]
+        );
+        assert_eq!(
+            cl(EditorKind::Emacs, None, p, 42),
+            ["emacsclient", "-n", "+42", p]
+        );
+        assert_eq!(
+            cl(EditorKind::Sublime, None, p, 42),
+            ["subl", "/src/a b/main.rs:42"]
+        );
+        assert_eq!(
+            cl(EditorKind::Zed, None, p, 0),
+            ["zed", "/src/a b/main.rs:1"],
+            "line 0 is clamped to 1"
+        );
+    }
+
+    #[test]
+    fn custom_templates_split_without_a_shell() {
+        assert_eq!(
+            cl(
+                EditorKind::Custom,
+                Some("kate --line {line} {path}"),
+                "/x/y.rs",
+                7
+            ),
+            ["kate", "--line", "7", "/x/y.rs"]
+        );
+        assert_eq!(
+            cl(
+                EditorKind::Custom,
+                Some(r#"'/opt/My Editor/bin/ed' "--goto={path}:{line}" -a\ b"#),
+                "/x/y.rs",
+                3
+            ),
+            ["/opt/My Editor/bin/ed", "--goto=/x/y.rs:3", "-a b"]
+        );
+        // A hostile file name stays one argument: no splitting, no expansion.
+        let evil = "/r/$(touch pwned); rm -rf ~ 'x'.rs";
+        assert_eq!(
+            cl(EditorKind::Custom, Some("ed {path}"), evil, 1),
+            ["ed", evil]
+        );
+        assert_eq!(
+            cl(EditorKind::Vscode, None, evil, 1)[2],
+            format!("{evil}:1")
+        );
+    }
+
+    #[test]
+    fn bad_custom_templates_are_explained() {
+        let no_path = Path::new("/a");
+        for (template, needle) in [
+            (None, "no command"),
+            (Some("  "), "no command"),
+            (Some("kate --line {line}"), "{path}"),
+            (Some("kate '{path}"), "unclosed '"),
+            (Some("kate \"{path}"), "unclosed \""),
+        ] {
+            let err = command_line(EditorKind::Custom, template, no_path, 1)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(needle), "{template:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn kinds_parse_and_serialise() {
+        for kind in EditorKind::ALL {
+            assert_eq!(kind.as_str().parse::<EditorKind>().unwrap(), kind);
+            assert_eq!(
+                serde_json::to_string(&kind).unwrap(),
+                format!("\"{}\"", kind.as_str())
+            );
+        }
+        assert!("notepad".parse::<EditorKind>().is_err());
+    }
+
+    #[test]
+    fn a_missing_launcher_says_what_to_do() {
+        let err = open(
+            EditorKind::Custom,
+            Some("ferret-no-such-editor-xyz {path}"),
+            Path::new("/tmp/x"),
+            1,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("`ferret-no-such-editor-xyz` command was not found on PATH"));
+        assert!(err.contains("pick another editor in Settings"), "{err}");
+    }
+
+    #[test]
+    fn open_spawns_the_program_with_the_arguments() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let template = format!("sh -c 'printf %s \"$1\" > {}' sh {{path}}", out.display());
+        open(
+            EditorKind::Custom,
+            Some(&template),
+            Path::new("/a b/c.rs"),
+            9,
+        )
+        .unwrap();
+        for _ in 0..100 {
+            if std::fs::read_to_string(&out).is_ok_and(|s| !s.is_empty()) {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), "/a b/c.rs");
+    }
+}

@@ -1,0 +1,494 @@
+//! The commands of `ui/src/api.ts`, each a thin call into the engine. Blocking engine calls
+//! run on the blocking pool; errors reach the UI as the engine's own message.
+
+use std::fmt::Display;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+
+use ferret_engine::deeplink::DeepLink;
+use ferret_engine::editor::{self, EditorKind};
+use ferret_engine::git::GitProgress;
+use ferret_engine::github::{GitHubRepo, GitHubUser};
+use ferret_engine::jobs::{self, JobKind};
+use ferret_engine::secrets::Secret;
+use ferret_engine::store::Store;
+use ferret_engine::{
+    FileContext, ProfileRecord, ProfileStats, ProfileStatus, RepoInfo, SearchHit, SearchMode,
+    SearchOptions,
+};
+use serde::{Deserialize, Serialize};
+use tauri::{AppHandle, Emitter, Manager};
+use tauri_plugin_autostart::ManagerExt as _;
+use tauri_plugin_clipboard_manager::ClipboardExt;
+use tauri_plugin_dialog::DialogExt;
+
+use crate::state::Shell;
+
+type Res<T> = Result<T, String>;
+
+fn err(e: impl Display) -> String {
+    e.to_string()
+}
+
+/// Runs `f` on the blocking pool with the shell's state.
+async fn blocking<T: Send + 'static>(
+    app: AppHandle,
+    f: impl FnOnce(&AppHandle, &Shell) -> Res<T> + Send + 'static,
+) -> Res<T> {
+    tauri::async_runtime::spawn_blocking(move || f(&app, &app.state::<Shell>()))
+        .await
+        .map_err(err)?
+}
+
+#[derive(Serialize)]
+pub struct ProfilesList {
+    profiles: Vec<ProfileRecord>,
+    current: String,
+}
+
+#[derive(Serialize)]
+pub struct LoginResult {
+    profile: ProfileRecord,
+    user: GitHubUser,
+    created: bool,
+}
+
+#[derive(Serialize)]
+pub struct DeleteResult {
+    profile: ProfileRecord,
+    directory: PathBuf,
+    bytes_removed: u64,
+    keychain_entry_removed: bool,
+}
+
+#[derive(Serialize)]
+pub struct GitHubRepoView {
+    #[serde(flatten)]
+    repo: GitHubRepo,
+    estimated_files: u64,
+    estimated_chunks: u64,
+    added: bool,
+}
+
+#[derive(Serialize, Clone)]
+struct GitProgressEvent<'a> {
+    repo: &'a str,
+    progress: &'a GitProgress,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct Settings {
+    editor: EditorKind,
+    editor_command: Option<String>,
+    excludes: Vec<String>,
+    index_threads: usize,
+    fetch_interval_mins: u64,
+    start_at_login: bool,
+}
+
+#[tauri::command]
+pub async fn profiles_list(app: AppHandle) -> Res<ProfilesList> {
+    blocking(app, |_, shell| {
+        Ok(ProfilesList {
+            profiles: shell.profiles.list().map_err(err)?,
+            current: shell.current_id()?,
+        })
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn profile_login(
+    app: AppHandle,
+    api_url: Option<String>,
+    token: String,
+) -> Res<LoginResult> {
+    let token = Secret::new(token).map_err(err)?;
+    blocking(app, move |app, shell| {
+        let outcome = shell
+            .profiles
+            .login(api_url.as_deref().filter(|u| !u.trim().is_empty()), &token)
+            .map_err(err)?;
+        shell.activate(app, &outcome.profile.id)?;
+        Ok(LoginResult {
+            profile: outcome.profile,
+            user: outcome.user,
+            created: outcome.created,
+        })
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn profile_create_local(app: AppHandle, id: String) -> Res<ProfileRecord> {
+    blocking(app, move |app, shell| {
+        let record = shell.profiles.create_local(&id).map_err(err)?;
+        shell.activate(app, &record.id)?;
+        Ok(record)
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn profile_use(app: AppHandle, id: String) -> Res<ProfileRecord> {
+    blocking(app, move |app, shell| {
+        let record = shell.profiles.use_profile(&id).map_err(err)?;
+        shell.activate(app, &record.id)?;
+        Ok(record)
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn profile_logout(app: AppHandle) -> Res<bool> {
+    blocking(app, |_, shell| {
+        shell.profiles.logout(&shell.current_id()?).map_err(err)
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn profile_delete(app: AppHandle, id: String) -> Res<DeleteResult> {
+    blocking(app, move |app, shell| {
+        let profile = shell.profiles.get(&id).map_err(err)?;
+        let was_current = shell.current_id()? == id;
+        if was_current {
+            shell.deactivate();
+        }
+        let deleted = shell.profiles.delete(&id, false);
+        // Whatever happened, run the (possibly new) current profile's background work.
+        let restarted = shell.current_id().and_then(|cur| shell.activate(app, &cur));
+        let report = deleted.map_err(err)?;
+        restarted?;
+        crate::tray::rebuild(app);
+        Ok(DeleteResult {
+            profile,
+            directory: report.directory,
+            bytes_removed: report.bytes_removed,
+            keychain_entry_removed: report.keychain_entry_removed,
+        })
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn profile_stats(app: AppHandle, id: Option<String>) -> Res<ProfileStats> {
+    blocking(app, move |_, shell| {
+        let id = match id {
+            Some(id) => id,
+            None => shell.current_id()?,
+        };
+        shell.profiles.stats_of(&id).map_err(err)
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn github_repos(app: AppHandle) -> Res<Vec<GitHubRepoView>> {
+    blocking(app, |app, shell| {
+        let (client, token) = shell.profiles.github(&shell.current_id()?).map_err(err)?;
+        let repos = client.repos(&token).map_err(err)?;
+        let added: Vec<String> = shell
+            .engine(app)?
+            .repos()
+            .map_err(err)?
+            .into_iter()
+            .filter_map(|r| r.remote)
+            .collect();
+        Ok(repos
+            .into_iter()
+            .map(|repo| {
+                let estimate = repo.estimate();
+                GitHubRepoView {
+                    added: added.contains(&repo.full_name),
+                    estimated_files: estimate.files,
+                    estimated_chunks: estimate.chunks,
+                    repo,
+                }
+            })
+            .collect())
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn repos_list(app: AppHandle) -> Res<Vec<RepoInfo>> {
+    blocking(app, |app, shell| shell.engine(app)?.repos().map_err(err)).await
+}
+
+fn repo_info(shell: &Shell, app: &AppHandle, name: &str) -> Res<RepoInfo> {
+    shell
+        .engine(app)?
+        .repos()
+        .map_err(err)?
+        .into_iter()
+        .find(|r| r.name == name)
+        .ok_or_else(|| format!("repository {name:?} vanished right after being added"))
+}
+
+#[tauri::command]
+pub async fn repo_add_local(app: AppHandle, path: String) -> Res<RepoInfo> {
+    blocking(app, move |app, shell| {
+        let row = shell
+            .engine(app)?
+            .add_repo(Path::new(&path), None)
+            .map_err(err)?;
+        shell.refresh_repos();
+        shell
+            .jobs(app)?
+            .enqueue(JobKind::Index, Some(&row.name))
+            .map_err(err)?;
+        repo_info(shell, app, &row.name)
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn repo_add_github(
+    app: AppHandle,
+    full_name: String,
+    branch: Option<String>,
+) -> Res<RepoInfo> {
+    blocking(app, move |app, shell| {
+        shell.clone_cancel.store(false, Ordering::SeqCst);
+        let engine = shell.engine(app)?;
+        let row = engine
+            .add_github_repo(&full_name, branch.as_deref(), &shell.clone_cancel, &|p| {
+                let _ = app.emit(
+                    "git-progress",
+                    GitProgressEvent {
+                        repo: &full_name,
+                        progress: p,
+                    },
+                );
+            })
+            .map_err(err)?;
+        shell
+            .jobs(app)?
+            .enqueue(JobKind::Index, Some(&row.name))
+            .map_err(err)?;
+        repo_info(shell, app, &row.name)
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn repo_remove(app: AppHandle, name: String) -> Res<()> {
+    blocking(app, move |app, shell| {
+        shell.engine(app)?.remove_repo(&name).map_err(err)?;
+        shell.refresh_repos();
+        Ok(())
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn repo_index(app: AppHandle, name: Option<String>) -> Res<()> {
+    blocking(app, move |app, shell| {
+        shell
+            .jobs(app)?
+            .enqueue(JobKind::Index, name.as_deref())
+            .map(|_| ())
+            .map_err(err)
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn repo_sync(app: AppHandle, name: Option<String>) -> Res<()> {
+    blocking(app, move |app, shell| {
+        shell
+            .jobs(app)?
+            .enqueue(JobKind::Sync, name.as_deref())
+            .map(|_| ())
+            .map_err(err)
+    })
+    .await
+}
+
+/// The current profile's job store.
+fn job_store(app: &AppHandle, shell: &Shell) -> Res<Store> {
+    Store::open(&shell.engine(app)?.paths().meta_db()).map_err(err)
+}
+
+/// Pauses (or resumes) the current profile: the runner stops after its current batch and
+/// waiting jobs are held; the tray and `ferret daemon` see the same status.
+pub fn set_paused(app: &AppHandle, shell: &Shell, paused: bool) -> Res<()> {
+    let id = shell.current_id()?;
+    let store = job_store(app, shell)?;
+    if paused {
+        shell
+            .profiles
+            .set_status(&id, ProfileStatus::Paused)
+            .map_err(err)?;
+        jobs::pause_all(&store).map_err(err)?;
+    } else {
+        shell
+            .profiles
+            .set_status(&id, ProfileStatus::Active)
+            .map_err(err)?;
+        jobs::resume_all(&store).map_err(err)?;
+        shell.jobs(app)?.wake();
+    }
+    shell.announce_jobs(app);
+    crate::tray::rebuild(app);
+    Ok(())
+}
+
+#[tauri::command]
+pub async fn index_pause(app: AppHandle) -> Res<()> {
+    blocking(app, |app, shell| set_paused(app, shell, true)).await
+}
+
+#[tauri::command]
+pub async fn index_resume(app: AppHandle) -> Res<()> {
+    blocking(app, |app, shell| set_paused(app, shell, false)).await
+}
+
+/// Cancels every unfinished job of the current profile (a running one after its current
+/// batch) and any clone in progress.
+#[tauri::command]
+pub async fn index_cancel(app: AppHandle) -> Res<()> {
+    blocking(app, |app, shell| {
+        shell.clone_cancel.store(true, Ordering::SeqCst);
+        let store = job_store(app, shell)?;
+        for job in jobs::list(&store, 0).map_err(err)? {
+            if !job.state.is_finished() {
+                jobs::request_cancel(&store, job.id).map_err(err)?;
+            }
+        }
+        shell.jobs(app)?.wake();
+        shell.announce_jobs(app);
+        Ok(())
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn search(
+    app: AppHandle,
+    query: String,
+    mode: String,
+    limit: usize,
+) -> Res<Vec<SearchHit>> {
+    blocking(app, move |app, shell| {
+        let opts = SearchOptions {
+            limit: limit.clamp(1, 200),
+            mode: mode.parse::<SearchMode>().map_err(err)?,
+        };
+        shell.engine(app)?.search(&query, &opts).map_err(err)
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn file_context(
+    app: AppHandle,
+    repo: String,
+    path: String,
+    line: u32,
+    before: u32,
+    after: u32,
+) -> Res<FileContext> {
+    blocking(app, move |app, shell| {
+        shell
+            .engine(app)?
+            .file_context(&repo, &path, line, before, after)
+            .map_err(err)
+    })
+    .await
+}
+
+/// Opens a file of the current profile in the configured editor.
+pub fn open_file(app: &AppHandle, shell: &Shell, repo: &str, path: &str, line: u32) -> Res<()> {
+    let engine = shell.engine(app)?;
+    let file = engine.resolve_file(repo, path).map_err(err)?;
+    let config = engine.config();
+    editor::open(config.editor, config.editor_command.as_deref(), &file, line).map_err(err)
+}
+
+#[tauri::command]
+pub async fn open_in_editor(app: AppHandle, repo: String, path: String, line: u32) -> Res<()> {
+    blocking(app, move |app, shell| {
+        open_file(app, shell, &repo, &path, line)
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn copy_link(app: AppHandle, repo: String, path: String, line: u32) -> Res<String> {
+    blocking(app, move |app, shell| {
+        ferret_engine::deeplink::validate_relative_path(&path).map_err(err)?;
+        let link = DeepLink::Open {
+            profile: Some(shell.current_id()?),
+            repo,
+            path,
+            line: line.max(1),
+        }
+        .to_url();
+        if let Err(e) = app.clipboard().write_text(link.clone()) {
+            log::warn!("cannot write the clipboard: {e}");
+        }
+        Ok(link)
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn settings_get(app: AppHandle) -> Res<Settings> {
+    blocking(app, |app, shell| {
+        let config = shell.profiles.config(&shell.current_id()?).map_err(err)?;
+        Ok(Settings {
+            editor: config.editor,
+            editor_command: config.editor_command,
+            excludes: config.excludes,
+            index_threads: config.index_threads,
+            fetch_interval_mins: config.fetch_interval_mins,
+            start_at_login: app.autolaunch().is_enabled().unwrap_or(false),
+        })
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn settings_set(app: AppHandle, settings: Settings) -> Res<()> {
+    blocking(app, move |app, shell| {
+        let id = shell.current_id()?;
+        let mut config = shell.profiles.config(&id).map_err(err)?;
+        config.editor = settings.editor;
+        config.editor_command = settings.editor_command.filter(|c| !c.trim().is_empty());
+        config.excludes = settings.excludes;
+        config.index_threads = settings.index_threads;
+        config.fetch_interval_mins = settings.fetch_interval_mins;
+        shell.deactivate();
+        let saved = shell.profiles.set_config(&id, &config).map_err(err);
+        // Restart background work with the new excludes, threads and fetch interval.
+        shell.activate(app, &id)?;
+        saved?;
+        let autostart = app.autolaunch();
+        if autostart.is_enabled().unwrap_or(false) != settings.start_at_login {
+            let changed = if settings.start_at_login {
+                autostart.enable()
+            } else {
+                autostart.disable()
+            };
+            changed.map_err(|e| format!("cannot change \"start at login\": {e}"))?;
+        }
+        Ok(())
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn pick_folder(app: AppHandle) -> Res<Option<String>> {
+    blocking(app, |app, _| {
+        Ok(app
+            .dialog()
+            .file()
+            .set_title("Add a repository")
+            .blocking_pick_folder()
+            .and_then(|p| p.into_path().ok())
+            .map(|p| p.to_string_lossy().into_owned()))
+    })
+    .await
+}

@@ -1,0 +1,231 @@
+//! What the shell holds: the profiles, and the background work (job runner, watcher, fetch
+//! timer) of the current profile, whose job events become the UI's progress events and the
+//! tray's status line.
+
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use ferret_engine::background::{BackgroundOptions, ProfileBackground};
+use ferret_engine::jobs::{EventSink, JobEvent, JobHandle, JobState, JobTracker, Overall};
+use ferret_engine::{Engine, ProfileStatus, Profiles, Progress};
+use serde::Serialize;
+use tauri::{AppHandle, Emitter};
+
+use crate::tray;
+
+/// `index-progress` payload.
+#[derive(Serialize, Clone)]
+pub struct IndexProgressEvent {
+    pub repo: Option<String>,
+    pub progress: Progress,
+    pub overall: Overall,
+}
+
+/// `jobs-changed` payload.
+#[derive(Serialize, Clone)]
+pub struct JobsChangedEvent {
+    pub running: bool,
+    pub paused: bool,
+    pub summary: String,
+}
+
+/// `error` payload.
+#[derive(Serialize, Clone)]
+pub struct ErrorEvent {
+    pub message: String,
+}
+
+/// Jobs that ran at least this long get a desktop notification when they end.
+const NOTIFY_AFTER_SECS: i64 = 20;
+
+struct Current {
+    id: String,
+    engine: Arc<Engine>,
+    background: ProfileBackground,
+}
+
+pub struct Shell {
+    pub profiles: Arc<Profiles>,
+    current: Mutex<Option<Current>>,
+    tracker: Arc<Mutex<JobTracker>>,
+    /// Set by `index_cancel` to stop a clone in progress.
+    pub clone_cancel: Arc<AtomicBool>,
+    /// Held while switching profiles, so two callers never start two runners.
+    switching: Mutex<()>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Shell {
+    pub fn new(profiles: Profiles) -> Self {
+        Shell {
+            profiles: Arc::new(profiles),
+            current: Mutex::new(None),
+            tracker: Arc::new(Mutex::new(JobTracker::default())),
+            clone_cancel: Arc::new(AtomicBool::new(false)),
+            switching: Mutex::new(()),
+        }
+    }
+
+    /// The current profile's id, as the registry says.
+    pub fn current_id(&self) -> Result<String, String> {
+        self.profiles.resolve(None).map_err(|e| e.to_string())
+    }
+
+    /// The current profile's engine, starting its background work on first use.
+    pub fn engine(&self, app: &AppHandle) -> Result<Arc<Engine>, String> {
+        let id = self.current_id()?;
+        if let Some(current) = lock(&self.current).as_ref().filter(|c| c.id == id) {
+            return Ok(current.engine.clone());
+        }
+        self.activate(app, &id)?;
+        lock(&self.current)
+            .as_ref()
+            .map(|c| c.engine.clone())
+            .ok_or_else(|| "the profile could not be opened".to_string())
+    }
+
+    /// The current profile's job queue.
+    pub fn jobs(&self, app: &AppHandle) -> Result<JobHandle, String> {
+        self.engine(app)?;
+        lock(&self.current)
+            .as_ref()
+            .map(|c| c.background.jobs())
+            .ok_or_else(|| "the profile's background work is not running".to_string())
+    }
+
+    /// Re-reads the repositories to watch (after adding or removing one).
+    pub fn refresh_repos(&self) {
+        if let Some(current) = lock(&self.current).as_ref() {
+            if let Err(e) = current.background.refresh_repos() {
+                log::warn!("cannot watch the repositories: {e}");
+            }
+        }
+    }
+
+    /// Makes `id` the profile the window, tray and background work act on. Switching stops
+    /// the old profile's background work (its running job resumes next time) and starts the
+    /// new one's.
+    pub fn activate(&self, app: &AppHandle, id: &str) -> Result<(), String> {
+        let _switching = lock(&self.switching);
+        let old = {
+            let mut current = lock(&self.current);
+            if current.as_ref().is_some_and(|c| c.id == id) {
+                return Ok(());
+            }
+            current.take()
+        };
+        // Dropping waits for the runner to stop after its current batch: outside the lock.
+        drop(old);
+        *lock(&self.tracker) = JobTracker::default();
+        let engine = self.profiles.engine(id).map_err(|e| e.to_string())?;
+        let sink = self.sink(app, id, engine.clone());
+        let background =
+            ProfileBackground::start(engine.clone(), BackgroundOptions::for_engine(&engine), sink)
+                .map_err(|e| e.to_string())?;
+        *lock(&self.current) = Some(Current {
+            id: id.to_string(),
+            engine,
+            background,
+        });
+        self.announce_jobs(app);
+        tray::rebuild(app);
+        Ok(())
+    }
+
+    /// Stops the current profile's background work (before deleting or reconfiguring it).
+    pub fn deactivate(&self) {
+        let _switching = lock(&self.switching);
+        let old = lock(&self.current).take();
+        drop(old);
+        *lock(&self.tracker) = JobTracker::default();
+    }
+
+    /// Whether the current profile is paused.
+    pub fn paused(&self) -> bool {
+        self.current_id()
+            .ok()
+            .and_then(|id| self.profiles.get(&id).ok())
+            .is_some_and(|r| r.status == ProfileStatus::Paused)
+    }
+
+    /// The `jobs-changed` payload now.
+    pub fn jobs_state(&self) -> JobsChangedEvent {
+        let paused = self.paused();
+        let tracker = lock(&self.tracker);
+        JobsChangedEvent {
+            running: tracker.running(),
+            paused: paused || tracker.paused(),
+            summary: tracker.summary(paused),
+        }
+    }
+
+    /// Sends `jobs-changed` and updates the tray.
+    pub fn announce_jobs(&self, app: &AppHandle) {
+        let state = self.jobs_state();
+        tray::set_status(app, &state);
+        let _ = app.emit("jobs-changed", state);
+    }
+
+    fn sink(&self, app: &AppHandle, id: &str, engine: Arc<Engine>) -> EventSink {
+        let app = app.clone();
+        let id = id.to_string();
+        let tracker = self.tracker.clone();
+        Arc::new(move |event: &JobEvent| {
+            if event.profile != id {
+                return;
+            }
+            let repos_total = match (&event.progress, &event.job.repo) {
+                (Some(_), None) => engine.repos().map(|r| r.len() as u64).unwrap_or(1),
+                _ => 1,
+            };
+            let update = lock(&tracker).update(event, repos_total);
+            if let (Some(overall), Some(progress)) = (update.overall, &event.progress) {
+                let _ = app.emit(
+                    "index-progress",
+                    IndexProgressEvent {
+                        repo: event.job.repo.clone(),
+                        progress: progress.clone(),
+                        overall,
+                    },
+                );
+            }
+            if update.state_changed || update.overall.is_some() {
+                let shell = tauri::Manager::state::<Shell>(&app);
+                if update.state_changed {
+                    shell.announce_jobs(&app);
+                } else {
+                    tray::set_status(&app, &shell.jobs_state());
+                }
+            }
+            if let Some(job) = update.finished {
+                let what = event.job.repo.as_deref().unwrap_or("all repositories");
+                let long = match (job.started_at, job.finished_at) {
+                    (Some(s), Some(f)) => f - s >= NOTIFY_AFTER_SECS,
+                    _ => false,
+                };
+                match job.state {
+                    JobState::Failed => {
+                        let message = format!(
+                            "Indexing {what} failed: {}",
+                            job.error.as_deref().unwrap_or("unknown error")
+                        );
+                        let _ = app.emit(
+                            "error",
+                            ErrorEvent {
+                                message: message.clone(),
+                            },
+                        );
+                        crate::notify(&app, "Indexing failed", &message);
+                    }
+                    JobState::Completed if long => {
+                        crate::notify(&app, "Indexing finished", &format!("{what} is up to date"))
+                    }
+                    _ => {}
+                }
+            }
+        })
+    }
+}
