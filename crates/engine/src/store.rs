@@ -211,6 +211,32 @@ pub struct Store {
     path: PathBuf,
 }
 
+/// Brings a database's schema up to date: each entry of `migrations` upgrades it by one
+/// version (`PRAGMA user_version`), in its own transaction. Shared by every Ferret database.
+pub(crate) fn migrate(conn: &Connection, path: &Path, migrations: &[&str]) -> Result<()> {
+    let err = |e| db_error(path, e);
+    let version: usize = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(err)?;
+    if version > migrations.len() {
+        return Err(Error::Database {
+            path: path.to_path_buf(),
+            message: format!(
+                "schema version {version} is newer than this Ferret understands ({}); \
+                 upgrade Ferret",
+                migrations.len()
+            ),
+        });
+    }
+    for (i, sql) in migrations.iter().enumerate().skip(version) {
+        let tx = conn.unchecked_transaction().map_err(err)?;
+        tx.execute_batch(sql).map_err(err)?;
+        tx.pragma_update(None, "user_version", i + 1).map_err(err)?;
+        tx.commit().map_err(err)?;
+    }
+    Ok(())
+}
+
 /// The unix time in seconds.
 pub fn now() -> i64 {
     std::time::SystemTime::now()
@@ -270,28 +296,7 @@ impl Store {
     }
 
     fn migrate(&self) -> Result<()> {
-        let version: usize = self
-            .conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(|e| self.err(e))?;
-        if version > MIGRATIONS.len() {
-            return Err(Error::Database {
-                path: self.path.clone(),
-                message: format!(
-                    "schema version {version} is newer than this Ferret understands ({}); \
-                     upgrade Ferret",
-                    MIGRATIONS.len()
-                ),
-            });
-        }
-        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
-            let tx = self.conn.unchecked_transaction().map_err(|e| self.err(e))?;
-            tx.execute_batch(sql).map_err(|e| self.err(e))?;
-            tx.pragma_update(None, "user_version", i + 1)
-                .map_err(|e| self.err(e))?;
-            tx.commit().map_err(|e| self.err(e))?;
-        }
-        Ok(())
+        migrate(&self.conn, &self.path, MIGRATIONS)
     }
 
     pub fn path(&self) -> &Path {
@@ -968,7 +973,7 @@ const DAMAGED: &str = "the file is not a valid Ferret database (damaged or overw
     in that directory), then add your repositories again (`ferret repo add`) and run \
     `ferret index` to rebuild the index from them";
 
-fn db_error(path: &Path, e: rusqlite::Error) -> Error {
+pub(crate) fn db_error(path: &Path, e: rusqlite::Error) -> Error {
     let message = match &e {
         // SQLite reports ENOSPC on the database or its WAL as SQLITE_FULL, and a full disk
         // while growing the shared-memory index as SQLITE_IOERR_SHMSIZE.

@@ -13,7 +13,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
 use super::{validate_profile_id, DEFAULT_PROFILE};
-use crate::store::now;
+use crate::store::{db_error, now};
 use crate::{redact, Error, Result};
 
 const MIGRATIONS: &[&str] = &[r#"
@@ -184,23 +184,7 @@ impl Registry {
                 }
                 other => err(other),
             })?;
-        let version: usize = self
-            .conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(err)?;
-        if version > MIGRATIONS.len() {
-            return Err(Error::Database {
-                path: self.path.clone(),
-                message: format!("schema version {version} is newer than this Ferret; upgrade"),
-            });
-        }
-        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
-            let tx = self.conn.unchecked_transaction().map_err(err)?;
-            tx.execute_batch(sql).map_err(err)?;
-            tx.pragma_update(None, "user_version", i + 1).map_err(err)?;
-            tx.commit().map_err(err)?;
-        }
-        Ok(())
+        crate::store::migrate(&self.conn, &self.path, MIGRATIONS)
     }
 
     fn err(&self, e: rusqlite::Error) -> Error {
@@ -411,13 +395,6 @@ impl Registry {
             .map_err(|e| self.err(e))?;
         rows.collect::<rusqlite::Result<_>>()
             .map_err(|e| self.err(e))
-    }
-}
-
-fn db_error(path: &Path, e: rusqlite::Error) -> Error {
-    Error::Database {
-        path: path.to_path_buf(),
-        message: e.to_string(),
     }
 }
 
