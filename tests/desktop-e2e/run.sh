@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Desktop end-to-end test: builds the UI and the debug app, then drives the real window
+# under Xvfb through tauri-driver + WebKitWebDriver (tests/desktop-e2e/e2e.mjs).
+# Needs: webkit2gtk-driver (apt), tauri-driver (`cargo install tauri-driver --locked`),
+# xvfb, dbus, node >= 20, the model in .models/ (scripts/setup.sh).
+# Screenshots go to $CARGO_TARGET_DIR/screenshots (default target/screenshots).
+set -euo pipefail
+repo="$(cd "$(dirname "$0")/../.." && pwd)"
+target="${CARGO_TARGET_DIR:-$repo/target}"
+cd "$repo"
+
+command -v WebKitWebDriver >/dev/null || { echo "WebKitWebDriver missing: sudo apt-get install webkit2gtk-driver" >&2; exit 1; }
+if ! command -v tauri-driver >/dev/null; then
+  echo "installing tauri-driver (cargo install tauri-driver --locked)"
+  CARGO_TARGET_DIR= cargo install tauri-driver --locked --quiet
+fi
+export PATH="$HOME/.cargo/bin:$PATH"
+
+if [ "${SKIP_BUILD:-0}" != 1 ]; then
+  (cd ui && npm run build --silent)
+  cargo build -p ferret-desktop
+fi
+
+work="$(mktemp -d)"
+[ "${KEEP_WORK:-0}" = 1 ] && echo "keeping $work" || trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/home" "$work/data"
+# A private data dir, home (keyring, autostart, .desktop registration) and config.
+export FERRET_DATA_DIR="$work/data" HOME="$work/home" XDG_CONFIG_HOME="$work/home/.config" \
+  XDG_DATA_HOME="$work/home/.local/share"
+export FERRET_MODEL_DIR="${FERRET_MODEL_DIR:-$repo/.models}"
+export WEBKIT_DISABLE_COMPOSITING_MODE=1
+
+xvfb-run -a -s "-screen 0 1280x860x24" dbus-run-session -- \
+  node tests/desktop-e2e/e2e.mjs "$target/debug/ferret-desktop" "$repo/tests/fixtures/polyglot" "$target/screenshots"
