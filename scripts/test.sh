@@ -36,5 +36,8 @@ HOME=$test_home XDG_DATA_HOME=$test_home/.local/share dbus-run-session -- bash -
   cargo test --workspace --locked
 '
 
+step "desktop end to end (the real app under Xvfb: tauri-driver + WebKitWebDriver)"
+tests/desktop-e2e/run.sh
+
 step "done"
 echo "all tests passed in $(( $(date +%s) - started ))s"
