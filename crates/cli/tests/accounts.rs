@@ -2,12 +2,16 @@
 //! the token goes in on stdin and never comes out (stdout, stderr, logs at trace level,
 //! files under the data dir). Needs the Secret Service (the test script provides one).
 
+mod common;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 
 use ferret_tests::git_server::{make_bare_repo, GitServer};
 use ferret_tests::github_server::{FixtureRepo, GitHubFixture, GitHubServer};
+
+use common::ferret;
 
 const USER_ID: u64 = 920_001;
 
@@ -15,21 +19,12 @@ fn token() -> String {
     format!("github_pat_{:X<60}", "11FerretCliTest")
 }
 
-fn ferret(data: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ferret"));
-    cmd.env("FERRET_DATA_DIR", data)
-        .env("FERRET_MODEL_DIR", ferret_tests::model_dir())
-        // The most verbose logging: nothing it prints may contain the token either.
-        .env("RUST_LOG", "trace")
-        .env_remove("FERRET_PROFILE")
-        .stdin(Stdio::null());
-    cmd
-}
-
 /// Runs ferret with `input` on stdin; returns the output and checks the token is not in it.
 fn run(data: &Path, args: &[&str], input: Option<&str>) -> Output {
     let mut cmd = ferret(data);
-    cmd.args(args)
+    // The most verbose logging: nothing it prints may contain the token either.
+    cmd.env("RUST_LOG", "trace")
+        .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());

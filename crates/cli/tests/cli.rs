@@ -1,35 +1,13 @@
 //! The `ferret` binary as users and scripts call it: help, JSON shapes, one-line errors, and
 //! an indexer killed mid-run that resumes to exactly what a clean run produces.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-fn model_dir() -> PathBuf {
-    std::env::var_os("FERRET_MODEL_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.models"))
-}
-
-fn ferret(data: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ferret"));
-    cmd.env("FERRET_DATA_DIR", data)
-        .env("FERRET_MODEL_DIR", model_dir())
-        .env_remove("FERRET_PROFILE")
-        .stdin(Stdio::null());
-    cmd
-}
-
-fn run_ok(cmd: &mut Command) -> Output {
-    let out = cmd.output().expect("run ferret");
-    assert!(
-        out.status.success(),
-        "ferret failed: {}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
+use common::{chunk_set, ferret, run_ok, vector_count};
 
 fn fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/polyglot")
@@ -199,13 +177,9 @@ fn killed_indexer_resumes_to_the_same_index_as_a_clean_run() {
         chunk_set(clean.path()),
         "same chunks, no duplicates"
     );
-    let vectors = |d: &Path| -> serde_json::Value {
-        let f = d.join("user_data/default/vectors/all-minilm-l6-v2-int8.usearch.json");
-        serde_json::from_slice(&std::fs::read(f).unwrap()).unwrap()
-    };
     assert_eq!(
-        vectors(killed.path())["count"],
-        clean_stats["embedded_chunks"]
+        vector_count(killed.path()),
+        clean_stats["embedded_chunks"].as_u64().unwrap()
     );
     // Same results for the same query.
     let top = |d: &Path| {
@@ -218,17 +192,4 @@ fn killed_indexer_resumes_to_the_same_index_as_a_clean_run() {
             .collect::<Vec<_>>()
     };
     assert_eq!(top(killed.path()), top(clean.path()));
-}
-
-/// (path, start, end, content hash) of every chunk, sorted, read with the sqlite3-free
-/// route: `ferret search` cannot list everything, so read the database file directly.
-fn chunk_set(data: &Path) -> Vec<(String, i64, i64, Vec<u8>)> {
-    let conn = rusqlite::Connection::open(data.join("user_data/default/meta.sqlite")).unwrap();
-    let mut stmt = conn
-        .prepare("SELECT f.path, c.start_line, c.end_line, c.content_hash FROM chunks c JOIN files f ON f.id = c.file_id ORDER BY 1, 2, 3, 4")
-        .unwrap();
-    let rows = stmt
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-        .unwrap();
-    rows.map(Result::unwrap).collect()
 }

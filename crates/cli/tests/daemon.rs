@@ -2,29 +2,13 @@
 //! paused and resumed, and a daemon killed with SIGKILL at random points (over 20 times)
 //! ends with exactly the index a clean run produces.
 
+mod common;
+
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn ferret(data: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ferret"));
-    cmd.env("FERRET_DATA_DIR", data)
-        .env("FERRET_MODEL_DIR", ferret_tests::model_dir())
-        .env_remove("FERRET_PROFILE")
-        .stdin(Stdio::null());
-    cmd
-}
-
-fn run_ok(cmd: &mut Command) -> Output {
-    let out = cmd.output().expect("run ferret");
-    assert!(
-        out.status.success(),
-        "ferret failed: {}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
+use common::{chunk_set, ferret, run_ok, vector_count};
 
 fn json(cmd: &mut Command) -> serde_json::Value {
     serde_json::from_slice(&run_ok(cmd).stdout).expect("json")
@@ -157,23 +141,6 @@ fn make_repo(root: &Path, files: usize, salt: &str) {
         }
         std::fs::write(dir.join(format!("file{i}.rs")), text).unwrap();
     }
-}
-
-fn chunk_set(data: &Path) -> Vec<(String, i64, i64, Vec<u8>)> {
-    let conn = rusqlite::Connection::open(data.join("user_data/default/meta.sqlite")).unwrap();
-    let mut stmt = conn
-        .prepare("SELECT f.path, c.start_line, c.end_line, c.content_hash FROM chunks c JOIN files f ON f.id = c.file_id ORDER BY 1, 2, 3, 4")
-        .unwrap();
-    let rows = stmt
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-        .unwrap();
-    rows.map(Result::unwrap).collect()
-}
-
-fn vector_count(data: &Path) -> u64 {
-    let f = data.join("user_data/default/vectors/all-minilm-l6-v2-int8.usearch.json");
-    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(f).unwrap()).unwrap();
-    v["count"].as_u64().unwrap()
 }
 
 /// A tiny deterministic generator: the kill points vary but a failure can be replayed.

@@ -1,0 +1,50 @@
+//! Helpers shared by the CLI suites: the `ferret` binary on a private data dir, and the
+//! reads of a profile's files that compare an index with a clean one.
+// Each suite is its own crate and uses only some of these.
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+/// `ferret` with a private data dir, the setup script's model, no inherited profile and
+/// no stdin.
+pub fn ferret(data: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ferret"));
+    cmd.env("FERRET_DATA_DIR", data)
+        .env("FERRET_MODEL_DIR", ferret_tests::model_dir())
+        .env_remove("FERRET_PROFILE")
+        .stdin(Stdio::null());
+    cmd
+}
+
+/// Runs `cmd` and fails the test with its output unless it succeeded.
+pub fn run_ok(cmd: &mut Command) -> Output {
+    let out = cmd.output().expect("run ferret");
+    assert!(
+        out.status.success(),
+        "ferret failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// (path, start, end, content hash) of every chunk of the default profile, sorted: two
+/// indexes of the same tree must produce the same set.
+pub fn chunk_set(data: &Path) -> Vec<(String, i64, i64, Vec<u8>)> {
+    let conn = rusqlite::Connection::open(data.join("user_data/default/meta.sqlite")).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT f.path, c.start_line, c.end_line, c.content_hash FROM chunks c JOIN files f ON f.id = c.file_id ORDER BY 1, 2, 3, 4")
+        .unwrap();
+    let rows = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap();
+    rows.map(Result::unwrap).collect()
+}
+
+/// The vector count recorded beside the default profile's saved usearch file.
+pub fn vector_count(data: &Path) -> u64 {
+    let f = data.join("user_data/default/vectors/all-minilm-l6-v2-int8.usearch.json");
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(f).unwrap()).unwrap();
+    v["count"].as_u64().unwrap()
+}
