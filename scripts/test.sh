@@ -17,7 +17,11 @@ step "cargo fmt --check"
 cargo fmt --all --check
 
 step "UI: unit tests, build, browser tests (Debian's Chromium)"
-(cd ui && npm test --silent && npm run build --silent && npm run test:e2e --silent)
+# test:e2e builds the UI (dist/ is also what the desktop app embeds) before its browser tests.
+(cd ui && npm test --silent && npm run test:e2e --silent)
+
+step "VS Code extension: unit tests, VSIX package and its contents"
+editors/vscode/check.sh
 
 step "cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings

@@ -91,7 +91,8 @@ pub async fn profiles_list(app: AppHandle) -> Res<ProfilesList> {
     blocking(app, |_, shell| {
         Ok(ProfilesList {
             profiles: shell.profiles.list().map_err(err)?,
-            current: shell.current_id()?,
+            // Empty on a first run: the UI greets the user with the sign-in screen.
+            current: shell.profiles.chosen().map_err(err)?.unwrap_or_default(),
         })
     })
     .await
@@ -491,4 +492,16 @@ pub async fn pick_folder(app: AppHandle) -> Res<Option<String>> {
             .map(|p| p.to_string_lossy().into_owned()))
     })
     .await
+}
+
+/// The page has subscribed to events: links that arrived while it loaded are handled now.
+#[tauri::command]
+pub fn ui_ready(app: AppHandle) {
+    app.state::<crate::links::PendingLinks>().release(&app);
+}
+
+/// Follows a link the user agreed to, switching to the profile it names.
+#[tauri::command]
+pub async fn deep_link_follow(app: AppHandle, url: String) -> Res<()> {
+    blocking(app, move |app, _| crate::links::follow(app, &url, true)).await
 }

@@ -1,13 +1,17 @@
 //! `ferret://` links handed to the app (first launch argv, a second launch via
 //! single-instance, the OS URL handler) and the tray's "Search clipboard".
 //!
-//! A link naming a profile other than the current one asks first, with a native dialog;
-//! "Stay" drops the link. An invalid link shows its error and does nothing else.
+//! A link naming a profile other than the current one is not followed at once: the window
+//! asks ("Switch profile?", a `deep-link-confirm` event) and follows it only if the user says
+//! so (`deep_link_follow`). The question lives in the page rather than a native dialog so it
+//! looks like the rest of the app and can be driven in tests. An invalid link shows its error
+//! and does nothing else.
+
+use std::sync::Mutex;
 
 use ferret_engine::deeplink::DeepLink;
 use serde::Serialize;
 use tauri::{AppHandle, Emitter, Manager};
-use tauri_plugin_dialog::{DialogExt, MessageDialogButtons, MessageDialogKind};
 
 use crate::state::Shell;
 
@@ -18,22 +22,77 @@ struct DeepLinkSearchEvent {
     profile: Option<String>,
 }
 
+/// `deep-link-confirm` payload: the link wants another profile.
+#[derive(Serialize, Clone)]
+struct DeepLinkConfirmEvent {
+    url: String,
+    /// What the link does, for the question: "search for …" or "open path:line".
+    action: String,
+    profile: String,
+    profile_name: String,
+    current: String,
+    current_name: String,
+}
+
+/// Links that arrive while the page cannot listen (starting up, reloading) wait here until
+/// it says it is ready (`ui_ready`), so a link that launched the app is never lost.
+pub struct PendingLinks(Mutex<Option<Vec<String>>>);
+
+impl PendingLinks {
+    /// Holding links from the start: the page is not loaded yet.
+    pub fn new() -> Self {
+        PendingLinks(Mutex::new(Some(Vec::new())))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Vec<String>>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The page is (re)loading: hold links until it is ready again.
+    pub fn hold(&self) {
+        self.lock().get_or_insert_with(Vec::new);
+    }
+
+    /// The page listens now: handle what waited, and every later link at once.
+    pub fn release(&self, app: &AppHandle) {
+        let waiting = self.lock().take();
+        for url in waiting.unwrap_or_default() {
+            handle(app, &url);
+        }
+    }
+}
+
+/// Handles a link now if the page is listening, else keeps it for when it is.
+pub fn receive(app: &AppHandle, url: String) {
+    let pending = app.state::<PendingLinks>();
+    let mut waiting = pending.lock();
+    match waiting.as_mut() {
+        Some(list) => list.push(url),
+        None => {
+            drop(waiting);
+            handle(app, &url)
+        }
+    }
+}
+
 /// Longest query taken from the clipboard.
 const MAX_CLIPBOARD_QUERY: usize = 200;
 
-/// Handles a link off the calling thread (the native dialog blocks).
+/// Handles a link off the calling thread (opening an editor may take a moment).
 pub fn handle(app: &AppHandle, url: &str) {
     let app = app.clone();
     let url = url.to_string();
     std::thread::spawn(move || {
-        if let Err(e) = handle_now(&app, &url) {
+        if let Err(e) = follow(&app, &url, false) {
             crate::show_window(&app);
             crate::report_error(&app, &e);
         }
     });
 }
 
-fn handle_now(app: &AppHandle, url: &str) -> Result<(), String> {
+/// Follows a link. With `switch_allowed` (the user said yes) a link for another profile
+/// switches to it; without, such a link only asks.
+pub fn follow(app: &AppHandle, url: &str, switch_allowed: bool) -> Result<(), String> {
     let link = DeepLink::parse(url).map_err(|e| e.to_string())?;
     let shell = app.state::<Shell>();
     if let Some(wanted) = link.profile() {
@@ -43,22 +102,24 @@ fn handle_now(app: &AppHandle, url: &str) -> Result<(), String> {
                 .profiles
                 .get(wanted)
                 .map_err(|e| format!("the link is for another profile: {e}"))?;
-            let name = record.github_login.unwrap_or(record.display_name);
-            crate::show_window(app);
-            let switch = app
-                .dialog()
-                .message(format!(
-                    "This link belongs to the profile \u{201c}{name}\u{201d} ({wanted}), \
-                     not the one you are using ({current}). Switch profiles to follow it?"
-                ))
-                .title("Switch profile?")
-                .kind(MessageDialogKind::Info)
-                .buttons(MessageDialogButtons::OkCancelCustom(
-                    "Switch".into(),
-                    "Stay".into(),
-                ))
-                .blocking_show();
-            if !switch {
+            if !switch_allowed {
+                let current_name = shell
+                    .profiles
+                    .get(&current)
+                    .map(|r| r.github_login.unwrap_or(r.display_name))
+                    .unwrap_or_else(|_| current.clone());
+                crate::show_window(app);
+                let _ = app.emit(
+                    "deep-link-confirm",
+                    DeepLinkConfirmEvent {
+                        url: url.to_string(),
+                        action: describe(&link),
+                        profile: wanted.to_string(),
+                        profile_name: record.github_login.unwrap_or(record.display_name),
+                        current,
+                        current_name,
+                    },
+                );
                 return Ok(());
             }
             shell
@@ -81,6 +142,18 @@ fn handle_now(app: &AppHandle, url: &str) -> Result<(), String> {
         DeepLink::Open {
             repo, path, line, ..
         } => crate::commands::open_file(app, &shell, repo, path, *line),
+    }
+}
+
+fn describe(link: &DeepLink) -> String {
+    match link {
+        DeepLink::Search { .. } => format!(
+            "search for \u{201c}{}\u{201d}",
+            link.search_query().unwrap_or_default()
+        ),
+        DeepLink::Open {
+            repo, path, line, ..
+        } => format!("open {repo}/{path}:{line}"),
     }
 }
 

@@ -11,8 +11,6 @@ mod links;
 mod state;
 mod tray;
 
-use std::sync::Mutex;
-
 use ferret_engine::{Profiles, ProfilesOptions};
 use tauri::webview::{NewWindowResponse, PageLoadEvent};
 use tauri::{AppHandle, Emitter, Manager, WebviewWindowBuilder, WindowEvent};
@@ -20,14 +18,11 @@ use tauri_plugin_deep_link::DeepLinkExt;
 use tauri_plugin_notification::NotificationExt;
 use tauri_plugin_opener::OpenerExt;
 
+use crate::links::PendingLinks;
 use crate::state::{ErrorEvent, Shell};
 
 /// The flag "start at login" launches the app with.
 const MINIMIZED_FLAG: &str = "--minimized";
-
-/// Links that arrived before the page could listen; handled once it has loaded.
-#[derive(Default)]
-struct PendingLinks(Mutex<Option<Vec<String>>>);
 
 /// Shows, unminimises and focuses the main window.
 pub fn show_window(app: &AppHandle) {
@@ -56,16 +51,6 @@ pub fn notify(app: &AppHandle, title: &str, body: &str) {
     }
 }
 
-/// Handles a link now if the page is listening, else keeps it for when it is.
-fn on_link(app: &AppHandle, url: String) {
-    let pending = app.state::<PendingLinks>();
-    let mut waiting = pending.0.lock().unwrap_or_else(|p| p.into_inner());
-    match waiting.as_mut() {
-        Some(list) => list.push(url),
-        None => links::handle(app, &url),
-    }
-}
-
 fn create_window(app: &AppHandle, minimized: bool) -> tauri::Result<()> {
     let config = app
         .config()
@@ -89,24 +74,10 @@ fn create_window(app: &AppHandle, minimized: bool) -> tauri::Result<()> {
             NewWindowResponse::Deny
         })
         .on_page_load(move |_, payload| {
-            if payload.event() != PageLoadEvent::Finished {
-                return;
+            // Until the page says it listens (`ui_ready`), links wait.
+            if payload.event() == PageLoadEvent::Started {
+                loaded.state::<PendingLinks>().hold();
             }
-            let app = loaded.clone();
-            // The UI subscribes to events as it mounts, just after the load: give it a
-            // moment, then hand over links that arrived at startup.
-            std::thread::spawn(move || {
-                std::thread::sleep(std::time::Duration::from_millis(1500));
-                let waiting = app
-                    .state::<PendingLinks>()
-                    .0
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .take();
-                for url in waiting.unwrap_or_default() {
-                    links::handle(&app, &url);
-                }
-            });
         })
         .build()?;
     Ok(())
@@ -138,7 +109,7 @@ fn main() {
         .plugin(tauri_plugin_clipboard_manager::init())
         .plugin(tauri_plugin_opener::init())
         .manage(Shell::new(profiles))
-        .manage(PendingLinks(Mutex::new(Some(Vec::new()))))
+        .manage(PendingLinks::new())
         .setup(move |app| {
             let handle = app.handle().clone();
             create_window(&handle, minimized)?;
@@ -153,21 +124,29 @@ fn main() {
             let links = handle.clone();
             app.deep_link().on_open_url(move |event| {
                 for url in event.urls() {
-                    on_link(&links, url.to_string());
+                    links::receive(&links, url.to_string());
                 }
             });
             if let Ok(Some(urls)) = app.deep_link().get_current() {
                 for url in urls {
-                    on_link(&handle, url.to_string());
+                    links::receive(&handle, url.to_string());
                 }
             }
             // Start the current profile's background work (and the tray's status) now, so
             // indexing resumes even while the window stays hidden.
+            // On a first run nobody has chosen a profile yet: the window greets the user
+            // and nothing starts until they sign in or pick a local profile.
             let starter = handle.clone();
             std::thread::spawn(move || {
                 let shell = starter.state::<Shell>();
-                if let Err(e) = shell.engine(&starter) {
-                    report_error(&starter, &e);
+                match shell.profiles.chosen() {
+                    Ok(Some(_)) => {
+                        if let Err(e) = shell.engine(&starter) {
+                            report_error(&starter, &e);
+                        }
+                    }
+                    Ok(None) => {}
+                    Err(e) => report_error(&starter, &e.to_string()),
                 }
             });
             Ok(())
@@ -206,6 +185,8 @@ fn main() {
             commands::settings_get,
             commands::settings_set,
             commands::pick_folder,
+            commands::ui_ready,
+            commands::deep_link_follow,
         ])
         .run(tauri::generate_context!("../tauri.conf.json"))
         .expect("error while running Ferret");

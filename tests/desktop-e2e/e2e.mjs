@@ -1,20 +1,30 @@
 // Desktop end-to-end: drives the real Ferret app (debug build) through tauri-driver and
-// WebKitWebDriver with plain WebDriver HTTP calls (Node's fetch; no npm packages).
-// Run by run.sh inside xvfb-run + dbus-run-session; see that script for the environment.
+// WebKitWebDriver with plain WebDriver HTTP calls (Node's fetch; no npm packages), against
+// the local GitHub API and git server of the Rust suites (`ferret-test-servers`).
+//
+// The run, as a new user would go: first-run welcome → sign in with a token through the UI
+// (Enterprise URL pointed at the local API) → pick the fixture repository from the GitHub list
+// → watch it clone and index to 100% → search → choose an editor in Settings and open a result
+// (Enter) → a second launch with a deep link runs its search in the window → a link for
+// another profile asks first → an invalid link only says why → quit, and a cold start with a
+// link runs that search once the page is ready.
+//
+// Run by run.sh inside xvfb-run + dbus-run-session with an unlocked gnome-keyring.
 import { spawn, spawnSync } from "node:child_process";
-import { writeFileSync, mkdirSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { createInterface } from "node:readline";
 import { join } from "node:path";
 
-const [app, fixture, shots] = process.argv.slice(2);
-if (!app || !fixture || !shots) throw new Error("usage: e2e.mjs APP FIXTURE_DIR SCREENSHOT_DIR");
+const [app, servers, fixture, shots, work] = process.argv.slice(2);
+if (!app || !servers || !fixture || !shots || !work) {
+  throw new Error("usage: e2e.mjs APP TEST_SERVERS FIXTURE_DIR SCREENSHOT_DIR WORK_DIR");
+}
 mkdirSync(shots, { recursive: true });
 const PORT = 4444;
 const base = `http://127.0.0.1:${PORT}`;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function log(msg) {
-  console.log(`[e2e ${new Date().toISOString().slice(11, 19)}] ${msg}`);
-}
+const started = Date.now();
+const log = (msg) => console.log(`[e2e +${((Date.now() - started) / 1000).toFixed(1)}s] ${msg}`);
 
 async function wd(method, path, body) {
   const res = await fetch(base + path, {
@@ -42,168 +52,251 @@ async function waitFor(what, fn, timeoutMs = 30000, everyMs = 250) {
   throw new Error(`timed out waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
 }
 
+/** Every file under `dir` that contains `needle` (the token must be in none). */
+function filesContaining(dir, needle) {
+  const hits = [];
+  const walk = (d) => {
+    for (const name of readdirSync(d)) {
+      const p = join(d, name);
+      const st = statSync(p, { throwIfNoEntry: false });
+      if (!st) continue;
+      if (st.isDirectory()) walk(p);
+      else if (st.isFile() && readFileSync(p).includes(needle)) hits.push(p);
+    }
+  };
+  walk(dir);
+  return hits;
+}
+
+// ------------------------------------------------------------------ the local GitHub
+const serverProc = spawn(servers, [`octo-e2e/polyglot=${fixture}`], { stdio: ["pipe", "pipe", "inherit"] });
+const gh = await new Promise((resolve, reject) => {
+  const lines = createInterface({ input: serverProc.stdout });
+  lines.once("line", (line) => resolve(JSON.parse(line)));
+  serverProc.once("exit", (code) => reject(new Error(`ferret-test-servers exited with ${code}`)));
+});
+log(`local GitHub API at ${gh.api_url}, git at ${gh.repos[0].clone_url}`);
+
+// The "editor": records what it was asked to open.
+const opened = join(work, "opened.txt");
+const recorder = join(work, "record-open");
+writeFileSync(recorder, `#!/bin/sh\nprintf '%s:%s\\n' "$1" "$2" >> '${opened}'\n`);
+chmodSync(recorder, 0o755);
+
 const driver = spawn("tauri-driver", ["--port", String(PORT)], { stdio: ["ignore", "inherit", "inherit"] });
 let session;
 let failed = false;
-try {
-  await waitFor("tauri-driver", () => fetch(`${base}/status`).then((r) => r.ok), 20000);
+
+/** A WebDriver session on a fresh launch of the app (with `args` on its command line). */
+async function launch(args = []) {
   session = (
     await wd("POST", "/session", {
-      capabilities: { alwaysMatch: { "tauri:options": { application: app } } },
+      capabilities: { alwaysMatch: { "tauri:options": { application: app, args } } },
     })
   ).sessionId;
-  const S = `/session/${session}`;
-  const exec = (script, args = []) => wd("POST", `${S}/execute/sync`, { script, args });
-  // Calls a backend command the way api.ts does.
-  const invoke = async (cmd, args = {}) => {
-    const r = await wd("POST", `${S}/execute/async`, {
-      script: `const done = arguments[arguments.length - 1];
-        window.__TAURI_INTERNALS__.invoke(arguments[0], arguments[1])
-          .then((v) => done({ ok: v === undefined ? null : v }), (e) => done({ err: String(e) }));`,
-      args: [cmd, args],
-    });
-    if (r && "err" in r) throw new Error(`${cmd}: ${r.err}`);
-    return r.ok;
-  };
-  const find = async (css) => {
-    const els = await wd("POST", `${S}/elements`, { using: "css selector", value: css });
-    return els.map((e) => Object.values(e)[0]);
-  };
-  const text = (id) => wd("GET", `${S}/element/${id}/text`);
-  // ImageMagick's `import` grabs the X screen (WebKitWebDriver's own screenshot call
-  // proved unreliable under Xvfb).
-  const shot = async (name) => {
-    const file = join(shots, `desktop-${name}.png`);
-    const r = spawnSync("import", ["-window", "root", file], { timeout: 20000 });
-    if (r.status !== 0) throw new Error(`import failed: ${r.stderr}`);
-    log(`screenshot ${file}`);
-  };
-  const key = (value, ctrl = false) =>
-    wd("POST", `${S}/actions`, {
-      actions: [
-        {
-          type: "key",
-          id: "kb",
-          actions: [
-            ...(ctrl ? [{ type: "keyDown", value: "\uE009" }] : []),
-            { type: "keyDown", value },
-            { type: "keyUp", value },
-            ...(ctrl ? [{ type: "keyUp", value: "\uE009" }] : []),
-          ],
-        },
-      ],
-    });
+  return makeClient(`/session/${session}`);
+}
 
-  await waitFor("the UI", async () => (await find(".app, .boot, .signin, form")).length > 0);
-  log("window up");
+function makeClient(S) {
+  const c = {
+    exec: (script, args = []) => wd("POST", `${S}/execute/sync`, { script, args }),
+    // Calls a backend command the way api.ts does.
+    invoke: async (cmd, args = {}) => {
+      const r = await wd("POST", `${S}/execute/async`, {
+        script: `const done = arguments[arguments.length - 1];
+          window.__TAURI_INTERNALS__.invoke(arguments[0], arguments[1])
+            .then((v) => done({ ok: v === undefined ? null : v }), (e) => done({ err: String(e) }));`,
+        args: [cmd, args],
+      });
+      if (r && "err" in r) throw new Error(`${cmd}: ${r.err}`);
+      return r.ok;
+    },
+    find: async (css) => {
+      const els = await wd("POST", `${S}/elements`, { using: "css selector", value: css });
+      return els.map((e) => Object.values(e)[0]);
+    },
+    one: async (what, css, timeoutMs = 30000) => (await waitFor(what, async () => (await c.find(css))[0], timeoutMs)),
+    text: (id) => wd("GET", `${S}/element/${id}/text`),
+    click: (id) => wd("POST", `${S}/element/${id}/click`, {}),
+    type: (id, text) => wd("POST", `${S}/element/${id}/value`, { text }),
+    clear: (id) => wd("POST", `${S}/element/${id}/clear`, {}),
+    textOf: (css) =>
+      c.exec("return Array.from(document.querySelectorAll(arguments[0])).map((e) => e.innerText || e.textContent).join(' ')", [css]),
+    // ImageMagick's `import` grabs the X screen (WebKitWebDriver's own screenshot call
+    // proved unreliable under Xvfb).
+    shot: async (name) => {
+      await sleep(600);
+      const file = join(shots, `desktop-${name}.png`);
+      const r = spawnSync("import", ["-window", "root", file], { timeout: 20000 });
+      if (r.status !== 0) throw new Error(`import failed: ${r.stderr}`);
+      log(`screenshot ${file}`);
+    },
+    key: (value, ctrl = false) =>
+      wd("POST", `${S}/actions`, {
+        actions: [
+          {
+            type: "key",
+            id: "kb",
+            actions: [
+              ...(ctrl ? [{ type: "keyDown", value: "\uE009" }] : []),
+              { type: "keyDown", value },
+              { type: "keyUp", value },
+              ...(ctrl ? [{ type: "keyUp", value: "\uE009" }] : []),
+            ],
+          },
+        ],
+      }),
+  };
+  return c;
+}
 
-  const profile = await invoke("profile_create_local", { id: "e2e" });
-  if (profile.id !== "e2e") throw new Error(`created ${JSON.stringify(profile)}`);
-  const list = await invoke("profiles_list");
-  if (list.current !== "e2e") throw new Error(`current is ${list.current}`);
-  await wd("POST", `${S}/refresh`, {});
-  await waitFor("the main screen", async () => (await find("#search-input")).length > 0);
-  await shot("empty");
+try {
+  await waitFor("tauri-driver", () => fetch(`${base}/status`).then((r) => r.ok), 20000);
+  let c = await launch();
 
-  const repo = await invoke("repo_add_local", { path: fixture });
-  log(`added ${repo.name} (${repo.root})`);
-  await key("2", true); // Ctrl+2: repositories
-  await sleep(1500);
-  await shot("indexing");
+  // ---------------------------------------------------------------- first run, sign-in
+  await c.one("the welcome screen", ".signin");
+  const welcome = await c.textOf(".signin-head");
+  if (!/Welcome to Ferret/.test(welcome)) throw new Error(`first run shows: ${welcome}`);
+  log("first run: welcome screen");
+  await c.shot("welcome");
+
+  await c.click(await c.one("Advanced", "details.advanced summary"));
+  const [apiField] = await c.find('details.advanced input');
+  await c.type(apiField, gh.api_url);
+  // A wrong token first: GitHub's 401 is shown and nothing is kept.
+  const token = await c.one("the token field", "#token");
+  await c.type(token, "ghp_0000000000000000000000000000000000000");
+  await c.click(await c.one("Sign in", ".signin-form button[type=submit]"));
+  const bad = await waitFor("the 401 message", async () => {
+    const t = await c.textOf(".signin-form .error-note, .signin-form [role=alert], .signin-form .error");
+    return /401|Bad credentials|rejected/i.test(t) ? t : null;
+  });
+  log(`wrong token refused: ${bad.slice(0, 100)}`);
+  await c.shot("signin-error");
+  await c.type(token, gh.token);
+  await c.click(await c.one("Sign in", ".signin-form button[type=submit]"));
+  await waitFor("the signed-in header", async () => /octo-e2e/.test(await c.textOf(".profile-name")), 30000);
+  const profiles = await c.invoke("profiles_list");
+  const me = profiles.profiles.find((p) => p.id === profiles.current);
+  if (me.kind !== "github" || me.github_login !== "octo-e2e") throw new Error(`signed in as ${JSON.stringify(me)}`);
+  log(`signed in: ${me.id}`);
+  const leaks = filesContaining(process.env.FERRET_DATA_DIR, gh.token);
+  if (leaks.length) throw new Error(`the token is on disk: ${leaks.join(", ")}`);
+
+  // ---------------------------------------------------------------- GitHub list → add
+  const row = await c.one("the GitHub list", '.gh-row[data-repo="octo-e2e/polyglot"]');
+  await waitFor("all listed repositories (paginated)", async () => (await c.find(".gh-row")).length === 5);
+  await c.shot("github-repos");
+  await c.click((await wd("POST", `/session/${session}/element/${row}/elements`, { using: "css selector", value: "input[type=checkbox]" })).map((e) => Object.values(e)[0])[0]);
+  await c.click(await c.one("Add", "#gh-add"));
+  log("adding octo-e2e/polyglot");
+  await c.one("the progress panel", ".progress-row, .indexing");
+  await sleep(700);
+  await c.shot("indexing");
   const done = await waitFor(
     "indexing to reach 100% (lexical and semantic)",
     async () => {
-      const repos = await invoke("repos_list");
-      const r = repos.find((x) => x.name === repo.name);
+      const r = (await c.invoke("repos_list")).find((x) => x.name === "octo-e2e/polyglot");
       return r && r.chunks > 0 && r.embedded_chunks === r.chunks && r.last_indexed_at ? r : null;
     },
-    240000,
+    300000,
     1000,
   );
-  log(`indexed: ${done.files} files, ${done.chunks} chunks, ${done.embedded_chunks} embedded`);
-  await waitFor("the jobs to settle", async () => {
-    const rows = await find(".app");
-    return rows.length > 0;
-  });
+  log(`indexed: ${done.files} files, ${done.chunks} chunks, ${done.embedded_chunks} embedded, head ${done.head}`);
+  if (done.kind !== "github" || !done.remote) throw new Error(`not a GitHub clone: ${JSON.stringify(done)}`);
+  await waitFor("the row to say it is indexed", async () => /polyglot/.test(await c.textOf(".repo-row")));
   await sleep(1500);
-  await shot("repos");
+  await c.shot("repos");
 
-  // Search through the UI: type, wait for hits.
-  await key("1", true);
-  const [input] = await waitFor("the search box", () => find("#search-input"));
-  await wd("POST", `${S}/element/${input}/click`, {});
-  await wd("POST", `${S}/element/${input}/value`, { text: "ring buffer push" });
-  const hits = await waitFor("search results", async () => {
-    const els = await find(".hit");
-    return els.length > 0 ? els : null;
-  });
-  const [results] = await find(".results");
-  const shown = await text(results);
-  log(`${hits.length} hits; results begin: ${shown.slice(0, 80)}`);
+  // ---------------------------------------------------------------- settings: the editor
+  await c.key("3", true);
+  // Clicking an <option> selects it (WebDriver's rule); opening the native popup first
+  // would only cost time.
+  await c.one("the editor setting", "#editor");
+  await c.click(await c.one("the custom option", '#editor option[value="custom"]'));
+  const command = await c.one("the command field", "#editor-command");
+  await c.clear(command);
+  await c.type(command, `${recorder} {path} {line}`);
+  log("settings filled in");
+  await c.click(await c.one("Save", ".save-bar button[type=submit]"));
+  await waitFor("the settings to save", async () => /All changes saved/.test(await c.textOf(".save-bar")));
+  log("settings saved");
+  const settings = await c.invoke("settings_get");
+  if (settings.editor !== "custom" || !settings.editor_command.startsWith(recorder)) throw new Error(`settings: ${JSON.stringify(settings)}`);
+  await c.shot("settings");
+
+  // ---------------------------------------------------------------- search, open a result
+  await c.key("1", true);
+  const input = await c.one("the search box", "#search-input");
+  await c.click(input);
+  await c.type(input, "ring buffer push");
+  await waitFor("search results", async () => (await c.find(".hit")).length > 0);
+  const shown = await c.textOf(".results");
   if (!/ring_buffer_push/.test(shown)) throw new Error(`ring_buffer_push not found: ${shown.slice(0, 400)}`);
-  await sleep(800);
-  await shot("search");
-
-  // The preview reads the file through file_context; the backend also resolves paths.
-  const ctx = await invoke("file_context", { repo: repo.name, path: "src/ring_buffer.c", line: 18, before: 1, after: 1 });
-  if (ctx.start_line !== 17 || ctx.lines.length !== 3) throw new Error(`file_context ${JSON.stringify(ctx)}`);
-  const escaped = await invoke("file_context", { repo: repo.name, path: "../../etc/passwd", line: 1, before: 0, after: 0 }).then(
-    () => "allowed",
-    (e) => e.message,
+  await c.one("the preview", ".preview tr.on");
+  const selectedHit = await c.textOf(".hit.selected");
+  if (!/ring_buffer_push/.test(selectedHit)) throw new Error(`the selected hit is not the best one: ${selectedHit}`);
+  await c.shot("search");
+  await c.key("\uE007"); // Enter opens the selected result in the editor
+  const openedLine = await waitFor("the editor to be asked to open the file", () =>
+    existsSync(opened) ? readFileSync(opened, "utf8").trim() : null,
   );
-  if (!/invalid file path/.test(escaped)) throw new Error(`path escape not refused: ${escaped}`);
-  const link = await invoke("copy_link", { repo: repo.name, path: "src/ring_buffer.c", line: 18 });
-  if (link !== "ferret://open?profile=e2e&repo=polyglot&path=src/ring_buffer.c&line=18") throw new Error(`copy_link gave ${link}`);
+  const [openedPath, line] = openedLine.split(/:(?=\d+$)/);
+  // The best hit is ring_buffer_push (lines 17-22); the editor opens at its first match.
+  if (!openedPath.endsWith("/repos/octo-e2e/polyglot/src/ring_buffer.c") || line !== "18") {
+    throw new Error(`editor opened ${openedLine}`);
+  }
+  log(`opened in the editor: ${openedLine}`);
 
-  // A second launch with a deep link hands it to this instance, which runs the search.
-  const deep = "ferret://search?q=slugify&lang=ruby";
-  const second = spawnSync(app, [deep], { env: process.env, timeout: 30000, encoding: "utf8" });
+  // ---------------------------------------------------------------- deep links
+  // A second launch hands its link to this instance, which runs the search.
+  const second = spawnSync(app, ["ferret://search?q=slugify&lang=ruby"], { env: process.env, timeout: 30000, encoding: "utf8" });
   log(`second instance exited with ${second.status}${second.error ? ` (${second.error.message})` : ""}`);
-  await waitFor(
-    "the deep-linked search",
-    async () => {
-      const chips = await find(".chip");
-      const chipText = (await Promise.all(chips.map(text))).join(" ");
-      const value = await exec("return document.getElementById('search-input').value");
-      const [res] = await find(".results");
-      const shown = res ? await text(res) : "";
-      return value === "slugify" && /ruby/.test(chipText) && /TextUtils\.slugify/.test(shown);
-    },
-    20000,
-  );
+  const searchShows = (q, chip, hit) => async () => {
+    const value = await c.exec("return document.getElementById('search-input')?.value ?? null");
+    return value === q && chip.test(await c.textOf(".chip")) && hit.test(await c.textOf(".results"));
+  };
+  await waitFor("the deep-linked search", searchShows("slugify", /ruby/, /TextUtils\.slugify/), 20000);
   log("deep link ran the search");
-  await sleep(800);
-  await shot("deep-link");
+  await c.shot("deep-link");
+
+  // A link for another profile asks first; "Stay" drops it.
+  spawnSync(app, ["ferret://search?q=parse&profile=default"], { env: process.env, timeout: 30000 });
+  await c.one("the switch-profile question", ".modal", 15000);
+  const asked = await c.textOf(".modal");
+  if (!/Switch profile\?[\s\S]*search for “parse”[\s\S]*default/.test(asked)) throw new Error(`asked: ${asked}`);
+  await c.shot("deep-link-confirm");
+  const stay = (await c.find(".modal-foot .btn")).at(0);
+  await c.click(stay);
+  await waitFor("the question to close", async () => (await c.find(".modal")).length === 0);
+  if ((await c.invoke("profiles_list")).current !== me.id) throw new Error("Stay switched profiles");
+  log("link for another profile: asked, stayed");
 
   // An invalid link does nothing but say why.
   spawnSync(app, ["ferret://open?repo=polyglot&path=../../etc/passwd"], { env: process.env, timeout: 30000 });
-  await waitFor("the invalid-link message", async () => {
-    const toasts = await find(".toast");
-    const all = (await Promise.all(toasts.map(text))).join(" ");
-    return /invalid file path/.test(all);
-  }, 15000);
-  await shot("invalid-link");
+  await waitFor("the invalid-link message", async () => /invalid file path/.test(await c.textOf(".toast")), 15000);
+  await c.shot("invalid-link");
 
-  // Settings round trip.
-  const settings = await invoke("settings_get");
-  await invoke("settings_set", { settings: { ...settings, editor: "custom", editor_command: "true {path}" } });
-  const again = await invoke("settings_get");
-  if (again.editor !== "custom" || again.editor_command !== "true {path}") throw new Error(`settings: ${JSON.stringify(again)}`);
-  await invoke("open_in_editor", { repo: repo.name, path: "src/ring_buffer.c", line: 18 });
-  await key("3", true);
+  // ---------------------------------------------------------------- cold start with a link
+  await wd("DELETE", `/session/${session}`);
+  session = undefined;
   await sleep(1000);
-  await shot("settings");
+  c = await launch(["ferret://search?q=slugify&lang=ruby"]);
+  await waitFor("the launch link's search after a cold start", searchShows("slugify", /ruby/, /TextUtils\.slugify/), 60000);
+  log("cold start: the launch link's search ran once the page was ready");
+  await c.shot("cold-start-link");
+  if ((await c.invoke("profiles_list")).current !== me.id) throw new Error("restart lost the profile");
   log("PASS");
 } catch (e) {
   failed = true;
   console.error(`[e2e] FAIL: ${e.stack || e}`);
-  if (session) {
-    try {
-      spawnSync("import", ["-window", "root", join(shots, "desktop-failure.png")], { timeout: 20000 });
-    } catch {}
-  }
+  try {
+    spawnSync("import", ["-window", "root", join(shots, "desktop-failure.png")], { timeout: 20000 });
+  } catch {}
 } finally {
   if (session) await wd("DELETE", `/session/${session}`).catch(() => {});
   driver.kill();
+  serverProc.stdin.end();
 }
 process.exit(failed ? 1 : 0);

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Desktop end-to-end test: builds the UI and the debug app, then drives the real window
-# under Xvfb through tauri-driver + WebKitWebDriver (tests/desktop-e2e/e2e.mjs).
+# Desktop end-to-end test: builds the UI, the debug app and the local GitHub/git test servers,
+# then drives the real window under Xvfb through tauri-driver + WebKitWebDriver
+# (tests/desktop-e2e/e2e.mjs), with a real Secret Service keychain (gnome-keyring) in a
+# private D-Bus session.
 # Needs: webkit2gtk-driver (apt), tauri-driver (`cargo install tauri-driver --locked`),
 # xvfb, dbus, node >= 20, the model in .models/ (scripts/setup.sh).
 # Screenshots go to $CARGO_TARGET_DIR/screenshots (default target/screenshots).
@@ -18,7 +20,7 @@ export PATH="$HOME/.cargo/bin:$PATH"
 
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
   (cd ui && npm run build --silent)
-  cargo build -p ferret-desktop
+  cargo build -p ferret-desktop -p ferret-tests --bin ferret-desktop --bin ferret-test-servers
 fi
 
 work="$(mktemp -d)"
@@ -30,5 +32,9 @@ export FERRET_DATA_DIR="$work/data" HOME="$work/home" XDG_CONFIG_HOME="$work/hom
 export FERRET_MODEL_DIR="${FERRET_MODEL_DIR:-$repo/.models}"
 export WEBKIT_DISABLE_COMPOSITING_MODE=1
 
-xvfb-run -a -s "-screen 0 1280x860x24" dbus-run-session -- \
-  node tests/desktop-e2e/e2e.mjs "$target/debug/ferret-desktop" "$repo/tests/fixtures/polyglot" "$target/screenshots"
+xvfb-run -a -s "-screen 0 1280x860x24" dbus-run-session -- bash -c '
+  set -euo pipefail
+  echo -n ferret-e2e | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1
+  exec node tests/desktop-e2e/e2e.mjs "$@"' e2e \
+  "$target/debug/ferret-desktop" "$target/debug/ferret-test-servers" "$repo/tests/fixtures/polyglot" \
+  "$target/screenshots" "$work"

@@ -52,6 +52,44 @@ describe("sign-in", () => {
   });
 });
 
+describe("first run", () => {
+  it("greets the user, says ready once its listeners are in place, and can skip to the built-in profile", async () => {
+    const { page, context, errors } = await open("fresh", "dark");
+    await page.getByText("Welcome to Ferret").waitFor();
+    await expect.poll(() => calls(page, "ui_ready")).toEqual([{}]);
+    await page.getByRole("button", { name: /Skip for now: use the local profile default/ }).click();
+    await page.locator(".profile-name", { hasText: "default" }).waitFor();
+    expect(await calls(page, "profile_use")).toEqual([{ id: "default" }]);
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+});
+
+describe("deep links", () => {
+  it("asks before a link switches profiles; Stay drops the link, Switch follows it", async () => {
+    const { page, context, errors } = await open("signed-in", "dark");
+    await page.locator("#search-input").waitFor();
+    await expect.poll(() => calls(page, "ui_ready")).toEqual([{}]);
+    const link = "ferret://search?q=retry&profile=work";
+    const ask = { url: link, action: "search for “retry”", profile: "work", profile_name: "work", current: "gh-5123", current_name: "alice-m" };
+    await emit(page, "deep-link-confirm", ask);
+    const dialog = page.getByRole("dialog", { name: "Switch profile?" });
+    await dialog.waitFor();
+    expect(await dialog.textContent()).toContain("A link asks to search for “retry” in the profile work");
+    await shot(page, "deep-link-confirm");
+    await page.getByRole("button", { name: "Stay on alice-m" }).click();
+    await dialog.waitFor({ state: "detached" });
+    expect(await calls(page, "deep_link_follow")).toEqual([]);
+
+    await emit(page, "deep-link-confirm", ask);
+    await page.getByRole("button", { name: "Switch to work" }).click();
+    await expect.poll(() => calls(page, "deep_link_follow")).toEqual([{ url: link }]);
+    await page.locator(".profile-name", { hasText: "work" }).waitFor();
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+});
+
 describe("profiles", () => {
   it("switches profile and deletes only after typing the id", async () => {
     const { page, context, errors } = await open("signed-in", "dark");

@@ -210,6 +210,9 @@ function install() {
   if (window.__FERRET_SCENARIO__ !== "fresh") {
     state.profiles = [alice, work];
     state.current = alice.id;
+  } else {
+    // A first run, as the real backend reports it: the built-in profile exists, none chosen.
+    state.profiles = [{ ...work, id: "default", display_name: "default", created_at: NOW }];
   }
   const calls: { cmd: string; args: Record<string, unknown> }[] = [];
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -320,6 +323,13 @@ function install() {
       case "settings_set":
         state.settings = args.settings;
         return null;
+      case "ui_ready":
+        return null;
+      case "deep_link_follow": {
+        const wanted = new URL(String(args.url).replace(/^ferret:/, "http:")).searchParams.get("profile");
+        if (wanted) state.current = wanted;
+        return null;
+      }
     }
     throw `mock backend: unknown command ${cmd}`;
   }, { shouldMockEvents: true });

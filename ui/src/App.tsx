@@ -1,12 +1,12 @@
 import { useCallback, useEffect, useState } from "preact/hooks";
-import { api, errorMessage, on, type ProfilesList, type RepoInfo } from "./api";
+import { api, errorMessage, on, type DeepLinkConfirmEvent, type ProfilesList, type RepoInfo } from "./api";
 import { useIndexing } from "./indexing";
 import { Header, type View } from "./components/Header";
 import { SignIn } from "./components/SignIn";
 import { SearchView } from "./components/Search";
 import { ReposView } from "./components/Repos";
 import { SettingsView } from "./components/Settings";
-import { ErrorNote, Spinner, Toasts, type Toast } from "./components/ui";
+import { ErrorNote, Modal, Spinner, Toasts, type Toast } from "./components/ui";
 
 let toastId = 0;
 
@@ -19,6 +19,7 @@ export function App() {
   const [reposError, setReposError] = useState<string | null>(null);
   const [toasts, setToasts] = useState<Toast[]>([]);
   const [deepLink, setDeepLink] = useState<{ query: string; n: number } | null>(null);
+  const [confirmLink, setConfirmLink] = useState<DeepLinkConfirmEvent | null>(null);
 
   const toast = useCallback((kind: Toast["kind"], text: string, hint?: string) => {
     const id = ++toastId;
@@ -67,9 +68,46 @@ export function App() {
         setView("search");
         setDeepLink({ query: e.query, n: Date.now() });
       }),
+      on("deep-link-confirm", (e) => setConfirmLink(e)),
     ];
+    // Links that launched the app waited for this: every listener is in place now.
+    Promise.all(subs)
+      .then(() => api.uiReady())
+      .catch((e) => toast("error", errorMessage(e)));
     return () => subs.forEach((p) => p.then((f) => f()).catch(() => {}));
   }, []);
+
+  const followLink = async (link: DeepLinkConfirmEvent) => {
+    setConfirmLink(null);
+    try {
+      await api.deepLinkFollow(link.url);
+      await loadProfiles();
+    } catch (e) {
+      toast("error", errorMessage(e));
+    }
+  };
+
+  const confirmModal = confirmLink && (
+    <Modal
+      title="Switch profile?"
+      onClose={() => setConfirmLink(null)}
+      footer={
+        <>
+          <button class="btn" onClick={() => setConfirmLink(null)}>
+            Stay on {confirmLink.current_name || confirmLink.current}
+          </button>
+          <button class="btn primary" onClick={() => void followLink(confirmLink)}>
+            Switch to {confirmLink.profile_name}
+          </button>
+        </>
+      }
+    >
+      <p class="link-confirm">
+        A link asks to {confirmLink.action} in the profile <b>{confirmLink.profile_name}</b> ({confirmLink.profile}). You are
+        using <b>{confirmLink.current_name}</b> ({confirmLink.current}).
+      </p>
+    </Modal>
+  );
 
   useEffect(() => {
     if (current) void loadRepos();
@@ -123,6 +161,7 @@ export function App() {
       <>
         <SignIn
           canCancel={!!current}
+          defaultProfile={!current ? (profiles.profiles.find((p) => p.id === "default") ?? null) : null}
           onCancel={() => setAddingAccount(false)}
           onDone={async (msg) => {
             setAddingAccount(false);
@@ -131,6 +170,7 @@ export function App() {
             toast("ok", msg);
           }}
         />
+        {confirmModal}
         <Toasts toasts={toasts} dismiss={(id) => setToasts((t) => t.filter((x) => x.id !== id))} />
       </>
     );
@@ -156,6 +196,7 @@ export function App() {
         )}
         {view === "settings" && <SettingsView profile={current} toast={toast} />}
       </main>
+      {confirmModal}
       <Toasts toasts={toasts} dismiss={(id) => setToasts((t) => t.filter((x) => x.id !== id))} />
     </div>
   );

@@ -31,12 +31,17 @@
  *   settings_get           → {}                                   → Settings
  *   settings_set           → { settings }                         → void
  *   pick_folder            → {}                                   → string|null (native dialog)
+ *   ui_ready               → {}                                   → void; the page listens now:
+ *                            links that arrived while it loaded are handled
+ *   deep_link_follow       → { url }                              → void; follow a link the user
+ *                            agreed to (switches to the profile it names)
  *
  * Events (listen):
  *   index-progress     IndexProgressEvent
  *   git-progress       GitProgressEvent
  *   jobs-changed       JobsChangedEvent
  *   deep-link-search   DeepLinkSearchEvent
+ *   deep-link-confirm  DeepLinkConfirmEvent (a link names another profile: ask first)
  *   error              ErrorEvent
  *
  * Listening needs the `core:event:default` capability; the sign-in screen's token link is a
@@ -66,7 +71,7 @@ export interface ProfileRecord {
 
 export interface ProfilesList {
   profiles: ProfileRecord[];
-  /** Id of the current profile; "" when there is none yet. */
+  /** Id of the current profile; "" on a first run (nobody signed in or chose a profile yet). */
   current: string;
 }
 
@@ -194,6 +199,16 @@ export interface DeepLinkSearchEvent {
   profile: string | null;
 }
 
+export interface DeepLinkConfirmEvent {
+  url: string;
+  /** What the link does: "search for “…”" or "open repo/path:line". */
+  action: string;
+  profile: string;
+  profile_name: string;
+  current: string;
+  current_name: string;
+}
+
 export interface ErrorEvent {
   message: string;
 }
@@ -285,6 +300,8 @@ export const api = {
   settingsGet: () => invoke<Settings>("settings_get"),
   settingsSet: (settings: Settings) => invoke<void>("settings_set", { settings }),
   pickFolder: () => invoke<string | null>("pick_folder"),
+  uiReady: () => invoke<void>("ui_ready"),
+  deepLinkFollow: (url: string) => invoke<void>("deep_link_follow", { url }),
 };
 
 export interface EventMap {
@@ -292,6 +309,7 @@ export interface EventMap {
   "git-progress": GitProgressEvent;
   "jobs-changed": JobsChangedEvent;
   "deep-link-search": DeepLinkSearchEvent;
+  "deep-link-confirm": DeepLinkConfirmEvent;
   error: ErrorEvent;
 }
 

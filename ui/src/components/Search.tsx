@@ -3,7 +3,7 @@ import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { api, errorMessage, type FileContext, type RepoInfo, type SearchHit, type SearchMode } from "../api";
 import { highlightSnippet } from "../lib/highlight";
 import { acceptCompletion, buildQuery, complete, extractChips, parseQuery, type Chip } from "../lib/query";
-import { foundBy, groupByFile, navigate, visualOrder, type NavKey } from "../lib/results";
+import { bestHitIndex, foundBy, groupByFile, navigate, targetLine, visualOrder, type NavKey } from "../lib/results";
 import { CodeBlock } from "./Code";
 import { Empty, ErrorNote, Icon, Kbd, Spinner, type Toast } from "./ui";
 
@@ -72,7 +72,7 @@ export function SearchView({
         const result = await api.search(query, mode, LIMIT);
         if (mine !== generation.current) return;
         setHits(result);
-        setSelected(result.length ? 0 : -1);
+        setSelected(bestHitIndex(result));
         setStatus({ state: "done", ms: Math.round(performance.now() - started), query });
       } catch (e) {
         if (mine !== generation.current) return;
@@ -112,8 +112,9 @@ export function SearchView({
   const open = async (hit: SearchHit | undefined) => {
     if (!hit) return;
     try {
-      await api.openInEditor(hit.repo, hit.path, hit.start_line);
-      toast("info", `Opened ${hit.path}:${hit.start_line}`);
+      const line = targetLine(hit);
+      await api.openInEditor(hit.repo, hit.path, line);
+      toast("info", `Opened ${hit.path}:${line}`);
     } catch (e) {
       toast("error", errorMessage(e), "Choose your editor (or a custom command) in Settings.");
     }
@@ -122,7 +123,7 @@ export function SearchView({
   const copy = async (hit: SearchHit | undefined) => {
     if (!hit) return;
     try {
-      const link = await api.copyLink(hit.repo, hit.path, hit.start_line);
+      const link = await api.copyLink(hit.repo, hit.path, targetLine(hit));
       navigator.clipboard?.writeText(link).catch(() => {});
       toast("ok", "Link copied", link);
     } catch (e) {
@@ -422,7 +423,7 @@ function Preview({ hit, onOpen, onCopy }: { hit: SearchHit | undefined; onOpen: 
         <div class="preview-title">
           <span class="file-repo">{hit.repo}</span>
           <span class="file-path">
-            {hit.path}:{hit.start_line}
+            {hit.path}:{targetLine(hit)}
           </span>
         </div>
         <div class="preview-actions">

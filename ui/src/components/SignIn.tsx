@@ -1,5 +1,5 @@
 import { useState } from "preact/hooks";
-import { api, errorMessage } from "../api";
+import { api, errorMessage, type ProfileRecord } from "../api";
 import { PROFILE_ID, slugify } from "../lib/format";
 import { ErrorNote, Icon, LogoMark, Spinner } from "./ui";
 
@@ -10,7 +10,18 @@ export const TOKEN_URL = "https://github.com/settings/personal-access-tokens/new
  * component's state until submit, is cleared right after (success or failure) and is never
  * shown again anywhere.
  */
-export function SignIn({ canCancel, onCancel, onDone }: { canCancel: boolean; onCancel: () => void; onDone: (msg: string) => void }) {
+export function SignIn({
+  canCancel,
+  defaultProfile = null,
+  onCancel,
+  onDone,
+}: {
+  canCancel: boolean;
+  /** On a first run: the built-in local profile, offered as "skip". */
+  defaultProfile?: ProfileRecord | null;
+  onCancel: () => void;
+  onDone: (msg: string) => void;
+}) {
   const [token, setToken] = useState("");
   const [apiUrl, setApiUrl] = useState("");
   const [busy, setBusy] = useState<"github" | "local" | null>(null);
@@ -34,6 +45,20 @@ export function SignIn({ canCancel, onCancel, onDone }: { canCancel: boolean; on
       onDone(r.created ? `Signed in as ${r.user.login}` : `Token updated for ${r.user.login}`);
     } catch (err) {
       setError(errorMessage(err));
+    } finally {
+      setBusy(null);
+    }
+  };
+
+  const useDefault = async () => {
+    if (!defaultProfile) return;
+    setBusy("local");
+    setLocalError(null);
+    try {
+      const p = await api.profileUse(defaultProfile.id);
+      onDone(`Using the local profile ${p.id}`);
+    } catch (err) {
+      setLocalError(errorMessage(err));
     } finally {
       setBusy(null);
     }
@@ -145,6 +170,12 @@ export function SignIn({ canCancel, onCancel, onDone }: { canCancel: boolean; on
           {localName && localId !== localName && <div class="muted small">Profile id: <code>{localId || "—"}</code></div>}
           {localError && <ErrorNote message={localError} />}
         </form>
+
+        {defaultProfile && (
+          <button class="btn ghost skip" onClick={() => void useDefault()} disabled={busy !== null}>
+            Skip for now: use the local profile <code>{defaultProfile.id}</code>
+          </button>
+        )}
 
         {canCancel && (
           <button class="btn ghost back" onClick={onCancel}>

@@ -1,5 +1,5 @@
 import type { SearchHit } from "../api";
-import { foundBy, groupByFile, navigate, visualOrder } from "./results";
+import { bestHitIndex, foundBy, groupByFile, navigate, targetLine, visualOrder } from "./results";
 
 export function hit(over: Partial<SearchHit>): SearchHit {
   return {
@@ -22,6 +22,31 @@ describe("grouping by file", () => {
     expect(groups[0]!.hits.map((h) => h.chunk_id)).toEqual([3, 1]);
     expect(groups.map((g) => g.offset)).toEqual([0, 2, 3]);
     expect(visualOrder(groups).map((h) => h.chunk_id)).toEqual([3, 1, 2, 4]);
+  });
+});
+
+describe("the first selection", () => {
+  it("is the engine's best hit, wherever line order puts it in its file", () => {
+    const hits = [
+      hit({ path: "ring_buffer.c", start_line: 17, chunk_id: 1 }),
+      hit({ path: "ring_buffer.c", start_line: 8, chunk_id: 2 }),
+      hit({ path: "ring_buffer.c", start_line: 1, chunk_id: 3 }),
+      hit({ path: "other.c", start_line: 1, chunk_id: 4 }),
+    ];
+    expect(bestHitIndex(hits)).toBe(2);
+    expect(visualOrder(groupByFile(hits))[bestHitIndex(hits)]!.chunk_id).toBe(1);
+    expect(bestHitIndex([])).toBe(-1);
+  });
+});
+
+describe("the line to open", () => {
+  it("is the line with the most matches (first of equals), else the chunk's first line", () => {
+    // "/* Appends … buffer is full */" above "void ring_buffer_push(ring_buffer *rb…": the signature wins.
+    const comment = { line: 0, start: 40, end: 46 };
+    const sig = [{ line: 1, start: 5, end: 9 }, { line: 1, start: 10, end: 16 }, { line: 1, start: 17, end: 21 }];
+    expect(targetLine(hit({ start_line: 17, snippet_start_line: 17, highlights: [comment, ...sig] }))).toBe(18);
+    expect(targetLine(hit({ start_line: 17, snippet_start_line: 17, highlights: [{ line: 3, start: 0, end: 4 }, { line: 1, start: 5, end: 9 }] }))).toBe(18);
+    expect(targetLine(hit({ start_line: 40, snippet_start_line: 40, highlights: [] }))).toBe(40);
   });
 });
 

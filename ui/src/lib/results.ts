@@ -6,7 +6,7 @@ export interface FileGroup {
   repo: string;
   path: string;
   language: string;
-  /** Hits in this file, in the order the engine ranked them. */
+  /** Hits in this file, top to bottom by line. */
   hits: SearchHit[];
   /** Index (into the flat visual order) of this group's first hit. */
   offset: number;
@@ -35,6 +35,29 @@ export function groupByFile(hits: SearchHit[]): FileGroup[] {
     offset += g.hits.length;
   }
   return out;
+}
+
+/**
+ * Where the engine's best hit lands in the visual order: the hit selected (and previewed, and
+ * opened by Enter) when results arrive. Not simply 0: lines are sorted within a file, so the
+ * best hit of the first file is not always its first row.
+ */
+export function bestHitIndex(hits: SearchHit[]): number {
+  if (hits.length === 0) return -1;
+  return visualOrder(groupByFile(hits)).indexOf(hits[0]!);
+}
+
+/**
+ * The line an editor should open at: the line with the most matches (the first of equals),
+ * so a function found by its name opens at its signature rather than at a comment above it
+ * that shares one word; else the chunk's first line (a semantic-only hit has no matches).
+ */
+export function targetLine(hit: SearchHit): number {
+  const counts = new Map<number, number>();
+  for (const h of hit.highlights) counts.set(h.line, (counts.get(h.line) ?? 0) + 1);
+  let best: [number, number] | null = null;
+  for (const [line, n] of counts) if (!best || n > best[1] || (n === best[1] && line < best[0])) best = [line, n];
+  return best ? hit.snippet_start_line + best[0] : hit.start_line;
 }
 
 /** Hits in the order they are displayed (what ↑/↓ walks through). */

@@ -146,6 +146,12 @@ impl Profiles {
         }
     }
 
+    /// The profile last chosen, or `None` when nobody has signed in, created a profile or
+    /// switched yet (see [`Registry::chosen`]).
+    pub fn chosen(&self) -> Result<Option<String>> {
+        self.registry().chosen()
+    }
+
     /// The open engine of profile `id` (from the pool, or opened now).
     pub fn engine(&self, id: &str) -> Result<Arc<Engine>> {
         self.registry().require(id)?;
@@ -266,6 +272,7 @@ impl Profiles {
             }
         }
         let registry = self.registry();
+        let was_chosen = registry.chosen()?.as_deref() == Some(id);
         registry.remove(id)?;
         registry.audit(
             id,
@@ -274,6 +281,18 @@ impl Profiles {
         )?;
         if id == DEFAULT_PROFILE {
             registry.ensure_default()?;
+        }
+        if was_chosen {
+            // Carry on in the profile used most recently; with none left but the built-in
+            // one, nothing is chosen and the desktop app greets the user again.
+            let next = registry
+                .list()?
+                .into_iter()
+                .filter(|p| p.id != DEFAULT_PROFILE)
+                .max_by_key(|p| (p.last_used_at.unwrap_or(p.created_at), p.created_at));
+            if let Some(next) = next {
+                registry.set_current(&next.id)?;
+            }
         }
         Ok(DeleteReport {
             profile: id.to_string(),
@@ -458,5 +477,40 @@ mod tests {
             "reopened with new settings"
         );
         assert!(profiles.config("nobody").is_err());
+    }
+
+    #[test]
+    fn first_run_has_no_chosen_profile_and_deleting_the_chosen_one_moves_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let profiles = Profiles::open(ProfilesOptions {
+            data_root: Some(dir.path().to_path_buf()),
+            ..ProfilesOptions::default()
+        })
+        .unwrap();
+        assert_eq!(profiles.chosen().unwrap(), None, "first run");
+        assert_eq!(
+            profiles.resolve(None).unwrap(),
+            DEFAULT_PROFILE,
+            "CLI default"
+        );
+
+        profiles.create_local("work").unwrap();
+        profiles.create_local("home").unwrap();
+        assert_eq!(profiles.chosen().unwrap().as_deref(), Some("home"));
+        profiles.use_profile("work").unwrap();
+        profiles.use_profile("home").unwrap();
+        // Deleting a profile that is not the chosen one changes nothing.
+        profiles.delete("work", false).unwrap();
+        assert_eq!(profiles.chosen().unwrap().as_deref(), Some("home"));
+
+        profiles.create_local("work").unwrap();
+        profiles.use_profile("home").unwrap();
+        // Deleting the chosen one moves to the most recently used of the others.
+        profiles.delete("home", false).unwrap();
+        assert_eq!(profiles.chosen().unwrap().as_deref(), Some("work"));
+        // Only the built-in profile left: nothing chosen, so the app greets the user again.
+        profiles.delete("work", false).unwrap();
+        assert_eq!(profiles.chosen().unwrap(), None);
+        assert_eq!(profiles.resolve(None).unwrap(), DEFAULT_PROFILE);
     }
 }

@@ -296,6 +296,15 @@ impl Registry {
 
     /// The profile commands use when none is named: the one last chosen, else `default`.
     pub fn current(&self) -> Result<String> {
+        Ok(self
+            .chosen()?
+            .unwrap_or_else(|| DEFAULT_PROFILE.to_string()))
+    }
+
+    /// The profile last chosen (signed in, created or switched to), if it still exists.
+    /// `None` on a first run, and after the chosen profile was deleted: the desktop app then
+    /// greets the user instead of silently using `default`.
+    pub fn chosen(&self) -> Result<Option<String>> {
         let id: Option<String> = self
             .conn
             .query_row(
@@ -306,8 +315,8 @@ impl Registry {
             .optional()
             .map_err(|e| self.err(e))?;
         Ok(match id {
-            Some(id) if self.get(&id)?.is_some() => id,
-            _ => DEFAULT_PROFILE.to_string(),
+            Some(id) if self.get(&id)?.is_some() => Some(id),
+            _ => None,
         })
     }
 
@@ -421,6 +430,7 @@ mod tests {
         let reg = Registry::open(dir.path()).unwrap();
         reg.ensure_default().unwrap();
         assert_eq!(reg.current().unwrap(), "default");
+        assert_eq!(reg.chosen().unwrap(), None, "nothing chosen on a first run");
         let (rec, created) = reg
             .upsert_github("gh-1", "octo", 1, "https://api.github.com")
             .unwrap();
@@ -433,6 +443,7 @@ mod tests {
         assert_eq!(reg.require("gh-1").unwrap().github_login.unwrap(), "octo2");
         reg.set_current("gh-1").unwrap();
         assert_eq!(reg.current().unwrap(), "gh-1");
+        assert_eq!(reg.chosen().unwrap().as_deref(), Some("gh-1"));
         reg.set_status("gh-1", ProfileStatus::ReadOnly).unwrap();
         assert_eq!(reg.require("gh-1").unwrap().status, ProfileStatus::ReadOnly);
         assert!(reg.create_local("gh-1").is_err());
@@ -457,6 +468,11 @@ mod tests {
 
         reg.remove("gh-1").unwrap();
         assert_eq!(reg.current().unwrap(), "default");
+        assert_eq!(
+            reg.chosen().unwrap(),
+            None,
+            "the chosen profile was deleted"
+        );
         assert!(reg.get("gh-1").unwrap().is_none());
         assert_eq!(reg.list().unwrap().len(), 1);
     }
