@@ -5,15 +5,21 @@
 // The run, as a new user would go: first-run welcome → sign in with a token through the UI
 // (Enterprise URL pointed at the local API) → pick the fixture repository from the GitHub list
 // → watch it clone and index to 100% → search → choose an editor in Settings and open a result
-// (Enter) → a second launch with a deep link runs its search in the window → a link for
-// another profile asks first → an invalid link only says why → quit, and a cold start with a
-// link runs that search once the page is ready.
+// (Enter) → the tray: close the window and keep indexing in the background (status line and
+// icon change), Pause/Resume, Open, Search clipboard, switch profile, a notification when a
+// job fails → a second launch with a deep link runs its search in the window → a link for
+// another profile asks first → an invalid link only says why → "start at login" → Quit from
+// the tray → a start at login begins in the tray without a window → a cold start with a link
+// runs that search once the page is ready.
 //
 // Run by run.sh inside xvfb-run + dbus-run-session with an unlocked gnome-keyring.
+// desktop_host.py plays the desktop: a StatusNotifier tray, a notification daemon and a
+// clipboard owner, on the same session bus, speaking the protocols real desktops speak.
 import { spawn, spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createInterface } from "node:readline";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 
 const [app, servers, fixture, shots, work] = process.argv.slice(2);
 if (!app || !servers || !fixture || !shots || !work) {
@@ -77,6 +83,46 @@ const gh = await new Promise((resolve, reject) => {
 });
 log(`local GitHub API at ${gh.api_url}, git at ${gh.repos[0].clone_url}`);
 
+// ------------------------------------------------------------------ the desktop around the app
+const hostProc = spawn("/usr/bin/python3", [join(dirname(fileURLToPath(import.meta.url)), "desktop_host.py")], {
+  stdio: ["pipe", "pipe", "inherit"],
+});
+const hostLines = createInterface({ input: hostProc.stdout });
+const hostReplies = [];
+let hostWaiter = null;
+hostLines.on("line", (line) => {
+  hostReplies.push(JSON.parse(line));
+  if (hostWaiter) hostWaiter();
+});
+const nextHostReply = async (timeoutMs = 30000) => {
+  const end = Date.now() + timeoutMs;
+  while (hostReplies.length === 0) {
+    if (Date.now() > end) throw new Error("the desktop host did not answer");
+    await new Promise((r) => {
+      hostWaiter = r;
+      setTimeout(r, 200);
+    });
+  }
+  return hostReplies.shift();
+};
+let hostQueue = Promise.resolve();
+/** One request to desktop_host.py; requests are serialised, replies come in order. */
+const host = (cmd, args = {}, timeoutMs = 30000) => {
+  const run = hostQueue.then(async () => {
+    hostProc.stdin.write(JSON.stringify({ cmd, ...args }) + "\n");
+    const r = await nextHostReply(timeoutMs);
+    if (r && r.error) throw new Error(`desktop host ${cmd}: ${r.error}`);
+    return r;
+  });
+  hostQueue = run.catch(() => {});
+  return run;
+};
+if (!(await nextHostReply(15000)).ready) throw new Error("the desktop host did not start");
+log("desktop host up: tray watcher, notification daemon, clipboard");
+const labels = (menu) => menu.map((m) => m.label);
+const trayStatus = async () => (await host("menu"))[0].label;
+const appRunning = () => spawnSync("pgrep", ["-f", `^${app}$`]).status === 0;
+
 // The "editor": records what it was asked to open.
 const opened = join(work, "opened.txt");
 const recorder = join(work, "record-open");
@@ -120,6 +166,7 @@ function makeClient(S) {
     click: (id) => wd("POST", `${S}/element/${id}/click`, {}),
     type: (id, text) => wd("POST", `${S}/element/${id}/value`, { text }),
     clear: (id) => wd("POST", `${S}/element/${id}/clear`, {}),
+    visible: () => c.invoke("plugin:window|is_visible", { label: "main" }),
     textOf: (css) =>
       c.exec("return Array.from(document.querySelectorAll(arguments[0])).map((e) => e.innerText || e.textContent).join(' ')", [css]),
     // ImageMagick's `import` grabs the X screen (WebKitWebDriver's own screenshot call
@@ -211,12 +258,15 @@ try {
 
   // ---------------------------------------------------------------- settings: the editor
   await c.key("3", true);
+  log("settings: screen");
   // Clicking an <option> selects it (WebDriver's rule); opening the native popup first
   // would only cost time.
   await c.one("the editor setting", "#editor");
   await c.click(await c.one("the custom option", '#editor option[value="custom"]'));
+  log("settings: custom chosen");
   const command = await c.one("the command field", "#editor-command");
   await c.clear(command);
+  log("settings: command cleared");
   await c.type(command, `${recorder} {path} {line}`);
   log("settings filled in");
   await c.click(await c.one("Save", ".save-bar button[type=submit]"));
@@ -249,6 +299,107 @@ try {
   }
   log(`opened in the editor: ${openedLine}`);
 
+  // ---------------------------------------------------------------- tray and background
+  await host("wait_item", { count: 1 }, 20000);
+  await waitFor("the tray to say it is up to date", async () => (await trayStatus()) === "Up to date", 20000);
+  const menu = await host("menu");
+  const want = ["Up to date", "---", "Open Ferret", "Search clipboard", "Pause indexing", "Switch profile", "---", "Quit Ferret"];
+  if (JSON.stringify(labels(menu)) !== JSON.stringify(want)) throw new Error(`tray menu: ${JSON.stringify(labels(menu))}`);
+  const switcher = menu.find((m) => m.label === "Switch profile").children;
+  const mine = switcher.find((m) => m.label === `octo-e2e (${me.id})`);
+  if (!mine || mine.toggle_state !== 1 || switcher.find((m) => m.label === "default")?.toggle_state !== 0) {
+    throw new Error(`profile switcher: ${JSON.stringify(switcher)}`);
+  }
+  const idleIcon = (await host("props")).IconName;
+  log(`tray: ${labels(menu).filter((l) => l !== "---").join(" | ")}; profiles ${switcher.map((m) => m.label).join(", ")}`);
+
+  // Closing the window hides it; the app and its indexing go on.
+  await c.exec("window.__TAURI_INTERNALS__.invoke('plugin:window|close', { label: 'main' })");
+  await waitFor("the window to hide", async () => (await c.visible()) === false, 10000);
+  if (!appRunning()) throw new Error("closing the window ended the app");
+  log("window closed: hidden, app still running");
+
+  // Paused from the tray, a new repository waits; resumed, it indexes with the window hidden.
+  await host("click", { label: "^Pause indexing$" });
+  await waitFor("the tray to say Paused", async () => labels(await host("menu")).includes("Resume indexing") && (await trayStatus()) === "Paused", 10000);
+  const engineSrc = join(work, "ui-src");
+  cpSync(join(fixture, "../../../ui/src"), engineSrc, { recursive: true });
+  const added = await c.invoke("repo_add_local", { path: engineSrc });
+  await sleep(1500);
+  const whilePaused = (await c.invoke("repos_list")).find((r) => r.name === added.name);
+  if (whilePaused.chunks !== 0) throw new Error(`indexed while paused: ${JSON.stringify(whilePaused)}`);
+  await host("click", { label: "^Resume indexing$" });
+  const seen = { statuses: new Set(), icons: new Set(), hiddenThroughout: true };
+  const indexedHidden = await waitFor(
+    "the hidden app to index the new repository",
+    async () => {
+      const [status, props] = [await trayStatus(), await host("props")];
+      seen.statuses.add(status);
+      seen.icons.add(props.IconName);
+      if ((await c.visible()) !== false) seen.hiddenThroughout = false;
+      const r = (await c.invoke("repos_list")).find((x) => x.name === added.name);
+      return r && r.chunks > 0 && r.embedded_chunks === r.chunks && r.last_indexed_at ? r : null;
+    },
+    300000,
+    300,
+  );
+  log(`indexed in the background: ${indexedHidden.chunks} chunks; tray said ${[...seen.statuses].join(" → ")}`);
+  if (![...seen.statuses].some((t) => /^Indexing/.test(t))) throw new Error(`the tray never said Indexing: ${[...seen.statuses]}`);
+  if (![...seen.icons].some((i) => i !== idleIcon)) throw new Error("the tray icon never changed while indexing");
+  if (!seen.hiddenThroughout) throw new Error("the window showed itself while indexing");
+  await waitFor("the tray to settle", async () => (await trayStatus()) === "Up to date", 30000);
+  if ((await host("props")).IconName === [...seen.icons].find((i) => i !== idleIcon)) throw new Error("the indexing icon stayed");
+
+  // A job that fails says so in a desktop notification (and in the window).
+  await host("click", { label: "^Open Ferret$" });
+  await waitFor("Open Ferret to show the window", async () => (await c.visible()) === true, 10000);
+  log("tray Open Ferret: window shown");
+  const doomed = join(work, "doomed");
+  cpSync(fixture, doomed, { recursive: true });
+  const doomedRepo = await c.invoke("repo_add_local", { path: doomed });
+  await waitFor("the doomed repository to index", async () => {
+    const r = (await c.invoke("repos_list")).find((x) => x.name === doomedRepo.name);
+    return r && r.last_indexed_at && r.embedded_chunks === r.chunks;
+  }, 120000, 500);
+  rmSync(doomed, { recursive: true, force: true });
+  await c.invoke("repo_index", { name: doomedRepo.name });
+  const note = await waitFor("the failure notification", async () => {
+    const all = await host("notifications");
+    return all.find((n) => n.summary === "Indexing failed");
+  }, 60000, 500);
+  log(`notification: ${note.summary}: ${note.body}`);
+  // The watcher may notice the folder go and queue a job of its own, which fails the same
+  // way: every failure notification must name the repository and say why.
+  await sleep(1500);
+  const failures = (await host("notifications")).filter((n) => n.summary === "Indexing failed");
+  if (!failures.every((n) => n.body.includes(doomedRepo.name) && /cannot open repository/.test(n.body))) {
+    throw new Error(`notifications: ${JSON.stringify(failures)}`);
+  }
+  log(`${failures.length} failure notification(s), each naming the repository`);
+  if (!note.body.includes(doomedRepo.name) || !/cannot open repository/.test(note.body)) throw new Error(`notification body: ${note.body}`);
+  await waitFor("the failure in the window", async () => /Indexing .* failed/.test(await c.textOf(".toast")), 10000);
+  await c.shot("job-failed");
+  await c.invoke("repo_remove", { name: doomedRepo.name });
+
+  // Search clipboard.
+  await host("set_clipboard", { text: "slugify\nsecond line is ignored" });
+  await host("click", { label: "^Search clipboard$" });
+  await waitFor("the clipboard's search", async () => {
+    const value = await c.exec("return document.getElementById('search-input')?.value ?? null");
+    return value === "slugify" && /TextUtils\.slugify/.test(await c.textOf(".results"));
+  }, 20000);
+  log("tray Search clipboard ran the search");
+
+  // Switch profile from the tray, and back.
+  await host("click", { label: "^default$" });
+  await waitFor("the switch to default", async () => /default/.test(await c.textOf(".profile-name")), 20000);
+  const afterSwitch = (await host("menu")).find((m) => m.label === "Switch profile").children;
+  if (afterSwitch.find((m) => m.label === "default")?.toggle_state !== 1) throw new Error(`switcher after switching: ${JSON.stringify(afterSwitch)}`);
+  await c.shot("tray-switched");
+  await host("click", { label: `^octo-e2e \\(` });
+  await waitFor("the switch back", async () => /octo-e2e/.test(await c.textOf(".profile-name")), 20000);
+  log("tray profile switch: default and back");
+
   // ---------------------------------------------------------------- deep links
   // A second launch hands its link to this instance, which runs the search.
   const second = spawnSync(app, ["ferret://search?q=slugify&lang=ruby"], { env: process.env, timeout: 30000, encoding: "utf8" });
@@ -278,10 +429,45 @@ try {
   await waitFor("the invalid-link message", async () => /invalid file path/.test(await c.textOf(".toast")), 15000);
   await c.shot("invalid-link");
 
-  // ---------------------------------------------------------------- cold start with a link
-  await wd("DELETE", `/session/${session}`);
+  // ---------------------------------------------------------------- start at login
+  await c.key("3", true);
+  const toggle = await c.one("the start-at-login switch", "#start-at-login");
+  await c.click(toggle);
+  await c.click(await c.one("Save", ".save-bar button[type=submit]"));
+  await waitFor("the settings to save", async () => /All changes saved/.test(await c.textOf(".save-bar")));
+  const autostartDir = join(process.env.XDG_CONFIG_HOME, "autostart");
+  const entry = await waitFor("the autostart entry", () => {
+    const files = existsSync(autostartDir) ? readdirSync(autostartDir).filter((f) => f.endsWith(".desktop")) : [];
+    return files.length ? readFileSync(join(autostartDir, files[0]), "utf8") : null;
+  });
+  const exec = entry.split("\n").find((l) => l.startsWith("Exec="));
+  if (!exec || !exec.includes("--minimized")) throw new Error(`autostart entry: ${entry}`);
+  log(`start at login: ${exec}`);
+  await c.exec("document.getElementById('start-at-login').scrollIntoView({ block: 'center' })");
+  await c.shot("settings-autostart");
+
+  // Quit from the tray ends the app (closing the window would not).
+  await host("click", { label: "^Quit Ferret$" });
+  await waitFor("the app to quit", () => !appRunning(), 15000);
+  await wd("DELETE", `/session/${session}`).catch(() => {});
   session = undefined;
-  await sleep(1000);
+  log("tray Quit: app ended");
+
+  // Started at login: in the tray, no window, until "Open Ferret".
+  c = await launch(["--minimized"]);
+  await host("wait_item", { count: 2 }, 30000);
+  await sleep(1500);
+  if ((await c.visible()) !== false) throw new Error("--minimized showed the window");
+  await waitFor("the tray to be ready", async () => (await trayStatus()) === "Up to date", 30000);
+  await host("click", { label: "^Open Ferret$" });
+  await waitFor("Open Ferret to show the window", async () => (await c.visible()) === true, 10000);
+  log("start at login: tray only, then Open Ferret showed the window");
+  await host("click", { label: "^Quit Ferret$" });
+  await waitFor("the app to quit", () => !appRunning(), 15000);
+  await wd("DELETE", `/session/${session}`).catch(() => {});
+  session = undefined;
+
+  // ---------------------------------------------------------------- cold start with a link
   c = await launch(["ferret://search?q=slugify&lang=ruby"]);
   await waitFor("the launch link's search after a cold start", searchShows("slugify", /ruby/, /TextUtils\.slugify/), 60000);
   log("cold start: the launch link's search ran once the page was ready");
@@ -298,5 +484,6 @@ try {
   if (session) await wd("DELETE", `/session/${session}`).catch(() => {});
   driver.kill();
   serverProc.stdin.end();
+  hostProc.stdin.end();
 }
 process.exit(failed ? 1 : 0);

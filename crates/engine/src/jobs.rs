@@ -410,7 +410,13 @@ pub struct JobTracker {
     seen: Vec<String>,
     seen_job: Option<i64>,
     last: Option<Overall>,
+    /// Jobs already reported finished (the newest few): a finished job can send more than
+    /// one event, and its notification must go out once.
+    reported: std::collections::BTreeSet<i64>,
 }
+
+/// How many finished job ids the tracker remembers.
+const REPORTED_KEPT: usize = 64;
 
 /// What one event changed.
 #[derive(Debug, Clone, PartialEq)]
@@ -430,7 +436,11 @@ impl JobTracker {
         let job = &event.job;
         let previous = self.open.get(&job.id).map(|j| j.state);
         let state_changed = previous != Some(job.state);
-        let finished = job.state.is_finished().then(|| job.clone());
+        let first_report = job.state.is_finished() && self.reported.insert(job.id);
+        let finished = first_report.then(|| job.clone());
+        if self.reported.len() > REPORTED_KEPT {
+            self.reported.pop_first();
+        }
         if job.state.is_finished() {
             self.open.remove(&job.id);
         } else {
@@ -905,6 +915,10 @@ mod tests {
         let u = t.update(&event(1, None, JobState::Completed, None), 7);
         assert!(u.state_changed);
         assert_eq!(u.finished.unwrap().id, 1);
+        // A second event for the finished job (its last progress) is not a second finish.
+        let p = progress("d", Phase::Done, (10, 10), (0, 0));
+        let again = t.update(&event(1, None, JobState::Completed, Some(p)), 7);
+        assert_eq!(again.finished, None, "reported once");
         assert_eq!(t.summary(false), "Up to date");
         t.update(&event(2, Some("a"), JobState::Paused, None), 7);
         assert!(t.paused());
