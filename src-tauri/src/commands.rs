@@ -483,10 +483,12 @@ pub async fn settings_set(app: AppHandle, settings: Settings) -> Res<()> {
 #[tauri::command]
 pub async fn pick_folder(app: AppHandle) -> Res<Option<String>> {
     blocking(app, |app, _| {
-        Ok(app
-            .dialog()
-            .file()
-            .set_title("Add a repository")
+        let mut dialog = app.dialog().file().set_title("Add a repository");
+        // Start at home, where clones usually live, not in GTK's "Recent" list.
+        if let Ok(home) = app.path().home_dir() {
+            dialog = dialog.set_directory(home);
+        }
+        Ok(dialog
             .blocking_pick_folder()
             .and_then(|p| p.into_path().ok())
             .map(|p| p.to_string_lossy().into_owned()))

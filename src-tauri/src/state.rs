@@ -35,8 +35,20 @@ pub struct ErrorEvent {
     pub message: String,
 }
 
-/// Jobs that ran at least this long get a desktop notification when they end.
+/// Jobs that ran at least this long get a desktop notification when they end (failures
+/// always do). `FERRET_NOTIFY_AFTER_SECS` overrides it, e.g. 0 to hear about every job.
 const NOTIFY_AFTER_SECS: i64 = 20;
+
+fn notify_after_secs() -> i64 {
+    static SECS: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
+    *SECS.get_or_init(|| {
+        std::env::var("FERRET_NOTIFY_AFTER_SECS")
+            .ok()
+            .and_then(|v| v.trim().parse().ok())
+            .filter(|s: &i64| *s >= 0)
+            .unwrap_or(NOTIFY_AFTER_SECS)
+    })
+}
 
 struct Current {
     id: String,
@@ -203,7 +215,7 @@ impl Shell {
             if let Some(job) = update.finished {
                 let what = event.job.repo.as_deref().unwrap_or("all repositories");
                 let long = match (job.started_at, job.finished_at) {
-                    (Some(s), Some(f)) => f - s >= NOTIFY_AFTER_SECS,
+                    (Some(s), Some(f)) => f - s >= notify_after_secs(),
                     _ => false,
                 };
                 match job.state {

@@ -161,6 +161,11 @@ function makeClient(S) {
       const els = await wd("POST", `${S}/elements`, { using: "css selector", value: css });
       return els.map((e) => Object.values(e)[0]);
     },
+    oneX: async (what, xpath, timeoutMs = 30000) =>
+      await waitFor(what, async () => {
+        const els = await wd("POST", `${S}/elements`, { using: "xpath", value: xpath });
+        return els.map((e) => Object.values(e)[0])[0];
+      }, timeoutMs),
     one: async (what, css, timeoutMs = 30000) => (await waitFor(what, async () => (await c.find(css))[0], timeoutMs)),
     text: (id) => wd("GET", `${S}/element/${id}/text`),
     click: (id) => wd("POST", `${S}/element/${id}/click`, {}),
@@ -256,6 +261,39 @@ try {
   await sleep(1500);
   await c.shot("repos");
 
+  // ---------------------------------------------------------------- add a local folder
+  // "Add local folder" opens GTK's native folder chooser; xdotool types into it like a user
+  // (Ctrl+L, the path, Enter).
+  const notes = join(work, "picked", "team-notes");
+  mkdirSync(join(notes, "scripts"), { recursive: true });
+  writeFileSync(join(notes, "README.md"), "# Team notes\n\nHow we rotate the on-call pager and page the backup.\n");
+  writeFileSync(join(notes, "scripts", "rotate.py"), "def rotate_pager(team, week):\n    return team[week % len(team)]\n");
+  await c.click(await c.oneX("Add local folder", "//button[contains(., 'Add local folder')]"));
+  const chooser = await waitFor("the folder chooser", () => {
+    const r = spawnSync("xdotool", ["search", "--onlyvisible", "--name", "^Add a repository$"], { encoding: "utf8" });
+    return r.status === 0 ? r.stdout.trim().split("\n")[0] : null;
+  }, 20000);
+  await sleep(800);
+  await c.shot("folder-dialog");
+  const xdo = (...args) => {
+    const r = spawnSync("xdotool", args, { encoding: "utf8", timeout: 20000 });
+    if (r.status !== 0) throw new Error(`xdotool ${args.join(" ")}: ${r.stderr}`);
+  };
+  xdo("windowfocus", "--sync", chooser);
+  xdo("key", "--clearmodifiers", "ctrl+l");
+  await sleep(300);
+  xdo("type", "--delay", "15", notes);
+  await sleep(500);
+  // GTK completes inline (selected text, e.g. "/scripts"): Delete drops it, Enter picks the folder.
+  xdo("key", "Delete");
+  await sleep(200);
+  xdo("key", "Return");
+  const picked = await waitFor("the picked folder to be added and indexed", async () => {
+    const r = (await c.invoke("repos_list")).find((x) => x.root === notes);
+    return r && r.chunks > 0 && r.last_indexed_at ? r : null;
+  }, 60000, 500);
+  log(`folder chooser: added ${picked.name} (${picked.files} files)`);
+
   // ---------------------------------------------------------------- settings: the editor
   await c.key("3", true);
   log("settings: screen");
@@ -344,6 +382,10 @@ try {
     300,
   );
   log(`indexed in the background: ${indexedHidden.chunks} chunks; tray said ${[...seen.statuses].join(" → ")}`);
+  const finishedNote = await waitFor("the finished notification", async () =>
+    (await host("notifications")).find((n) => n.summary === "Indexing finished" && n.body.includes(added.name)),
+  );
+  log(`notification: ${finishedNote.summary}: ${finishedNote.body}`);
   if (![...seen.statuses].some((t) => /^Indexing/.test(t))) throw new Error(`the tray never said Indexing: ${[...seen.statuses]}`);
   if (![...seen.icons].some((i) => i !== idleIcon)) throw new Error("the tray icon never changed while indexing");
   if (!seen.hiddenThroughout) throw new Error("the window showed itself while indexing");

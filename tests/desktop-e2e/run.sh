@@ -20,7 +20,9 @@ export PATH="$HOME/.cargo/bin:$PATH"
 
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
   (cd ui && npm run build --silent)
-  cargo build -p ferret-desktop -p ferret-tests --bin ferret-desktop --bin ferret-test-servers
+  # --workspace: the same feature set as `cargo test --workspace`, so nothing is rebuilt
+  # (with -p, env_logger and nix get fewer features and the engine compiles again).
+  cargo build --workspace --bins --locked
 fi
 
 work="$(mktemp -d)"
@@ -31,6 +33,8 @@ export FERRET_DATA_DIR="$work/data" HOME="$work/home" XDG_CONFIG_HOME="$work/hom
   XDG_DATA_HOME="$work/home/.local/share"
 export FERRET_MODEL_DIR="${FERRET_MODEL_DIR:-$repo/.models}"
 export WEBKIT_DISABLE_COMPOSITING_MODE=1
+# Every finished job raises a notification (not only those over 20 s), so the run sees one.
+export FERRET_NOTIFY_AFTER_SECS=0
 
 xvfb-run -a -s "-screen 0 1280x860x24" dbus-run-session -- bash -c '
   set -euo pipefail
