@@ -22,7 +22,7 @@ apt_packages=(
   build-essential pkg-config curl unzip python3 python3-pip git ripgrep
   libssl-dev libdbus-1-dev
   libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev
-  xvfb dbus dbus-x11 gnome-keyring chromium webkit2gtk-driver imagemagick python3-gi gir1.2-gtk-3.0
+  xvfb dbus dbus-x11 gnome-keyring chromium webkit2gtk-driver imagemagick python3-gi gir1.2-gtk-3.0 xdotool
   nodejs npm
 )
 if [ "${FERRET_SKIP_APT:-0}" != 1 ]; then

@@ -3,7 +3,7 @@
 # then drives the real window under Xvfb through tauri-driver + WebKitWebDriver
 # (tests/desktop-e2e/e2e.mjs), with a real Secret Service keychain (gnome-keyring) in a
 # private D-Bus session.
-# Needs: webkit2gtk-driver (apt), tauri-driver (`cargo install tauri-driver --locked`),
+# Needs: webkit2gtk-driver (apt), tauri-driver (`cargo install tauri-driver --locked --debug`),
 # xvfb, dbus, node >= 20, the model in .models/ (scripts/setup.sh).
 # Screenshots go to $CARGO_TARGET_DIR/screenshots (default target/screenshots).
 set -euo pipefail
@@ -13,8 +13,9 @@ cd "$repo"
 
 command -v WebKitWebDriver >/dev/null || { echo "WebKitWebDriver missing: sudo apt-get install webkit2gtk-driver" >&2; exit 1; }
 if ! command -v tauri-driver >/dev/null; then
-  echo "installing tauri-driver (cargo install tauri-driver --locked)"
-  CARGO_TARGET_DIR= cargo install tauri-driver --locked --quiet
+  # A debug build: it only relays WebDriver calls, and compiles in about half the time.
+  echo "installing tauri-driver (cargo install tauri-driver --locked --debug)"
+  CARGO_TARGET_DIR= cargo install tauri-driver --locked --debug --quiet
 fi
 export PATH="$HOME/.cargo/bin:$PATH"
 
