@@ -12,12 +12,12 @@ target="${CARGO_TARGET_DIR:-$repo/target}"
 cd "$repo"
 
 command -v WebKitWebDriver >/dev/null || { echo "WebKitWebDriver missing: sudo apt-get install webkit2gtk-driver" >&2; exit 1; }
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 if ! command -v tauri-driver >/dev/null; then
   # A debug build: it only relays WebDriver calls, and compiles in about half the time.
   echo "installing tauri-driver (cargo install tauri-driver --locked --debug)"
   CARGO_TARGET_DIR= cargo install tauri-driver --locked --debug --quiet
 fi
-export PATH="$HOME/.cargo/bin:$PATH"
 
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
   (cd ui && npm run build --silent)
