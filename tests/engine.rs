@@ -1,6 +1,6 @@
 //! The engine end to end on real fixture repositories with the real model: indexing, each
-//! search mode, filters, incremental re-indexing, the embedding cache, vector index recovery
-//! and bad input.
+//! search mode, filters, incremental re-indexing, the embedding cache, vector index recovery,
+//! paused repositories and bad input.
 
 use std::fs;
 use std::sync::atomic::AtomicBool;
@@ -295,6 +295,59 @@ fn the_same_code_in_two_repos_is_embedded_once() {
     assert!(engine.remove_repo("a").unwrap() > 0);
     let hits = search(&engine, "great circle", Hybrid);
     assert!(hits.iter().all(|h| h.repo == "b"));
+}
+
+#[test]
+fn a_paused_repository_is_skipped_but_stays_searchable() {
+    let (_a, repo_a) = copy_fixture("polyglot");
+    let (_b, repo_b) = copy_fixture("polyglot");
+    let data = tempfile::tempdir().unwrap();
+    let engine = open_engine(data.path());
+    engine.add_repo(&repo_a, Some("kept")).unwrap();
+    engine.add_repo(&repo_b, Some("held")).unwrap();
+    index_all(&engine);
+
+    // A change in the paused repository is not picked up by "index everything".
+    let row = engine.set_repo_paused("held", true).unwrap();
+    assert!(row.paused);
+    fs::write(
+        repo_b.join("src/held_only.rs"),
+        "pub fn quarantined_symbol() {}\n",
+    )
+    .unwrap();
+    let report = index_all(&engine);
+    assert_eq!(report.files_changed, 0, "{report:?}");
+    let info = |name: &str| {
+        engine
+            .repos()
+            .unwrap()
+            .into_iter()
+            .find(|r| r.name == name)
+            .unwrap()
+    };
+    assert!(info("held").paused && !info("kept").paused);
+    // What it held is still found; the new file is not.
+    let hits = search(&engine, "slugify", Lexical);
+    assert!(hits.iter().any(|h| h.repo == "held"), "{:?}", paths(&hits));
+    assert!(search(&engine, "quarantined_symbol", Lexical).is_empty());
+
+    // Naming it is refused with the way out; so is a sync.
+    let err = engine
+        .index(Some("held"), &AtomicBool::new(false), false, &|_| {})
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("paused") && err.contains("ferret repo resume held"),
+        "{err}"
+    );
+
+    // Resumed, it catches up.
+    assert!(!engine.set_repo_paused("held", false).unwrap().paused);
+    let report = index_all(&engine);
+    assert_eq!(report.files_changed, 1, "{report:?}");
+    let hits = search(&engine, "quarantined_symbol", Lexical);
+    assert_eq!(hits.first().map(|h| h.repo.as_str()), Some("held"));
+    assert!(engine.set_repo_paused("nope", true).is_err());
 }
 
 #[test]

@@ -1,5 +1,5 @@
 //! Periodic fetching by a profile's background: a commit pushed upstream becomes searchable
-//! without anyone asking, and a paused profile fetches nothing.
+//! without anyone asking, and a paused profile, or a paused repository, fetches nothing.
 //!
 //! Real parts throughout: the token in the Secret Service keychain (run inside
 //! `dbus-run-session` with gnome-keyring unlocked, as scripts/test.sh does), GitHub's REST
@@ -166,6 +166,42 @@ fn the_fetch_timer_brings_new_commits_in_and_stops_while_paused() {
     profiles.set_status(&id, ProfileStatus::Active).unwrap();
     wait_for("fetching to resume", || {
         found(&engine, "arrives after resume", "src/late.rs")
+    });
+
+    // One repository paused: the timer leaves it alone (its only clone), search still has it.
+    engine.set_repo_paused("acme/ledger", true).unwrap();
+    wait_for("running jobs to stop", || {
+        jobs::list(&store, 0)
+            .unwrap()
+            .iter()
+            .all(|j| j.state != jobs::JobState::Running)
+    });
+    let before = newest(&store);
+    let git_requests = git.request_count();
+    push_commit(
+        &bare,
+        &[("src/held.rs", Some("pub fn held_back_while_paused() {}\n"))],
+        "held",
+    );
+    std::thread::sleep(Duration::from_secs(4));
+    assert_eq!(
+        newest(&store),
+        before,
+        "a job was queued for a paused repository"
+    );
+    assert_eq!(
+        git.request_count(),
+        git_requests,
+        "git was contacted for a paused repository"
+    );
+    assert!(!found(&engine, "held back while paused", "src/held.rs"));
+    assert!(
+        found(&engine, "reconcile ledger", "src/ledger.rs"),
+        "still searchable"
+    );
+    engine.set_repo_paused("acme/ledger", false).unwrap();
+    wait_for("fetching the resumed repository", || {
+        found(&engine, "held back while paused", "src/held.rs")
     });
     drop(background);
 }

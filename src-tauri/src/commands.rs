@@ -283,6 +283,26 @@ pub async fn repo_remove(app: AppHandle, name: String) -> Res<()> {
     .await
 }
 
+/// Pauses or resumes one repository; resuming queues an index so it catches up.
+#[tauri::command]
+pub async fn repo_set_paused(app: AppHandle, name: String, paused: bool) -> Res<RepoInfo> {
+    blocking(app, move |app, shell| {
+        shell
+            .engine(app)?
+            .set_repo_paused(&name, paused)
+            .map_err(err)?;
+        shell.refresh_repos();
+        if !paused {
+            shell
+                .jobs(app)?
+                .enqueue(JobKind::Index, Some(&name))
+                .map_err(err)?;
+        }
+        repo_info(shell, app, &name)
+    })
+    .await
+}
+
 #[tauri::command]
 pub async fn repo_index(app: AppHandle, name: Option<String>) -> Res<()> {
     blocking(app, move |app, shell| {

@@ -293,6 +293,14 @@ try {
     return r && r.chunks > 0 && r.last_indexed_at ? r : null;
   }, 60000, 500);
   log(`folder chooser: added ${picked.name} (${picked.files} files)`);
+  // One repository paused and resumed from its row.
+  await c.click(await c.one("its Pause button", `[aria-label="Pause ${picked.name}"]`));
+  await waitFor("the repository to pause", async () => (await c.invoke("repos_list")).find((r) => r.name === picked.name)?.paused === true);
+  await waitFor("the row to say Paused", async () => /Paused/.test(await c.textOf(`.repo-row[data-repo="${picked.name}"]`)));
+  await c.shot("repo-paused");
+  await c.click(await c.one("its Resume button", `[aria-label="Resume ${picked.name}"]`));
+  await waitFor("the repository to resume", async () => (await c.invoke("repos_list")).find((r) => r.name === picked.name)?.paused === false);
+  log("paused and resumed one repository from its row");
 
   // ---------------------------------------------------------------- settings: the editor
   await c.key("3", true);

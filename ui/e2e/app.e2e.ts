@@ -159,10 +159,10 @@ describe("repositories and progress", () => {
     expect(await page.locator(".activity").textContent()).toContain("37%");
     await shot(page, "progress");
 
-    await page.getByRole("button", { name: "Pause" }).click();
+    await page.getByRole("button", { name: "Pause", exact: true }).click();
     expect((await calls(page, "index_pause")).length).toBe(1);
     await emit(page, "jobs-changed", { running: false, paused: true, summary: "Paused" });
-    await page.getByRole("button", { name: "Resume" }).click();
+    await page.getByRole("button", { name: "Resume", exact: true }).click();
     expect((await calls(page, "index_resume")).length).toBe(1);
     await emit(page, "jobs-changed", { running: true, paused: false, summary: "Indexing 2 repositories" });
 
@@ -177,6 +177,27 @@ describe("repositories and progress", () => {
 
     await emit(page, "jobs-changed", { running: false, paused: false, summary: "" });
     await page.locator(".indexing").waitFor({ state: "detached" });
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+});
+
+describe("one repository paused", () => {
+  it("pauses and resumes a repository; a paused one cannot be synced or re-indexed", async () => {
+    const { page, context, errors } = await open("signed-in", "light");
+    await page.keyboard.press("Control+2");
+    const row = page.locator('.repo-row[data-repo="BurntSushi/ripgrep"]');
+    await row.waitFor();
+    await row.getByRole("button", { name: "Pause BurntSushi/ripgrep" }).click();
+    await row.getByText("Paused", { exact: true }).waitFor();
+    expect(await calls(page, "repo_set_paused")).toEqual([{ name: "BurntSushi/ripgrep", paused: true }]);
+    expect(await row.getByRole("button", { name: "Sync BurntSushi/ripgrep" }).isDisabled()).toBe(true);
+    expect(await row.getByRole("button", { name: "Re-index BurntSushi/ripgrep" }).isDisabled()).toBe(true);
+    await shot(page, "repo-paused");
+    await row.getByRole("button", { name: "Resume BurntSushi/ripgrep" }).click();
+    await row.getByRole("button", { name: "Pause BurntSushi/ripgrep" }).waitFor();
+    expect((await calls(page, "repo_set_paused")).at(-1)).toEqual({ name: "BurntSushi/ripgrep", paused: false });
+    expect(await row.getByRole("button", { name: "Re-index BurntSushi/ripgrep" }).isDisabled()).toBe(false);
     expect(errors).toEqual([]);
     await context.close();
   });

@@ -19,6 +19,8 @@
  *   repo_add_local         → { path }                             → RepoInfo
  *   repo_add_github        → { fullName, branch: string|null }    → RepoInfo
  *   repo_remove            → { name }                             → void
+ *   repo_set_paused        → { name, paused }                     → RepoInfo (resuming queues
+ *                            an index)
  *   repo_index             → { name: string|null } (null=all)     → void
  *   repo_sync              → { name: string|null } (null=all)     → void
  *   index_pause | index_resume | index_cancel → {}                → void
@@ -146,6 +148,8 @@ export interface RepoInfo {
   remote: string | null;
   branch: string | null;
   head: string | null;
+  /** Not watched, fetched or indexed until resumed; still searched. */
+  paused: boolean;
   files: number;
   chunks: number;
   embedded_chunks: number;
@@ -287,6 +291,7 @@ export const api = {
   repoAddGithub: (fullName: string, branch: string | null = null) =>
     invoke<RepoInfo>("repo_add_github", { fullName, branch }),
   repoRemove: (name: string) => invoke<void>("repo_remove", { name }),
+  repoSetPaused: (name: string, paused: boolean) => invoke<RepoInfo>("repo_set_paused", { name, paused }),
   repoIndex: (name: string | null = null) => invoke<void>("repo_index", { name }),
   repoSync: (name: string | null = null) => invoke<void>("repo_sync", { name }),
   indexPause: () => invoke<void>("index_pause"),

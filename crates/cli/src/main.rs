@@ -136,6 +136,10 @@ enum RepoCommand {
     },
     /// Remove a repository from the index (its files are not touched).
     Remove { name: String },
+    /// Stop watching, fetching and indexing one repository; what it holds stays searchable.
+    Pause { name: String },
+    /// Watch, fetch and index a paused repository again (run `ferret index NAME` to catch up).
+    Resume { name: String },
 }
 
 fn main() -> ExitCode {
@@ -341,7 +345,7 @@ fn repo_command(cli: &Cli, command: &RepoCommand) -> anyhow::Result<()> {
             } else {
                 for r in repos {
                     println!(
-                        "{:<24} {:>6} files {:>8} chunks {:>5.1}% semantic  {}",
+                        "{:<24} {:>6} files {:>8} chunks {:>5.1}% semantic  {}{}",
                         r.name,
                         r.files,
                         r.chunks,
@@ -350,7 +354,8 @@ fn repo_command(cli: &Cli, command: &RepoCommand) -> anyhow::Result<()> {
                         } else {
                             100.0 * r.embedded_chunks as f64 / r.chunks as f64
                         },
-                        r.root.display()
+                        r.root.display(),
+                        if r.paused { "  (paused)" } else { "" }
                     );
                 }
             }
@@ -358,6 +363,19 @@ fn repo_command(cli: &Cli, command: &RepoCommand) -> anyhow::Result<()> {
         RepoCommand::Remove { name } => {
             let chunks = engine.remove_repo(name)?;
             println!("removed {name} ({chunks} chunks); its files on disk are untouched");
+        }
+        RepoCommand::Pause { name } => {
+            engine.set_repo_paused(name, true)?;
+            println!(
+                "paused {name}: not watched, fetched or indexed until `ferret repo resume {name}`; \
+                 what it holds stays searchable"
+            );
+        }
+        RepoCommand::Resume { name } => {
+            engine.set_repo_paused(name, false)?;
+            println!(
+                "resumed {name}; `ferret index {name}` catches up with changes made meanwhile"
+            );
         }
     }
     Ok(())

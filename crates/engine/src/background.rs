@@ -93,7 +93,7 @@ impl ProfileBackground {
         Ok(engine
             .repos()?
             .into_iter()
-            .filter(|r| r.remote.is_none())
+            .filter(|r| r.remote.is_none() && !r.paused)
             .map(|r| WatchedRepo {
                 name: r.name,
                 root: r.root,
@@ -176,7 +176,7 @@ fn on_change(jobs: &JobHandle, batch: &ChangeBatch) {
 }
 
 /// Queues a sync of the profile's cloned repositories every `every` (skipped while the
-/// profile is paused or has none).
+/// profile is paused or has none that is not paused).
 fn spawn_fetcher(
     jobs: JobHandle,
     every: Duration,
@@ -199,7 +199,7 @@ fn spawn_fetcher(
                     .unwrap_or(false);
                 let has_clones = engine
                     .repos()
-                    .map(|rs| rs.iter().any(|r| r.remote.is_some()))
+                    .map(|rs| rs.iter().any(|r| r.remote.is_some() && !r.paused))
                     .unwrap_or(false);
                 if active && has_clones {
                     if let Err(e) = jobs.enqueue(JobKind::Sync, None) {

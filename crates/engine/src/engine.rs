@@ -50,6 +50,8 @@ pub struct RepoInfo {
     pub remote: Option<String>,
     pub branch: Option<String>,
     pub head: Option<String>,
+    /// Not watched, fetched or indexed until resumed; what is indexed stays searchable.
+    pub paused: bool,
     pub files: u64,
     pub chunks: u64,
     pub embedded_chunks: u64,
@@ -380,13 +382,18 @@ impl Engine {
         let repos: Vec<RepoRow> = {
             let store = self.store();
             match repo {
-                Some(name) => vec![find_repo(&store, name)?],
+                Some(name) => vec![refuse_paused(find_repo(&store, name)?, "sync")?],
                 None => store.repos()?,
             }
         }
         .into_iter()
         .filter(|r| r.remote.is_some())
         .collect();
+        let any_clones = !repos.is_empty();
+        let repos: Vec<RepoRow> = repos.into_iter().filter(|r| !r.paused).collect();
+        if any_clones && repos.is_empty() {
+            return Ok(Vec::new());
+        }
         if repos.is_empty() {
             return Err(Error::NotFound(match repo {
                 Some(name) => format!(
@@ -557,12 +564,37 @@ impl Engine {
                     remote: r.remote,
                     branch: r.branch,
                     head: r.head,
+                    paused: r.paused,
                     files,
                     chunks,
                     embedded_chunks,
                 }
             })
             .collect())
+    }
+
+    /// Pauses or resumes one repository. A paused repository is not watched, fetched or
+    /// indexed (indexing "all" skips it; naming it is refused with how to resume), and
+    /// what it already holds stays searchable. Background work picks the change up on its
+    /// next refresh.
+    pub fn set_repo_paused(&self, name: &str, paused: bool) -> Result<RepoRow> {
+        self.check_writable(if paused {
+            "pausing repositories"
+        } else {
+            "resuming repositories"
+        })?;
+        let store = self.store();
+        let repo = find_repo(&store, name)?;
+        store.set_repo_paused(repo.id, paused)?;
+        store.audit(
+            if paused {
+                "repo-paused"
+            } else {
+                "repo-resumed"
+            },
+            name,
+        )?;
+        Ok(RepoRow { paused, ..repo })
     }
 
     /// Removes a repository and everything indexed from it. A local working copy is
@@ -607,13 +639,18 @@ impl Engine {
         self.check_limits(&Usage::default())?;
         let mut store = Store::open(&self.paths.meta_db())?;
         let repos = match repo {
-            Some(name) => vec![find_repo(&store, name)?],
+            Some(name) => vec![refuse_paused(find_repo(&store, name)?, "index")?],
             None => store.repos()?,
         };
         if repos.is_empty() {
             return Err(Error::NotFound(
                 "no repositories to index: add one with `ferret repo add PATH`".into(),
             ));
+        }
+        // All of them: the paused ones wait (what they hold stays searchable).
+        let repos: Vec<RepoRow> = repos.into_iter().filter(|r| !r.paused).collect();
+        if repos.is_empty() {
+            return Ok(IndexReport::default());
         }
         let embedder = if lexical_only {
             None
@@ -825,6 +862,18 @@ fn validate_repo_name(name: &str) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+/// `repo`, unless it is paused: then an error that says how to resume it.
+fn refuse_paused(repo: RepoRow, what: &str) -> Result<RepoRow> {
+    if repo.paused {
+        return Err(Error::Refused(format!(
+            "{:?} is paused, so Ferret does not {what} it: resume it first \
+             (`ferret repo resume {}`, or Resume in the app)",
+            repo.name, repo.name
+        )));
+    }
+    Ok(repo)
 }
 
 fn find_repo(store: &Store, name: &str) -> Result<RepoRow> {

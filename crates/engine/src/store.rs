@@ -121,6 +121,10 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX jobs_by_state ON jobs(state, id);
     "#,
+    // 4: repositories paused one by one (not watched, fetched or indexed; still searched).
+    r#"
+    ALTER TABLE repos ADD COLUMN paused INTEGER NOT NULL DEFAULT 0;
+    "#,
 ];
 
 /// A repository known to the profile.
@@ -138,6 +142,8 @@ pub struct RepoRow {
     pub branch: Option<String>,
     /// The commit the clone was last synced to.
     pub head: Option<String>,
+    /// Paused by the user: not watched, fetched or indexed until resumed; still searched.
+    pub paused: bool,
 }
 
 /// Where a cloned repository came from.
@@ -394,6 +400,17 @@ impl Store {
             .next())
     }
 
+    /// Pauses or resumes one repository.
+    pub fn set_repo_paused(&self, repo_id: i64, paused: bool) -> Result<()> {
+        self.conn
+            .execute(
+                "UPDATE repos SET paused = ?2 WHERE id = ?1",
+                params![repo_id, paused as i64],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
     /// Records the commit a clone now sits at.
     pub fn set_repo_head(&self, repo_id: i64, head: &str) -> Result<()> {
         self.conn
@@ -414,7 +431,7 @@ impl Store {
 
     fn query_repos(&self, tail: &str, args: &[&dyn rusqlite::ToSql]) -> Result<Vec<RepoRow>> {
         let sql =
-            format!("SELECT id, name, root, kind, added_at, last_indexed_at, remote, clone_url, branch, head FROM repos {tail}");
+            format!("SELECT id, name, root, kind, added_at, last_indexed_at, remote, clone_url, branch, head, paused FROM repos {tail}");
         let mut stmt = self.conn.prepare_cached(&sql).map_err(|e| self.err(e))?;
         let rows = stmt
             .query_map(args, |r| {
@@ -429,6 +446,7 @@ impl Store {
                     clone_url: r.get(7)?,
                     branch: r.get(8)?,
                     head: r.get(9)?,
+                    paused: r.get::<_, i64>(10)? != 0,
                 })
             })
             .map_err(|e| self.err(e))?;

@@ -169,6 +169,7 @@ function ProgressRow({ rp, paused }: { rp: RepoProgress; paused: boolean }) {
 }
 
 function repoState(r: RepoInfo): { label: string; tone: string } {
+  if (r.paused) return { label: "Paused", tone: "warn" };
   if (r.last_indexed_at == null) return { label: "Not indexed", tone: "muted" };
   const sem = percentSemantic(r.embedded_chunks, r.chunks);
   if (sem < 100) return { label: "Lexical ready", tone: "semantic" };
@@ -284,13 +285,22 @@ function AddedRepos({ profile, repos, reposError, reload, indexing, toast }: Par
               </div>
               <div class="repo-actions">
                 {r.kind === "github" && (
-                  <button class="icon-btn" title="Sync: fetch from GitHub and index changes" aria-label={`Sync ${r.name}`} onClick={() => act(r.name, () => api.repoSync(r.name))}>
+                  <button class="icon-btn" title={r.paused ? "Paused: resume to sync" : "Sync: fetch from GitHub and index changes"} aria-label={`Sync ${r.name}`} disabled={r.paused} onClick={() => act(r.name, () => api.repoSync(r.name))}>
                     <Icon name="sync" />
                   </button>
                 )}
-                <button class="icon-btn" title="Re-index" aria-label={`Re-index ${r.name}`} onClick={() => act(r.name, () => api.repoIndex(r.name))}>
+                <button class="icon-btn" title={r.paused ? "Paused: resume to re-index" : "Re-index"} aria-label={`Re-index ${r.name}`} disabled={r.paused} onClick={() => act(r.name, () => api.repoIndex(r.name))}>
                   <Icon name="refresh" />
                 </button>
+                {r.paused ? (
+                  <button class="icon-btn" title="Resume: watch, fetch and index again (catches up now)" aria-label={`Resume ${r.name}`} onClick={() => act(r.name, async () => (await api.repoSetPaused(r.name, false), await reload()), `Resumed ${r.name}`)}>
+                    <Icon name="play" />
+                  </button>
+                ) : (
+                  <button class="icon-btn" title="Pause: stop watching, fetching and indexing it (it stays searchable)" aria-label={`Pause ${r.name}`} onClick={() => act(r.name, async () => (await api.repoSetPaused(r.name, true), await reload()), `Paused ${r.name}: it stays searchable`)}>
+                    <Icon name="pause" />
+                  </button>
+                )}
                 <button class="icon-btn danger" title="Remove" aria-label={`Remove ${r.name}`} onClick={() => setRemoving(r)}>
                   <Icon name="trash" />
                 </button>

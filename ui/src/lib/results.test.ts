@@ -40,12 +40,9 @@ describe("the first selection", () => {
 });
 
 describe("the line to open", () => {
-  it("is the line with the most matches (first of equals), else the chunk's first line", () => {
-    // "/* Appends … buffer is full */" above "void ring_buffer_push(ring_buffer *rb…": the signature wins.
-    const comment = { line: 0, start: 40, end: 46 };
-    const sig = [{ line: 1, start: 5, end: 9 }, { line: 1, start: 10, end: 16 }, { line: 1, start: 17, end: 21 }];
-    expect(targetLine(hit({ start_line: 17, snippet_start_line: 17, highlights: [comment, ...sig] }))).toBe(18);
-    expect(targetLine(hit({ start_line: 17, snippet_start_line: 17, highlights: [{ line: 3, start: 0, end: 4 }, { line: 1, start: 5, end: 9 }] }))).toBe(18);
+  it("is the first matched line, else the chunk's first line", () => {
+    const h = hit({ start_line: 17, snippet_start_line: 17, highlights: [{ line: 3, start: 0, end: 4 }, { line: 1, start: 5, end: 9 }] });
+    expect(targetLine(h)).toBe(18);
     expect(targetLine(hit({ start_line: 40, snippet_start_line: 40, highlights: [] }))).toBe(40);
   });
 });

@@ -48,16 +48,12 @@ export function bestHitIndex(hits: SearchHit[]): number {
 }
 
 /**
- * The line an editor should open at: the line with the most matches (the first of equals),
- * so a function found by its name opens at its signature rather than at a comment above it
- * that shares one word; else the chunk's first line (a semantic-only hit has no matches).
+ * The line an editor should open at: the first line with a match, as grep would report it,
+ * else the chunk's first line (a semantic-only hit has no matched words).
  */
 export function targetLine(hit: SearchHit): number {
-  const counts = new Map<number, number>();
-  for (const h of hit.highlights) counts.set(h.line, (counts.get(h.line) ?? 0) + 1);
-  let best: [number, number] | null = null;
-  for (const [line, n] of counts) if (!best || n > best[1] || (n === best[1] && line < best[0])) best = [line, n];
-  return best ? hit.snippet_start_line + best[0] : hit.start_line;
+  const lines = hit.highlights.map((h) => h.line);
+  return lines.length ? hit.snippet_start_line + Math.min(...lines) : hit.start_line;
 }
 
 /** Hits in the order they are displayed (what ↑/↓ walks through). */
