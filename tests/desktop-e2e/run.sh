@@ -16,7 +16,7 @@ export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 if ! command -v tauri-driver >/dev/null; then
   # A debug build: it only relays WebDriver calls, and compiles in about half the time.
   echo "installing tauri-driver (cargo install tauri-driver --locked --debug)"
-  CARGO_TARGET_DIR= cargo install tauri-driver --locked --debug --quiet
+  env -u CARGO_TARGET_DIR cargo install tauri-driver --locked --debug --quiet
 fi
 
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
