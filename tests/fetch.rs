@@ -119,11 +119,13 @@ fn the_fetch_timer_brings_new_commits_in_and_stops_while_paused() {
             .filter(|j| j.kind == JobKind::Sync)
             .collect()
     };
-    let completed = syncs(&store)
-        .iter()
-        .filter(|j| j.state == jobs::JobState::Completed)
-        .count();
-    assert!(completed >= 1, "{:?}", syncs(&store));
+    // The new commit is searchable as soon as the sync's index commits; the job row says
+    // Completed a moment later.
+    wait_for("the sync job to be recorded as completed", || {
+        syncs(&store)
+            .iter()
+            .any(|j| j.state == jobs::JobState::Completed)
+    });
     assert!(
         syncs(&store).iter().all(|j| j.error.is_none()),
         "{:?}",

@@ -35,6 +35,26 @@ pub struct ErrorEvent {
     pub message: String,
 }
 
+/// Failure messages already notified, so the same failure twice in a row (the watcher and
+/// an explicit re-index both finding a folder gone) raises one desktop notification.
+#[derive(Default)]
+struct RecentFailures(Vec<(String, std::time::Instant)>);
+
+/// How long an identical failure stays quiet.
+const REPEAT_FAILURE_QUIET: std::time::Duration = std::time::Duration::from_secs(120);
+
+impl RecentFailures {
+    fn first_time(&mut self, message: &str) -> bool {
+        self.0.retain(|(_, at)| at.elapsed() < REPEAT_FAILURE_QUIET);
+        if self.0.iter().any(|(m, _)| m == message) {
+            return false;
+        }
+        self.0
+            .push((message.to_string(), std::time::Instant::now()));
+        true
+    }
+}
+
 /// Jobs that ran at least this long get a desktop notification when they end (failures
 /// always do). `FERRET_NOTIFY_AFTER_SECS` overrides it, e.g. 0 to hear about every job.
 const NOTIFY_AFTER_SECS: i64 = 20;
@@ -185,6 +205,7 @@ impl Shell {
         let app = app.clone();
         let id = id.to_string();
         let tracker = self.tracker.clone();
+        let recent_failures = Mutex::new(RecentFailures::default());
         Arc::new(move |event: &JobEvent| {
             if event.profile != id {
                 return;
@@ -230,7 +251,10 @@ impl Shell {
                                 message: message.clone(),
                             },
                         );
-                        crate::notify(&app, "Indexing failed", &message);
+                        // The window shows every failure; the desktop hears of one once.
+                        if lock(&recent_failures).first_time(&message) {
+                            crate::notify(&app, "Indexing failed", &message);
+                        }
                     }
                     JobState::Completed if long => {
                         crate::notify(&app, "Indexing finished", &format!("{what} is up to date"))
@@ -239,5 +263,18 @@ impl Shell {
                 }
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RecentFailures;
+
+    #[test]
+    fn an_identical_failure_is_notified_once() {
+        let mut recent = RecentFailures::default();
+        assert!(recent.first_time("Indexing a failed: gone"));
+        assert!(!recent.first_time("Indexing a failed: gone"));
+        assert!(recent.first_time("Indexing b failed: gone"));
     }
 }
