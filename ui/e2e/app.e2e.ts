@@ -185,7 +185,7 @@ describe("repositories and progress", () => {
 describe("one repository paused", () => {
   it("pauses and resumes a repository; a paused one cannot be synced or re-indexed", async () => {
     const { page, context, errors } = await open("signed-in", "light");
-    await page.keyboard.press("Control+2");
+    await page.getByRole("tab", { name: "Repositories" }).click();
     const row = page.locator('.repo-row[data-repo="BurntSushi/ripgrep"]');
     await row.waitFor();
     await row.getByRole("button", { name: "Pause BurntSushi/ripgrep" }).click();
