@@ -106,7 +106,7 @@ pub fn follow(app: &AppHandle, url: &str, switch_allowed: bool) -> Result<(), St
                 let current_name = shell
                     .profiles
                     .get(&current)
-                    .map(|r| r.github_login.unwrap_or(r.display_name))
+                    .map(|r| r.name().to_string())
                     .unwrap_or_else(|_| current.clone());
                 crate::show_window(app);
                 let _ = app.emit(
@@ -115,7 +115,7 @@ pub fn follow(app: &AppHandle, url: &str, switch_allowed: bool) -> Result<(), St
                         url: url.to_string(),
                         action: describe(&link),
                         profile: wanted.to_string(),
-                        profile_name: record.github_login.unwrap_or(record.display_name),
+                        profile_name: record.name().to_string(),
                         current,
                         current_name,
                     },

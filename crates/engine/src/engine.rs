@@ -389,11 +389,6 @@ impl Engine {
         .into_iter()
         .filter(|r| r.remote.is_some())
         .collect();
-        let any_clones = !repos.is_empty();
-        let repos: Vec<RepoRow> = repos.into_iter().filter(|r| !r.paused).collect();
-        if any_clones && repos.is_empty() {
-            return Ok(Vec::new());
-        }
         if repos.is_empty() {
             return Err(Error::NotFound(match repo {
                 Some(name) => format!(
@@ -403,6 +398,11 @@ impl Engine {
                          `ferret repo add github:OWNER/NAME`"
                     .into(),
             }));
+        }
+        // All of them: the paused ones wait (with all paused, not even the keychain is read).
+        let repos: Vec<RepoRow> = repos.into_iter().filter(|r| !r.paused).collect();
+        if repos.is_empty() {
+            return Ok(Vec::new());
         }
         let (_, token) = github_session(&self.record()?)?;
         let auth = GitAuth {

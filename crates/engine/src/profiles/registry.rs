@@ -112,6 +112,13 @@ pub struct ProfileRecord {
     pub last_used_at: Option<i64>,
 }
 
+impl ProfileRecord {
+    /// The name people know the profile by: its GitHub login, else its display name.
+    pub fn name(&self) -> &str {
+        self.github_login.as_deref().unwrap_or(&self.display_name)
+    }
+}
+
 /// One profile-level event.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct AuditEntry {
