@@ -50,6 +50,19 @@ pub struct EvalArgs {
     /// Do not add and index the cases' repositories first (use the profile as it is).
     #[arg(long)]
     no_index: bool,
+    /// Score only one half: `dev` (tune on it) or `check` (report it). Default: both.
+    #[arg(long)]
+    split: Option<String>,
+    /// Write the full report as JSON to this file (a baseline for --compare).
+    #[arg(long, value_name = "FILE")]
+    save: Option<PathBuf>,
+    /// Compare with a report saved earlier by --save: score deltas and every case that moved.
+    #[arg(long, value_name = "FILE")]
+    compare: Option<PathBuf>,
+    /// Instead of scoring, write each case's lexical and semantic top hits with their raw
+    /// scores (JSON) to this file, for studying fusion offline.
+    #[arg(long, value_name = "FILE")]
+    candidates: Option<PathBuf>,
 }
 
 fn queries(args: &BenchArgs) -> anyhow::Result<Vec<String>> {
@@ -247,7 +260,11 @@ fn print_latency(r: &BenchReport) {
 }
 
 pub fn eval(args: &EvalArgs, engine: &Engine) -> anyhow::Result<()> {
-    let cases = eval::load_cases(&args.file)?;
+    let mut cases = eval::load_cases(&args.file)?;
+    if let Some(split) = &args.split {
+        let split: eval::Split = split.parse()?;
+        cases.retain(|c| c.split == split);
+    }
     let modes: Vec<SearchMode> = if args.modes.is_empty() {
         vec![
             SearchMode::Lexical,
@@ -268,32 +285,150 @@ pub fn eval(args: &EvalArgs, engine: &Engine) -> anyhow::Result<()> {
                     engine.add_repo(&dir, Some(&name))?;
                 }
                 Some(_) => {}
-                None => eprintln!("ferret: warning: repository {name} of the eval set was not found on this machine; its cases will miss"),
+                None => eprintln!("ferret: warning: repository {name} of the eval set was not found on this machine (tests/eval/fetch-repos.sh brings it); its cases will miss"),
             }
         }
         eprintln!("indexing the eval repositories...");
         engine.index(None, &AtomicBool::new(false), false, &|_| {})?;
     }
+    if let Some(out) = &args.candidates {
+        let dump = eval::candidates(engine, &cases, 100)?;
+        std::fs::write(out, serde_json::to_string(&dump)?)
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", out.display()))?;
+        eprintln!(
+            "wrote the candidates of {} cases to {}",
+            cases.len(),
+            out.display()
+        );
+        return Ok(());
+    }
+    let baseline: Option<eval::EvalReport> = match &args.compare {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+            Some(serde_json::from_str(&text).map_err(|e| {
+                anyhow::anyhow!(
+                    "{} is not a report saved by `ferret eval --save`: {e}",
+                    path.display()
+                )
+            })?)
+        }
+        None => None,
+    };
     let report = eval::run(engine, &cases, &modes)?;
+    if let Some(path) = &args.save {
+        std::fs::write(path, serde_json::to_string_pretty(&report)?)
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
         return Ok(());
     }
+    print_eval(&report, baseline.as_ref(), cases.len());
+    Ok(())
+}
+
+/// The report as tables: per mode, then per kind and per repository (R@10 / MRR), with the
+/// change from `baseline` in brackets when there is one.
+fn print_eval(report: &eval::EvalReport, baseline: Option<&eval::EvalReport>, cases: usize) {
+    let before = |mode: SearchMode, group: Option<(&str, &str)>| {
+        let base = baseline?;
+        match group {
+            None => base.modes.iter().find(|m| m.mode == mode).cloned(),
+            Some((by, name)) => base
+                .groups
+                .iter()
+                .find(|g| g.score.mode == mode && g.by == by && g.name == name)
+                .map(|g| g.score.clone()),
+        }
+    };
+    let delta = |now: f64, was: Option<f64>| match was {
+        Some(was) if (now - was).abs() >= 0.0005 => format!(" ({:+.3})", now - was),
+        Some(_) => " (=)".to_string(),
+        None => String::new(),
+    };
     println!(
-        "{:<9} {:>6} {:>6} {:>6} {:>6} {:>8}",
-        "mode", "R@1", "R@5", "R@10", "MRR", "p50 ms"
+        "{:<9} {:>6} {:>6} {:>14} {:>14} {:>8}",
+        "mode", "R@1", "R@5", "R@10", "MRR@10", "p50 ms"
     );
     for m in &report.modes {
+        let was = before(m.mode, None);
         println!(
-            "{:<9} {:>6.3} {:>6.3} {:>6.3} {:>6.3} {:>8.1}",
-            format!("{:?}", m.mode).to_lowercase(),
+            "{:<9} {:>6.3} {:>6.3} {:>14} {:>14} {:>8.1}",
+            mode_name(m.mode),
             m.recall_at_1,
             m.recall_at_5,
-            m.recall_at_10,
-            m.mrr,
+            format!(
+                "{:.3}{}",
+                m.recall_at_10,
+                delta(m.recall_at_10, was.as_ref().map(|w| w.recall_at_10))
+            ),
+            format!("{:.3}{}", m.mrr, delta(m.mrr, was.as_ref().map(|w| w.mrr))),
             m.p50_ms
         );
     }
-    println!("({} cases)", cases.len());
-    Ok(())
+    println!("({cases} cases)");
+    for by in ["kind", "repo"] {
+        println!("\nby {by}: R@10 / MRR@10 (cases)");
+        let names: Vec<&str> = {
+            let mut n: Vec<&str> = report
+                .groups
+                .iter()
+                .filter(|g| g.by == by)
+                .map(|g| g.name.as_str())
+                .collect();
+            n.dedup();
+            n.sort_unstable();
+            n.dedup();
+            n
+        };
+        print!("{:<12}", "");
+        for m in &report.modes {
+            print!(" {:>26}", mode_name(m.mode));
+        }
+        println!();
+        for name in names {
+            print!("{name:<12}");
+            let mut count = 0;
+            for m in &report.modes {
+                let Some(g) = report
+                    .groups
+                    .iter()
+                    .find(|g| g.by == by && g.name == name && g.score.mode == m.mode)
+                else {
+                    continue;
+                };
+                count = g.score.cases;
+                let was = before(m.mode, Some((by, name)));
+                let cell = format!(
+                    "{:.2}{} / {:.2}",
+                    g.score.recall_at_10,
+                    delta(g.score.recall_at_10, was.as_ref().map(|w| w.recall_at_10)),
+                    g.score.mrr
+                );
+                print!(" {cell:>26}");
+            }
+            println!("  ({count})");
+        }
+    }
+    if let Some(base) = baseline {
+        let changes = eval::compare(base, report);
+        if !changes.is_empty() {
+            println!("\ncases that moved (rank before -> after; - is a miss), losses first:");
+            let show = |r: Option<usize>| r.map_or("-".to_string(), |r| r.to_string());
+            for c in changes {
+                println!(
+                    "  {:<16} {:<9} {:>2} -> {:<2}",
+                    c.id,
+                    mode_name(c.mode),
+                    show(c.before),
+                    show(c.after)
+                );
+            }
+        }
+    }
+}
+
+fn mode_name(mode: SearchMode) -> String {
+    format!("{mode:?}").to_lowercase()
 }

@@ -1,6 +1,11 @@
 //! Relevance evaluation: runs a set of natural-language questions with known answers
 //! (`tests/eval/cases.jsonl`) against an indexed engine and scores each search mode with
-//! recall@1/5/10, mean reciprocal rank and median latency.
+//! recall@1/5/10, mean reciprocal rank and median latency, overall, per kind of question and
+//! per repository.
+//!
+//! Every case carries a `kind` (behaviour, conceptual, identifier: see the eval README) and a
+//! `split`. Ranking changes are tuned on the `dev` half and reported on the `check` half, so
+//! the figures we quote are not the figures we fitted.
 //!
 //! A case lists the places that answer it (path and 1-based inclusive line range). A hit is
 //! correct when it has the same path and its line range overlaps one of those ranges, so a
@@ -9,8 +14,9 @@
 //! compete. The scoring arithmetic is pure functions ([`first_correct_rank`],
 //! [`score_mode`]) so it is unit tested without a model.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
@@ -21,12 +27,57 @@ use crate::{Engine, Error, Result};
 /// Hits looked at per query; a correct answer below this rank is a miss.
 pub const TOP_K: usize = 10;
 
+/// What a question leans on, which decides which ranking can answer it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CaseKind {
+    /// "Where/how does X happen", in plain words, no symbol names.
+    Behaviour,
+    /// Shares at most one content word with the answer's code: only meaning can find it.
+    Conceptual,
+    /// Names a symbol, flag, env var or quotes a message.
+    Identifier,
+}
+
+impl CaseKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            CaseKind::Behaviour => "behaviour",
+            CaseKind::Conceptual => "conceptual",
+            CaseKind::Identifier => "identifier",
+        }
+    }
+}
+
+/// Which half of the set a case belongs to: tune on `dev`, report `check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Split {
+    Dev,
+    Check,
+}
+
+impl FromStr for Split {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "dev" => Ok(Split::Dev),
+            "check" => Ok(Split::Check),
+            other => Err(Error::InvalidInput(format!(
+                "unknown split {other:?}: use dev or check (or leave it out for both)"
+            ))),
+        }
+    }
+}
+
 /// One question with its acceptable answers.
 #[derive(Debug, Clone, Deserialize)]
 pub struct EvalCase {
     pub id: String,
     /// Repository name as the eval registers it (see [`locate_repos`]).
     pub repo: String,
+    pub kind: CaseKind,
+    pub split: Split,
     pub query: String,
     pub expect: Vec<Expected>,
 }
@@ -40,7 +91,7 @@ pub struct Expected {
 }
 
 /// The scores of one search mode over all cases.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ModeScore {
     pub mode: SearchMode,
     pub recall_at_1: f64,
@@ -52,10 +103,23 @@ pub struct ModeScore {
     pub cases: usize,
 }
 
+/// The scores of one search mode over the cases of one kind or one repository.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GroupScore {
+    /// `kind` or `repo`.
+    pub by: String,
+    /// The kind's or repository's name.
+    pub name: String,
+    #[serde(flatten)]
+    pub score: ModeScore,
+}
+
 /// How one case fared in one mode.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CaseResult {
     pub id: String,
+    pub repo: String,
+    pub kind: CaseKind,
     pub mode: SearchMode,
     /// 1-based rank of the first correct hit within the top [`TOP_K`]; `None` is a miss.
     pub rank: Option<usize>,
@@ -64,10 +128,13 @@ pub struct CaseResult {
     pub top_hit: Option<String>,
 }
 
-/// Everything [`run`] measured.
-#[derive(Debug, Clone, Serialize)]
+/// Everything [`run`] measured. Saved as JSON, it is the baseline a later run compares
+/// itself with ([`compare`]).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EvalReport {
     pub modes: Vec<ModeScore>,
+    /// Per mode, per kind and per repository.
+    pub groups: Vec<GroupScore>,
     pub cases: Vec<CaseResult>,
 }
 
@@ -196,20 +263,16 @@ fn describe_hit(hit: &SearchHit) -> String {
 /// repository is not in the profile are not searched and count as misses.
 pub fn run(engine: &Engine, cases: &[EvalCase], modes: &[SearchMode]) -> Result<EvalReport> {
     let indexed: HashSet<String> = engine.repos()?.into_iter().map(|r| r.name).collect();
-    let mut report = EvalReport {
-        modes: Vec::with_capacity(modes.len()),
-        cases: Vec::with_capacity(cases.len() * modes.len()),
-    };
+    let mut results = Vec::with_capacity(cases.len() * modes.len());
+    let mut latencies: Vec<(SearchMode, f64)> = Vec::new();
     for &mode in modes {
         let opts = SearchOptions { limit: TOP_K, mode };
-        let mut ranks = Vec::with_capacity(cases.len());
-        let mut latencies = Vec::with_capacity(cases.len());
         for case in cases {
             let (rank, top_hit) = if indexed.contains(&case.repo) {
                 let query = format!("repo:{} {}", case.repo, case.query);
                 let started = Instant::now();
                 let hits = engine.search(&query, &opts)?;
-                latencies.push(started.elapsed().as_secs_f64() * 1000.0);
+                latencies.push((mode, started.elapsed().as_secs_f64() * 1000.0));
                 let rank = first_correct_rank(
                     hits.iter()
                         .map(|h| (h.path.as_str(), h.start_line, h.end_line)),
@@ -219,17 +282,166 @@ pub fn run(engine: &Engine, cases: &[EvalCase], modes: &[SearchMode]) -> Result<
             } else {
                 (None, None)
             };
-            ranks.push(rank);
-            report.cases.push(CaseResult {
+            results.push(CaseResult {
                 id: case.id.clone(),
+                repo: case.repo.clone(),
+                kind: case.kind,
                 mode,
                 rank,
                 top_hit,
             });
         }
-        report.modes.push(score_mode(mode, &ranks, &latencies));
     }
-    Ok(report)
+    Ok(summarise(modes, results, &latencies))
+}
+
+/// Scores per mode, and per mode and kind, and per mode and repository, from case results.
+pub fn summarise(
+    modes: &[SearchMode],
+    cases: Vec<CaseResult>,
+    latencies: &[(SearchMode, f64)],
+) -> EvalReport {
+    let mut report = EvalReport {
+        modes: Vec::new(),
+        groups: Vec::new(),
+        cases: Vec::new(),
+    };
+    for &mode in modes {
+        let of_mode: Vec<&CaseResult> = cases.iter().filter(|c| c.mode == mode).collect();
+        let times: Vec<f64> = latencies
+            .iter()
+            .filter(|(m, _)| *m == mode)
+            .map(|(_, t)| *t)
+            .collect();
+        let ranks: Vec<Option<usize>> = of_mode.iter().map(|c| c.rank).collect();
+        report.modes.push(score_mode(mode, &ranks, &times));
+        let mut by_kind: BTreeMap<&str, Vec<Option<usize>>> = BTreeMap::new();
+        let mut by_repo: BTreeMap<&str, Vec<Option<usize>>> = BTreeMap::new();
+        for c in &of_mode {
+            by_kind.entry(c.kind.name()).or_default().push(c.rank);
+            by_repo.entry(c.repo.as_str()).or_default().push(c.rank);
+        }
+        for (by, groups) in [("kind", by_kind), ("repo", by_repo)] {
+            for (name, ranks) in groups {
+                report.groups.push(GroupScore {
+                    by: by.to_string(),
+                    name: name.to_string(),
+                    score: score_mode(mode, &ranks, &[]),
+                });
+            }
+        }
+    }
+    report.cases = cases;
+    report
+}
+
+/// A case whose rank in one mode moved between two runs.
+#[derive(Debug, Clone, Serialize)]
+pub struct RankChange {
+    pub id: String,
+    pub mode: SearchMode,
+    pub before: Option<usize>,
+    pub after: Option<usize>,
+}
+
+/// What changed from `before` to `after`: the cases whose rank moved in some mode, worst
+/// first (a lost hit, then a drop, then gains), for reading a change's cost as well as its
+/// win. Cases only one run has are ignored.
+pub fn compare(before: &EvalReport, after: &EvalReport) -> Vec<RankChange> {
+    let old: std::collections::HashMap<(&str, SearchMode), Option<usize>> = before
+        .cases
+        .iter()
+        .map(|c| ((c.id.as_str(), c.mode), c.rank))
+        .collect();
+    let mut changes: Vec<RankChange> = after
+        .cases
+        .iter()
+        .filter_map(|c| {
+            let was = *old.get(&(c.id.as_str(), c.mode))?;
+            (was != c.rank).then(|| RankChange {
+                id: c.id.clone(),
+                mode: c.mode,
+                before: was,
+                after: c.rank,
+            })
+        })
+        .collect();
+    // Reciprocal-rank delta: negative is a loss.
+    let delta = |c: &RankChange| {
+        let rr = |r: Option<usize>| r.map_or(0.0, |r| 1.0 / r as f64);
+        rr(c.after) - rr(c.before)
+    };
+    changes.sort_by(|a, b| delta(a).total_cmp(&delta(b)).then(a.id.cmp(&b.id)));
+    changes
+}
+
+/// One ranking's candidates for a case, for studying fusion offline: each single mode's
+/// top hits with their raw scores, and which of them are correct.
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseCandidates {
+    pub id: String,
+    pub repo: String,
+    pub kind: CaseKind,
+    pub split: Split,
+    pub query: String,
+    pub lexical: Vec<Candidate>,
+    pub semantic: Vec<Candidate>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Candidate {
+    /// `path#symbol` (or `path:start-end` for code outside a definition): the windows of one
+    /// definition share it, as they share a result row.
+    pub key: String,
+    pub symbol: Option<String>,
+    pub path: String,
+    pub start_line: u32,
+    pub end_line: u32,
+    pub score: f64,
+    pub correct: bool,
+}
+
+/// The top `depth` hits of the lexical and the semantic ranking for every case.
+pub fn candidates(
+    engine: &Engine,
+    cases: &[EvalCase],
+    depth: usize,
+) -> Result<Vec<CaseCandidates>> {
+    let mut out = Vec::with_capacity(cases.len());
+    for case in cases {
+        let query = format!("repo:{} {}", case.repo, case.query);
+        let list = |mode| -> Result<Vec<Candidate>> {
+            let hits = engine.search(&query, &SearchOptions { limit: depth, mode })?;
+            Ok(hits
+                .iter()
+                .map(|h| Candidate {
+                    key: match &h.symbol {
+                        Some(symbol) => format!("{}#{symbol}", h.path),
+                        None => describe_hit(h),
+                    },
+                    symbol: h.symbol.clone(),
+                    path: h.path.clone(),
+                    start_line: h.start_line,
+                    end_line: h.end_line,
+                    score: h.score,
+                    correct: case
+                        .expect
+                        .iter()
+                        .any(|x| hit_matches(&h.path, h.start_line, h.end_line, x)),
+                })
+                .collect())
+        };
+        out.push(CaseCandidates {
+            id: case.id.clone(),
+            repo: case.repo.clone(),
+            kind: case.kind,
+            split: case.split,
+            query: case.query.clone(),
+            lexical: list(SearchMode::Lexical)?,
+            semantic: list(SearchMode::Semantic)?,
+        });
+    }
+    Ok(out)
 }
 
 /// Crate sources the eval set uses, pinned by the workspace's Cargo.lock.
@@ -239,8 +451,10 @@ pub const PIP_VERSION: &str = "23.2.1";
 
 /// Where the eval repos live on this machine: name -> directory, for every repository the
 /// cases file mentions (in order of first mention). `FERRET_EVAL_REPO_<NAME>` overrides the
-/// lookup; otherwise crates are found under `$CARGO_HOME/registry/src/*/` and `pip` through
-/// `python3`. Missing ones (or a pip of another version) are reported as `None`, not fatal.
+/// lookup; otherwise crates are found under `$CARGO_HOME/registry/src/*/`, `pip` through
+/// `python3`, and the rest in the directory `tests/eval/fetch-repos.sh` fills
+/// (`FERRET_EVAL_REPOS`, default `.cache/eval-repos` at the top of the checkout that holds the
+/// cases file). Missing ones (or a pip of another version) are reported as `None`, not fatal.
 pub fn locate_repos(cases_file: &Path) -> Vec<(String, Option<PathBuf>)> {
     let cases = match load_cases(cases_file) {
         Ok(cases) => cases,
@@ -249,6 +463,7 @@ pub fn locate_repos(cases_file: &Path) -> Vec<(String, Option<PathBuf>)> {
             return Vec::new();
         }
     };
+    let fetched = fetched_repos_dir(cases_file);
     let mut names: Vec<String> = Vec::new();
     for case in &cases {
         if !names.contains(&case.repo) {
@@ -258,13 +473,26 @@ pub fn locate_repos(cases_file: &Path) -> Vec<(String, Option<PathBuf>)> {
     names
         .into_iter()
         .map(|name| {
-            let dir = locate_repo(&name);
+            let dir = locate_repo(&name, fetched.as_deref());
             (name, dir)
         })
         .collect()
 }
 
-fn locate_repo(name: &str) -> Option<PathBuf> {
+/// `FERRET_EVAL_REPOS`, or `.cache/eval-repos` in the nearest ancestor of the cases file
+/// that has one.
+fn fetched_repos_dir(cases_file: &Path) -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("FERRET_EVAL_REPOS").filter(|d| !d.is_empty()) {
+        return Some(PathBuf::from(dir));
+    }
+    let absolute = std::fs::canonicalize(cases_file).ok()?;
+    absolute
+        .ancestors()
+        .map(|a| a.join(".cache").join("eval-repos"))
+        .find(|d| d.is_dir())
+}
+
+fn locate_repo(name: &str, fetched: Option<&Path>) -> Option<PathBuf> {
     let var = format!("FERRET_EVAL_REPO_{}", name.to_ascii_uppercase());
     if let Some(dir) = std::env::var_os(&var) {
         let dir = PathBuf::from(dir);
@@ -276,7 +504,12 @@ fn locate_repo(name: &str) -> Option<PathBuf> {
     if name == "pip" {
         return find_pip();
     }
-    log::warn!("eval repository {name} is unknown: set {var} to its directory");
+    if let Some(dir) = fetched.map(|f| f.join(name)).filter(|d| d.is_dir()) {
+        return Some(dir);
+    }
+    log::warn!(
+        "eval repository {name} is not on this machine: run tests/eval/fetch-repos.sh, or set {var} to its directory"
+    );
     None
 }
 
@@ -406,7 +639,7 @@ mod tests {
 
     #[test]
     fn parse_cases_skips_comments_and_names_bad_lines() {
-        let text = "# header\n\n{\"id\":\"a\",\"repo\":\"r\",\"query\":\"q\",\"expect\":[{\"path\":\"x.rs\",\"start_line\":1,\"end_line\":2}]}\n";
+        let text = "# header\n\n{\"id\":\"a\",\"repo\":\"r\",\"kind\":\"behaviour\",\"split\":\"dev\",\"query\":\"q\",\"expect\":[{\"path\":\"x.rs\",\"start_line\":1,\"end_line\":2}]}\n";
         let cases = parse_cases(text, "cases.jsonl").unwrap();
         assert_eq!(cases.len(), 1);
         assert_eq!(cases[0].expect, vec![exp("x.rs", 1, 2)]);
@@ -419,7 +652,7 @@ mod tests {
         let err = parse_cases(&dup, "f").unwrap_err().to_string();
         assert!(err.contains("duplicate case id a"), "{err}");
 
-        let inverted = "{\"id\":\"a\",\"repo\":\"r\",\"query\":\"q\",\"expect\":[{\"path\":\"x\",\"start_line\":5,\"end_line\":2}]}";
+        let inverted = "{\"id\":\"a\",\"repo\":\"r\",\"kind\":\"identifier\",\"split\":\"check\",\"query\":\"q\",\"expect\":[{\"path\":\"x\",\"start_line\":5,\"end_line\":2}]}";
         assert!(parse_cases(inverted, "f").is_err());
     }
 
@@ -428,7 +661,28 @@ mod tests {
     fn shipped_cases_are_well_formed() {
         let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/eval/cases.jsonl");
         let cases = load_cases(&file).unwrap();
-        assert!(cases.len() >= 60, "{} cases", cases.len());
+        // The shape the relevance work promises: 200+ cases over 6+ repositories, a third
+        // conceptual, a third behaviour, both halves populated for every kind.
+        assert!(cases.len() >= 200, "{} cases", cases.len());
+        let repos: HashSet<&str> = cases.iter().map(|c| c.repo.as_str()).collect();
+        assert!(repos.len() >= 6, "{repos:?}");
+        for kind in [CaseKind::Conceptual, CaseKind::Behaviour] {
+            let n = cases.iter().filter(|c| c.kind == kind).count();
+            assert!(n * 3 >= cases.len(), "{n} {kind:?} cases");
+        }
+        for kind in [
+            CaseKind::Behaviour,
+            CaseKind::Conceptual,
+            CaseKind::Identifier,
+        ] {
+            for split in [Split::Dev, Split::Check] {
+                let n = cases
+                    .iter()
+                    .filter(|c| c.kind == kind && c.split == split)
+                    .count();
+                assert!(n >= 15, "{n} {kind:?} cases in {split:?}");
+            }
+        }
         for (name, dir) in locate_repos(&file) {
             let Some(dir) = dir else { continue };
             for case in cases.iter().filter(|c| c.repo == name) {
@@ -444,96 +698,6 @@ mod tests {
                     );
                 }
             }
-        }
-    }
-
-    /// Indexes the eval repositories into a temporary profile and prints the report.
-    /// `cargo test --release -p ferret-engine eval::tests::end_to_end -- --ignored --nocapture`
-    /// (model from `FERRET_MODEL_DIR`, default `/work/main/.models`).
-    #[test]
-    #[ignore]
-    fn end_to_end() {
-        use std::sync::atomic::AtomicBool;
-
-        let file = std::env::var_os("FERRET_EVAL_CASES").map_or_else(
-            || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/eval/cases.jsonl"),
-            PathBuf::from,
-        );
-        let model_dir = std::env::var_os("FERRET_MODEL_DIR")
-            .map_or_else(|| PathBuf::from("/work/main/.models"), PathBuf::from);
-        let cases = load_cases(&file).unwrap();
-        let tmp = tempfile::tempdir().unwrap();
-        let engine = Engine::open(crate::EngineOptions {
-            data_root: Some(tmp.path().to_path_buf()),
-            model_dir: Some(model_dir),
-            ..Default::default()
-        })
-        .unwrap();
-        for (name, dir) in locate_repos(&file) {
-            match dir {
-                Some(dir) => {
-                    engine.add_repo(&dir, Some(&name)).unwrap();
-                }
-                None => eprintln!("repository {name} not found: its cases will miss"),
-            }
-        }
-        let started = Instant::now();
-        engine
-            .index(None, &AtomicBool::new(false), false, &|_| {})
-            .unwrap();
-        eprintln!("indexed in {:.1} s", started.elapsed().as_secs_f64());
-        let modes = [
-            SearchMode::Lexical,
-            SearchMode::Semantic,
-            SearchMode::Hybrid,
-        ];
-        let report = run(&engine, &cases, &modes).unwrap();
-        println!("mode       R@1   R@5  R@10   MRR  p50ms  cases");
-        for m in &report.modes {
-            println!(
-                "{:<9} {:.3} {:.3} {:.3} {:.3} {:6.1} {:>5}",
-                format!("{:?}", m.mode).to_lowercase(),
-                m.recall_at_1,
-                m.recall_at_5,
-                m.recall_at_10,
-                m.mrr,
-                m.p50_ms,
-                m.cases
-            );
-        }
-        println!("\nper case (lexical / semantic / hybrid rank; - = miss), hybrid top hit:");
-        for case in &cases {
-            let of = |mode: SearchMode| {
-                report
-                    .cases
-                    .iter()
-                    .find(|r| r.id == case.id && r.mode == mode)
-                    .unwrap()
-            };
-            let show = |r: &CaseResult| r.rank.map_or("-".to_string(), |r| r.to_string());
-            let (l, s, h) = (
-                of(SearchMode::Lexical),
-                of(SearchMode::Semantic),
-                of(SearchMode::Hybrid),
-            );
-            let want: Vec<String> = case
-                .expect
-                .iter()
-                .map(|x| format!("{}:{}-{}", x.path, x.start_line, x.end_line))
-                .collect();
-            println!(
-                "{:<11} {:>2} {:>2} {:>2}  {:?}\n            want {}\n            got  {}",
-                case.id,
-                show(l),
-                show(s),
-                show(h),
-                case.query,
-                want.join(" | "),
-                h.top_hit.as_deref().unwrap_or("(nothing)")
-            );
-        }
-        if let Ok(out) = std::env::var("FERRET_EVAL_JSON") {
-            std::fs::write(out, serde_json::to_string_pretty(&report).unwrap()).unwrap();
         }
     }
 }
