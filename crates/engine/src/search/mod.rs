@@ -1,0 +1,392 @@
+//! Answers a query: BM25 over FTS5 and cosine over the vector index, fused per query by how
+//! much lexical evidence there is ([`fusion`]), with `repo:`, `lang:`, `path:` and `-path:`
+//! filters applied *before* either top-k ([`filter`]: a filter never empties a result list
+//! that had matches) and quoted phrases required verbatim. Each hit carries a snippet with
+//! highlights ([`snippet`]).
+//!
+//! The flow of one search: parse the query ([`crate::query`]) → filter → lexical ranking
+//! (FTS5) and semantic ranking (usearch), each a top-k of chunks → group chunks into
+//! definitions (the windows of one long function are one candidate) → fuse → snippets.
+
+mod filter;
+pub mod fusion;
+mod snippet;
+
+use std::collections::HashMap;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::embed::Embedder;
+use crate::query::{self, ParsedQuery};
+use crate::store::{ChunkRow, Store};
+use crate::vectors::{self, VectorIndex};
+use crate::{Error, Result};
+use filter::Filter;
+use snippet::{highlight_needles, make_snippet};
+/// Candidates taken from each ranking before fusion.
+const CANDIDATES: usize = 100;
+/// Lines of context a snippet shows.
+const SNIPPET_LINES: usize = 10;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum SearchMode {
+    #[default]
+    Hybrid,
+    Lexical,
+    Semantic,
+}
+
+impl FromStr for SearchMode {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "hybrid" => Ok(SearchMode::Hybrid),
+            "lexical" | "bm25" | "text" => Ok(SearchMode::Lexical),
+            "semantic" | "vector" => Ok(SearchMode::Semantic),
+            other => Err(Error::InvalidInput(format!(
+                "unknown search mode {other:?}: use hybrid, lexical or semantic"
+            ))),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SearchOptions {
+    pub limit: usize,
+    pub mode: SearchMode,
+}
+
+impl Default for SearchOptions {
+    fn default() -> Self {
+        SearchOptions {
+            limit: 20,
+            mode: SearchMode::Hybrid,
+        }
+    }
+}
+
+/// A highlighted range in a snippet: line index within the snippet, byte columns.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Highlight {
+    pub line: u32,
+    pub start: u32,
+    pub end: u32,
+}
+
+/// One result, as the CLI prints it and the UI shows it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SearchHit {
+    pub repo: String,
+    /// Relative to the repository root, `/` separated.
+    pub path: String,
+    pub start_line: u32,
+    pub end_line: u32,
+    pub language: String,
+    pub symbol: Option<String>,
+    pub kind: String,
+    /// The most relevant lines of the chunk.
+    pub snippet: String,
+    /// The file line number of the snippet's first line.
+    pub snippet_start_line: u32,
+    pub highlights: Vec<Highlight>,
+    /// The fused score (RRF in hybrid mode; BM25 or cosine in single modes).
+    pub score: f64,
+    /// 1-based rank in the lexical ranking, when it found this chunk.
+    pub lexical_rank: Option<u32>,
+    /// 1-based rank in the semantic ranking, when it found this chunk.
+    pub semantic_rank: Option<u32>,
+    pub chunk_id: i64,
+}
+
+/// Chunks of the same file and symbol (the windows of one definition) rank as one.
+type GroupKey<'a> = (&'a str, &'a str, Option<&'a str>, i64);
+
+fn group_key(row: &ChunkRow) -> GroupKey<'_> {
+    match row.symbol.as_deref() {
+        Some(symbol) => (row.repo.as_str(), row.path.as_str(), Some(symbol), 0),
+        None => (row.repo.as_str(), row.path.as_str(), None, row.id),
+    }
+}
+
+/// A definition in the candidate lists: its rank and best chunk in each ranking.
+#[derive(Default)]
+struct Group {
+    lexical: Option<(u32, f64, i64)>,
+    semantic: Option<(u32, f64, i64)>,
+}
+
+/// What a search needs besides the query.
+pub struct SearchContext<'a> {
+    pub store: &'a Store,
+    pub vectors: Option<&'a VectorIndex>,
+    pub embedder: Option<&'a Embedder>,
+}
+
+/// Runs `query` and returns at most `opts.limit` hits, best first.
+pub fn search(
+    ctx: &SearchContext<'_>,
+    query: &str,
+    opts: &SearchOptions,
+) -> Result<Vec<SearchHit>> {
+    let parsed = query::parse_query(query)?;
+    let filter = Filter::new(ctx.store, &parsed)?;
+    if filter.as_ref().is_some_and(|f| f.chunk_ids.is_empty()) {
+        return Ok(Vec::new());
+    }
+    let wanted = if parsed.phrases.is_empty() {
+        CANDIDATES.max(opts.limit)
+    } else {
+        // Phrases are verified on the text after retrieval: fetch more to keep enough.
+        (CANDIDATES * 4).max(opts.limit * 4)
+    };
+
+    let lexical = match opts.mode {
+        SearchMode::Semantic => Vec::new(),
+        _ => lexical_ranking(ctx.store, &parsed, filter.as_ref(), wanted)?,
+    };
+    let semantic = match opts.mode {
+        SearchMode::Lexical => Vec::new(),
+        _ => semantic_ranking(ctx, &parsed, filter.as_ref(), wanted)?,
+    };
+
+    // Fetch the candidates once: grouping and phrase checks need their rows.
+    let mut ids: Vec<i64> = lexical.iter().chain(&semantic).map(|(id, _)| *id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let rows: HashMap<i64, ChunkRow> = ctx
+        .store
+        .chunks_by_ids(&ids)?
+        .into_iter()
+        .map(|row| (row.id, row))
+        .collect();
+    let phrases: Vec<String> = parsed.phrases.iter().map(|p| p.to_lowercase()).collect();
+    let admissible = |row: &ChunkRow| {
+        phrases.is_empty() || {
+            let text = row.text.to_lowercase();
+            phrases.iter().all(|p| text.contains(p.as_str()))
+        }
+    };
+
+    // Group per definition: the windows of one long function are one candidate (a lexical
+    // hit on one window and a semantic hit on another both count for it), and a result list
+    // never shows the same definition twice. Each list keeps its best chunk per definition.
+    let mut index_of: HashMap<GroupKey<'_>, usize> = HashMap::new();
+    let mut groups: Vec<Group> = Vec::new();
+    let mut lists: [Vec<(usize, f64)>; 2] = [Vec::new(), Vec::new()];
+    for (which, list) in [&lexical, &semantic].into_iter().enumerate() {
+        for (id, raw_score) in list {
+            // A vector key can outlive its chunk in a stale index another process saved.
+            let Some(row) = rows.get(id) else { continue };
+            if !admissible(row) {
+                continue;
+            }
+            let g = *index_of.entry(group_key(row)).or_insert_with(|| {
+                groups.push(Group::default());
+                groups.len() - 1
+            });
+            let slot = if which == 0 {
+                &mut groups[g].lexical
+            } else {
+                &mut groups[g].semantic
+            };
+            if slot.is_none() {
+                lists[which].push((g, *raw_score));
+                *slot = Some((lists[which].len() as u32, *raw_score, *id));
+            }
+        }
+    }
+    let [lexical_list, semantic_list] = lists;
+
+    let scores: Vec<f64> = match opts.mode {
+        SearchMode::Hybrid => {
+            let terms: Vec<String> = parsed
+                .terms
+                .iter()
+                .filter(|t| !query::is_stop_word(t))
+                .cloned()
+                .collect();
+            let coverage = lexical_list.first().map_or(0.0, |&(g, _)| {
+                let row = groups[g].lexical.and_then(|(_, _, id)| rows.get(&id));
+                row.map_or(0.0, |row| {
+                    let text = format!(
+                        "{} {} {}",
+                        row.path,
+                        row.symbol.as_deref().unwrap_or(""),
+                        row.text
+                    );
+                    fusion::coverage(&terms, &text)
+                })
+            });
+            fusion::fuse(
+                &lexical_list,
+                &semantic_list,
+                fusion::lexical_weight(coverage),
+                groups.len(),
+            )
+        }
+        // A single mode: its own scores (BM25 or cosine), already in order.
+        _ => groups
+            .iter()
+            .map(|g| g.lexical.or(g.semantic).map_or(f64::MIN, |(_, s, _)| s))
+            .collect(),
+    };
+    let mut order: Vec<usize> = (0..groups.len()).collect();
+    order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
+    if opts.mode == SearchMode::Hybrid {
+        let named: Vec<String> = parsed
+            .terms
+            .iter()
+            .flat_map(|t| fusion::identifier_parts(t))
+            .collect();
+        let exact = lexical_list.iter().take(10).find_map(|&(g, _)| {
+            let row = rows.get(&groups[g].lexical?.2)?;
+            let last = row
+                .symbol
+                .as_deref()?
+                .rsplit(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .find(|p| !p.is_empty())?;
+            named.contains(&last.to_lowercase()).then_some(g)
+        });
+        fusion::protect(&mut order, &semantic_list, exact);
+    }
+
+    let needles = highlight_needles(&parsed);
+    let mut hits = Vec::with_capacity(opts.limit);
+    for g in order.into_iter().take(opts.limit) {
+        let group = &groups[g];
+        // Show the chunk of the ranking that found the definition higher.
+        let id = match (group.lexical, group.semantic) {
+            (Some((lr, _, lid)), Some((sr, _, sid))) => {
+                if lr <= sr {
+                    lid
+                } else {
+                    sid
+                }
+            }
+            (Some((_, _, id)), None) | (None, Some((_, _, id))) => id,
+            (None, None) => continue,
+        };
+        let Some(row) = rows.get(&id) else { continue };
+        let (score, lexical_rank, semantic_rank) = (
+            scores[g],
+            group.lexical.map(|(r, _, _)| r),
+            group.semantic.map(|(r, _, _)| r),
+        );
+        let (snippet, snippet_offset, highlights) = make_snippet(&row.text, &needles);
+        hits.push(SearchHit {
+            repo: row.repo.clone(),
+            path: row.path.clone(),
+            start_line: row.start_line,
+            end_line: row.end_line,
+            language: row.language.clone(),
+            symbol: row.symbol.clone(),
+            kind: row.kind.clone(),
+            snippet,
+            snippet_start_line: row.start_line + snippet_offset,
+            highlights,
+            score,
+            lexical_rank,
+            semantic_rank,
+            chunk_id: id,
+        });
+    }
+    Ok(hits)
+}
+
+/// BM25 over the FTS5 table: symbol hits weigh most, then path, then body.
+fn lexical_ranking(
+    store: &Store,
+    q: &ParsedQuery,
+    filter: Option<&Filter>,
+    limit: usize,
+) -> Result<Vec<(i64, f64)>> {
+    let Some(expr) = query::fts_match_expression(q) else {
+        return Ok(Vec::new());
+    };
+    let conn = store.conn();
+    let mut out = Vec::new();
+    match filter {
+        None => {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT rowid, bm25(chunks_fts, 4.0, 2.0, 1.0) AS s FROM chunks_fts
+                     WHERE chunks_fts MATCH ?1 ORDER BY s LIMIT ?2",
+                )
+                .map_err(|e| store.err(e))?;
+            let rows = stmt
+                .query_map(rusqlite::params![expr, limit as i64], |r| {
+                    Ok((r.get(0)?, -r.get::<_, f64>(1)?))
+                })
+                .map_err(|e| store.err(e))?;
+            for row in rows {
+                out.push(row.map_err(|e| store.err(e))?);
+            }
+        }
+        Some(filter) => {
+            // Rank everything that matches, keep what the filter allows: the filter is
+            // applied before the top-k cut.
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT rowid, bm25(chunks_fts, 4.0, 2.0, 1.0) AS s FROM chunks_fts
+                     WHERE chunks_fts MATCH ?1 ORDER BY s",
+                )
+                .map_err(|e| store.err(e))?;
+            let mut rows = stmt
+                .query(rusqlite::params![expr])
+                .map_err(|e| store.err(e))?;
+            while let Some(row) = rows.next().map_err(|e| store.err(e))? {
+                let id: i64 = row.get(0).map_err(|e| store.err(e))?;
+                if filter.chunk_ids.contains(&id) {
+                    out.push((id, -row.get::<_, f64>(1).map_err(|e| store.err(e))?));
+                    if out.len() >= limit {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Cosine over the vector index for the query's free text (qualifiers removed).
+fn semantic_ranking(
+    ctx: &SearchContext<'_>,
+    q: &ParsedQuery,
+    filter: Option<&Filter>,
+    limit: usize,
+) -> Result<Vec<(i64, f64)>> {
+    let (Some(vectors), Some(embedder)) = (ctx.vectors, ctx.embedder) else {
+        return Ok(Vec::new());
+    };
+    if q.text.trim().is_empty() || vectors.is_empty() {
+        return Ok(Vec::new());
+    }
+    let query_vector = vectors::quantize(&embedder.embed_query(&q.text)?);
+    let hits = match filter {
+        None => vectors.search(&query_vector, limit, None)?,
+        Some(filter) => {
+            let allow = |key: u64| filter.chunk_ids.contains(&(key as i64));
+            vectors.search(&query_vector, limit, Some(&allow))?
+        }
+    };
+    Ok(hits
+        .into_iter()
+        .map(|(id, sim)| (id as i64, sim as f64))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn modes_parse() {
+        assert_eq!(
+            "Lexical".parse::<SearchMode>().unwrap(),
+            SearchMode::Lexical
+        );
+        assert!("fuzzy".parse::<SearchMode>().is_err());
+    }
+}
