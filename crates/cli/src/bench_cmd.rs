@@ -35,6 +35,9 @@ pub struct BenchArgs {
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
+    /// Embedding model version to measure (`ferret model list`; default: the default model).
+    #[arg(long)]
+    model: Option<String>,
 }
 
 #[derive(Args)]
@@ -115,17 +118,25 @@ pub fn bench(args: &BenchArgs, model_dir: Option<PathBuf>) -> anyhow::Result<()>
         "indexing {} with {threads} thread(s) into a scratch profile...",
         repo.display()
     );
-    let r = bench::bench_repo(&repo, scratch.path(), model_dir, threads, &queries)?;
+    let r = bench::bench_repo(
+        &repo,
+        scratch.path(),
+        model_dir,
+        threads,
+        &queries,
+        args.model.as_deref(),
+    )?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&r)?);
         return Ok(());
     }
     println!(
-        "repo        {} ({} files, {} lines, {})",
+        "repo        {} ({} files, {} lines, {}), model {}",
         repo.display(),
         r.files,
         r.source_lines,
-        human(r.source_bytes)
+        human(r.source_bytes),
+        r.model
     );
     println!(
         "chunks      {} ({} distinct texts embedded, {} tokens)",

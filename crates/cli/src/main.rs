@@ -6,6 +6,7 @@
 mod account_cmd;
 mod bench_cmd;
 mod daemon_cmd;
+mod model_cmd;
 mod progress;
 
 use std::path::PathBuf;
@@ -104,6 +105,11 @@ enum Command {
     Bench(bench_cmd::BenchArgs),
     /// Measure relevance (recall@10, MRR) on a file of queries with known answers.
     Eval(bench_cmd::EvalArgs),
+    /// List embedding models, or switch the profile to another one.
+    Model {
+        #[command(subcommand)]
+        command: model_cmd::ModelCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -238,11 +244,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Bench(args) => bench_cmd::bench(args, cli.model_dir.clone()),
         Command::Eval(args) => bench_cmd::eval(args, &*open(&cli, None)?),
+        Command::Model { command } => model_cmd::model(&*open(&cli, None)?, command),
     }
 }
 
 /// One index run with a progress bar (hidden for `--json`) and its summary.
-fn index(
+pub(crate) fn index(
     engine: &Engine,
     repo: Option<&str>,
     cancel: &AtomicBool,
@@ -383,7 +390,7 @@ fn repo_command(cli: &Cli, command: &RepoCommand) -> anyhow::Result<()> {
 
 /// First Ctrl-C: finish the current batch, save, and stop. Second: exit at once (SQLite's
 /// journal still keeps the database consistent).
-fn install_ctrlc(cancel: Arc<AtomicBool>) {
+pub(crate) fn install_ctrlc(cancel: Arc<AtomicBool>) {
     let _ = ctrlc::set_handler(move || {
         if cancel.swap(true, Ordering::SeqCst) {
             eprintln!("\nferret: stopping now");

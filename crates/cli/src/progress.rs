@@ -41,6 +41,11 @@ impl IndexDisplay {
                     p.embeddings_total,
                     p.embeddings_done,
                 ),
+                Phase::Reembedding => (
+                    "{spinner} {prefix}: re-embedding [{bar:30}] {pos}/{len} chunks  {per_sec}  eta {eta}",
+                    p.embeddings_total,
+                    p.embeddings_done,
+                ),
                 Phase::Saving | Phase::Done => ("{spinner} saving the vector index", 0, 0),
             };
             if let Ok(style) = ProgressStyle::with_template(template) {
@@ -50,13 +55,16 @@ impl IndexDisplay {
             self.bar.set_length(len);
             self.bar.set_position(pos);
         }
-        self.bar.set_prefix(p.repo.clone());
+        self.bar.set_prefix(match (&p.model, p.phase) {
+            (Some(model), Phase::Reembedding) => format!("model {model}"),
+            _ => p.repo.clone(),
+        });
         match p.phase {
             Phase::Chunking => {
                 self.bar.set_position(p.files_done);
                 self.bar.set_message(format!("{} chunks", p.chunks_written));
             }
-            Phase::Embedding => self.bar.set_position(p.embeddings_done),
+            Phase::Embedding | Phase::Reembedding => self.bar.set_position(p.embeddings_done),
             _ => self.bar.tick(),
         }
     }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{chunk_set, ferret, run_ok, vector_count};
+use common::{chunk_set, ferret, model_vector_count, run_ok, vector_count};
 
 fn fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/polyglot")
@@ -27,6 +27,8 @@ fn help_is_available_everywhere() {
         vec!["stats", "--help"],
         vec!["bench", "--help"],
         vec!["eval", "--help"],
+        vec!["model", "--help"],
+        vec!["model", "use", "--help"],
     ] {
         let out = run_ok(ferret(data.path()).args(&args));
         assert!(
@@ -192,4 +194,165 @@ fn killed_indexer_resumes_to_the_same_index_as_a_clean_run() {
             .collect::<Vec<_>>()
     };
     assert_eq!(top(killed.path()), top(clean.path()));
+}
+
+const WINDOWED: &str = "all-minilm-l6-v2-int8-w4";
+
+/// 260 functions (two embedding transactions and a bit), each long enough for the
+/// windowed model to read in two windows.
+fn make_long_functions(root: &Path) {
+    for i in 0..52 {
+        let mut text = String::new();
+        for j in 0..5 {
+            text.push_str(&format!(
+                "/// Settles ledger {j} of branch {i}.\npub fn settle_{i}_{j}(rate: u64) -> u64 {{\n    let mut total = {i};\n"
+            ));
+            for k in 0..20 {
+                text.push_str(&format!("    total += {k} * rate + {j};\n"));
+            }
+            text.push_str("    total\n}\n\n");
+        }
+        std::fs::write(root.join(format!("ledger{i}.rs")), text).unwrap();
+    }
+}
+
+fn model_status(data: &Path) -> serde_json::Value {
+    let out = run_ok(ferret(data).args(["model", "list", "--json"]));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// A model switch re-embeds beside the old vectors: the old model serves searches until
+/// the new set is complete, kill -9 mid-re-embed resumes with no duplicate or missing
+/// vector, and the swap leaves only the new model's vectors.
+#[test]
+fn a_model_switch_killed_midway_resumes_and_swaps_once() {
+    let src = tempfile::tempdir().unwrap();
+    make_long_functions(src.path());
+    let setup = |data: &Path| {
+        run_ok(
+            ferret(data)
+                .args(["repo", "add", "--name", "books"])
+                .arg(src.path()),
+        );
+        run_ok(ferret(data).args(["index", "--threads", "1"]));
+    };
+
+    // The reference: the same switch, uninterrupted.
+    let clean = tempfile::tempdir().unwrap();
+    setup(clean.path());
+    run_ok(ferret(clean.path()).args(["model", "use", WINDOWED]));
+    let clean_stats = stats(clean.path());
+    let clean_vectors = model_vector_count(clean.path(), WINDOWED).unwrap();
+    assert!(
+        clean_vectors > clean_stats["chunks"].as_u64().unwrap(),
+        "long functions have several windows: {clean_vectors} vectors"
+    );
+
+    let killed = tempfile::tempdir().unwrap();
+    setup(killed.path());
+    let before = stats(killed.path());
+    assert_eq!(before["model_id"], "all-minilm-l6-v2-int8");
+    // Recorded only: nothing embedded yet, the old model still active.
+    run_ok(ferret(killed.path()).args(["model", "use", WINDOWED, "--later"]));
+    let status = model_status(killed.path());
+    assert_eq!(status["active"], "all-minilm-l6-v2-int8");
+    assert_eq!(status["switch"]["to"], WINDOWED);
+    let total = status["switch"]["total"].as_u64().unwrap();
+
+    let mut child = ferret(killed.path())
+        .args(["model", "use", WINDOWED])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut killed_at = 0;
+    loop {
+        std::thread::sleep(Duration::from_millis(20));
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        let s = model_status(killed.path());
+        let done = s["switch"]["embedded"].as_u64().unwrap_or(0);
+        // After the first committed batch of the new model's vectors.
+        if done >= 128 || Instant::now() > deadline {
+            killed_at = done;
+            // Mid-switch the old model serves, semantically too.
+            assert_eq!(s["active"], "all-minilm-l6-v2-int8");
+            let out = run_ok(ferret(killed.path()).args([
+                "search",
+                "settle ledger 2 of branch 5",
+                "--mode",
+                "semantic",
+                "--json",
+            ]));
+            let hits: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            assert!(!hits.as_array().unwrap().is_empty());
+            break;
+        }
+    }
+    let _ = child.kill(); // SIGKILL
+    let _ = child.wait();
+    assert!(
+        killed_at > 0 && killed_at < total,
+        "killed midway ({killed_at}/{total})"
+    );
+    let mid = model_status(killed.path());
+    assert_eq!(
+        mid["active"], "all-minilm-l6-v2-int8",
+        "no swap before completion"
+    );
+
+    run_ok(ferret(killed.path()).args(["model", "use", WINDOWED]));
+    let after = model_status(killed.path());
+    assert_eq!(after["active"], WINDOWED);
+    assert!(after["switch"].is_null());
+    let resumed = stats(killed.path());
+    assert_eq!(resumed["model_id"], WINDOWED);
+    for key in ["chunks", "embedded_chunks", "pending_embeddings"] {
+        assert_eq!(
+            resumed[key], clean_stats[key],
+            "{key}: {resumed} vs {clean_stats}"
+        );
+    }
+    assert_eq!(
+        model_vector_count(killed.path(), WINDOWED),
+        Some(clean_vectors),
+        "no duplicate or missing window"
+    );
+    assert_eq!(
+        model_vector_count(killed.path(), "all-minilm-l6-v2-int8"),
+        None,
+        "the old model's vectors are gone"
+    );
+    let vectors_dir = killed.path().join("user_data/default/vectors");
+    let files: Vec<String> = std::fs::read_dir(&vectors_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    assert!(files.iter().all(|f| f.starts_with(WINDOWED)), "{files:?}");
+    // Same answers as the uninterrupted switch.
+    let top = |d: &Path| {
+        let out = run_ok(ferret(d).args(["search", "settle ledger 2 of branch 5", "--json"]));
+        let hits: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        hits.as_array()
+            .unwrap()
+            .iter()
+            .map(|h| (h["path"].clone(), h["start_line"].clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(top(killed.path()), top(clean.path()));
+
+    // Switching back re-embeds with the first model (its cache went with the swap), and an
+    // unknown model is refused with the list of known ones.
+    let out = ferret(killed.path())
+        .args(["model", "use", "nope"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("unknown model") && err.contains(WINDOWED),
+        "{err}"
+    );
 }

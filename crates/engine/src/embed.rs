@@ -31,29 +31,13 @@ use ort::session::{builder::GraphOptimizationLevel, Session};
 use ort::value::Tensor;
 use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
 
+use crate::models::{self, ModelSpec};
 use crate::{Error, Result};
-
-/// The model every profile uses today; vectors are stored per model id so a future model
-/// re-embeds into its own file while the old one keeps serving.
-pub const DEFAULT_MODEL_ID: &str = "all-minilm-l6-v2-int8";
-/// Its output size.
-pub const DEFAULT_DIMS: usize = 384;
-/// Directory names inside the model directory.
-const MODEL_SUBDIR: &str = "all-minilm-l6-v2-int8";
-const ORT_LIBRARY: &str = "onnxruntime/libonnxruntime.so.1.31.1";
-const TOKENIZER_FILES: [&str; 4] = [
-    "tokenizer.json",
-    "config.json",
-    "special_tokens_map.json",
-    "tokenizer_config.json",
-];
 
 #[derive(Clone, Debug)]
 pub struct EmbedOptions {
     /// ONNX Runtime intra-op threads; 0 means all cores.
     pub threads: usize,
-    /// Longer inputs are truncated to this many tokens.
-    pub max_tokens: usize,
     /// Texts per model call.
     pub batch_size: usize,
 }
@@ -62,7 +46,6 @@ impl Default for EmbedOptions {
     fn default() -> Self {
         EmbedOptions {
             threads: 0,
-            max_tokens: 128,
             // Measured on 2 cores: throughput drops sharply past 16 texts per call (the
             // attention buffers stop fitting in cache); 8 was best.
             batch_size: 8,
@@ -91,39 +74,16 @@ pub fn default_model_dir() -> Option<PathBuf> {
         candidates.push(root.join("models"));
     }
     candidates.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.models"));
-    candidates
-        .into_iter()
-        .find(|dir| dir.join(MODEL_SUBDIR).join("model.onnx").is_file())
-}
-
-/// Checks the model directory and names every missing file, so the error says what to do.
-fn check_model_dir(dir: &Path) -> Result<()> {
-    let mut missing: Vec<String> = std::iter::once(ORT_LIBRARY.to_string())
-        .chain(std::iter::once(format!("{MODEL_SUBDIR}/model.onnx")))
-        .chain(
-            TOKENIZER_FILES
-                .iter()
-                .map(|f| format!("{MODEL_SUBDIR}/{f}")),
-        )
-        .filter(|rel| !dir.join(rel).is_file())
-        .collect();
-    if missing.is_empty() {
-        return Ok(());
-    }
-    missing.truncate(3);
-    Err(Error::Model(format!(
-        "model files missing in {} ({}...): run scripts/setup.sh, or set FERRET_MODEL_DIR to \
-         a directory that has them",
-        dir.display(),
-        missing.join(", ")
-    )))
+    candidates.into_iter().find(|dir| {
+        models::find(models::DEFAULT_MODEL).is_ok_and(|spec| spec.check_files(dir, false).is_ok())
+    })
 }
 
 /// ONNX Runtime, loaded once per process from the model directory.
 fn environment(dir: &Path) -> Result<Environment> {
     static ENV: OnceLock<std::result::Result<Environment, String>> = OnceLock::new();
     ENV.get_or_init(|| {
-        let library = dir.join(ORT_LIBRARY);
+        let library = dir.join(models::ORT_LIBRARY.path);
         ort::init_from(&library)
             .map_err(|e| format!("cannot load ONNX Runtime from {}: {e}", library.display()))?
             .with_name("ferret")
@@ -160,6 +120,7 @@ pub struct Embedder {
     /// (queries then wait for `model`, as they would without it).
     query_model: OnceLock<std::result::Result<Mutex<TextEmbedding>, String>>,
     model_dir: PathBuf,
+    spec: &'static ModelSpec,
     opts: EmbedOptions,
     /// Queries waiting for (or using) the model; document batches give way while non-zero.
     queries_waiting: AtomicUsize,
@@ -169,8 +130,9 @@ pub struct Embedder {
 }
 
 impl Embedder {
-    pub fn load(model_dir: &Path, opts: &EmbedOptions) -> Result<Self> {
-        let mut model = load_session(model_dir, opts)?;
+    /// Loads model version `spec` from `model_dir` (see [`crate::models`]).
+    pub fn load(model_dir: &Path, spec: &'static ModelSpec, opts: &EmbedOptions) -> Result<Self> {
+        let mut model = load_session(model_dir, spec, opts)?;
         let tokenizer = model.tokenizer.clone();
         let probe = model
             .embed(vec!["probe"], None)
@@ -183,6 +145,7 @@ impl Embedder {
             model: Mutex::new(model),
             query_model: OnceLock::new(),
             model_dir: model_dir.to_path_buf(),
+            spec,
             opts: opts.clone(),
             queries_waiting: AtomicUsize::new(0),
             tokenizer,
@@ -196,19 +159,79 @@ impl Embedder {
         self.query_model
             .get_or_init(|| {
                 log::debug!("loading a second model session for queries");
-                load_session(&self.model_dir, &self.opts)
+                load_session(&self.model_dir, self.spec, &self.opts)
                     .map(Mutex::new)
                     .map_err(|e| e.to_string())
             })
             .as_ref()
     }
 
-    pub fn model_id(&self) -> &str {
-        DEFAULT_MODEL_ID
+    /// The catalogue id of the model version this embedder runs.
+    pub fn model_id(&self) -> &'static str {
+        self.spec.id
+    }
+
+    pub fn spec(&self) -> &'static ModelSpec {
+        self.spec
     }
 
     pub fn dims(&self) -> usize {
         self.dims
+    }
+
+    /// The pieces of a document the model reads, each whole: `header` (path, kind, symbol)
+    /// followed by as many of `body`'s lines as fit in `max_tokens`, then the next lines
+    /// under the same header, up to `max_windows` windows. A definition longer than the
+    /// model's window is thus seen entirely, not cut after its first lines; a search scores
+    /// it by its best window. A line too long for a window on its own becomes a window and
+    /// is truncated by the model.
+    pub fn document_windows(&self, header: &str, body: &str) -> Vec<String> {
+        let count = |text: &str| {
+            self.tokenizer
+                .encode(text, false)
+                .map_or(text.len() / 3, |e| e.get_ids().len())
+        };
+        let prefix = self.spec.document_prefix;
+        // [CLS] and [SEP] take two of the model's tokens.
+        let budget = self
+            .spec
+            .max_tokens
+            .saturating_sub(2 + count(prefix) + count(header))
+            .max(8);
+        let mut windows = Vec::new();
+        let mut current = String::new();
+        let mut used = 0;
+        for line in body.split('\n') {
+            if windows.len() == self.spec.max_windows.max(1) {
+                break;
+            }
+            // A newline is not a token for this tokenizer; blank lines cost nothing.
+            let cost = if line.trim().is_empty() {
+                0
+            } else {
+                count(line)
+            };
+            if used + cost > budget && used > 0 {
+                windows.push(format!("{prefix}{header}\n{current}"));
+                current.clear();
+                used = 0;
+                if windows.len() == self.spec.max_windows.max(1) {
+                    break;
+                }
+            }
+            if !current.is_empty() {
+                current.push('\n');
+            }
+            current.push_str(line);
+            used += cost;
+        }
+        if windows.len() < self.spec.max_windows.max(1) && !current.trim().is_empty() {
+            windows.push(format!("{prefix}{header}\n{current}"));
+        }
+        if windows.is_empty() {
+            windows.push(format!("{prefix}{header}"));
+        }
+        windows
     }
 
     /// Unit vectors for `texts`, in their order.
@@ -246,6 +269,13 @@ impl Embedder {
 
     /// The vector of a search query; never waits behind a document batch (see [`Embedder`]).
     pub fn embed_query(&self, text: &str) -> Result<Vec<f32>> {
+        let prefixed;
+        let text = if self.spec.query_prefix.is_empty() {
+            text
+        } else {
+            prefixed = format!("{}{text}", self.spec.query_prefix);
+            prefixed.as_str()
+        };
         self.queries_waiting.fetch_add(1, Ordering::AcqRel);
         let run = |model: &mut TextEmbedding| {
             model
@@ -288,10 +318,14 @@ impl Embedder {
 }
 
 /// One fastembed session of the model, configured as [`Embedder`] documents.
-fn load_session(model_dir: &Path, opts: &EmbedOptions) -> Result<TextEmbedding> {
-    check_model_dir(model_dir)?;
+fn load_session(
+    model_dir: &Path,
+    spec: &'static ModelSpec,
+    opts: &EmbedOptions,
+) -> Result<TextEmbedding> {
+    spec.check_files(model_dir, false)?;
     let env = environment(model_dir)?;
-    let files = model_dir.join(MODEL_SUBDIR);
+    let files = model_dir.join(spec.dir);
     let tokenizer_files = TokenizerFiles {
         tokenizer_file: read(&files.join("tokenizer.json"))?,
         config_file: read(&files.join("config.json"))?,
@@ -302,12 +336,12 @@ fn load_session(model_dir: &Path, opts: &EmbedOptions) -> Result<TextEmbedding> 
         .with_pooling(Pooling::Mean)
         .with_quantization(QuantizationMode::None);
     let model = UserDefinedEmbeddingModel {
-        output_key: Some(OutputKey::ByName("last_hidden_state")),
+        output_key: Some(OutputKey::ByName(spec.output)),
         ..model
     };
     let options = InitOptionsUserDefined::new()
         .with_environment(env)
-        .with_max_length(opts.max_tokens)
+        .with_max_length(spec.max_tokens)
         .with_intra_threads(opts.intra_threads());
     TextEmbedding::try_new_from_user_defined(model, options)
         .map_err(|e| Error::Model(format!("cannot load {}: {e}", files.display())))
@@ -318,13 +352,14 @@ fn load_session(model_dir: &Path, opts: &EmbedOptions) -> Result<TextEmbedding> 
 pub struct RawBaseline {
     session: Mutex<Session>,
     tokenizer: Tokenizer,
+    output: &'static str,
 }
 
 impl RawBaseline {
-    pub fn load(model_dir: &Path, opts: &EmbedOptions) -> Result<Self> {
-        check_model_dir(model_dir)?;
+    pub fn load(model_dir: &Path, spec: &'static ModelSpec, opts: &EmbedOptions) -> Result<Self> {
+        spec.check_files(model_dir, false)?;
         let env = environment(model_dir)?;
-        let files = model_dir.join(MODEL_SUBDIR);
+        let files = model_dir.join(spec.dir);
         let model_error = |e: String| Error::Model(format!("raw baseline: {e}"));
         let mut tokenizer = Tokenizer::from_file(files.join("tokenizer.json"))
             .map_err(|e| model_error(e.to_string()))?;
@@ -334,7 +369,7 @@ impl RawBaseline {
         }));
         tokenizer
             .with_truncation(Some(TruncationParams {
-                max_length: opts.max_tokens,
+                max_length: spec.max_tokens,
                 ..Default::default()
             }))
             .map_err(|e| model_error(e.to_string()))?;
@@ -349,6 +384,7 @@ impl RawBaseline {
         Ok(RawBaseline {
             session: Mutex::new(session),
             tokenizer,
+            output: spec.output,
         })
     }
 
@@ -385,7 +421,7 @@ impl RawBaseline {
                 "token_type_ids" => tensor(types)?,
             ])
             .map_err(|e| err(e.to_string()))?;
-        let (out_shape, data) = outputs["last_hidden_state"]
+        let (out_shape, data) = outputs[self.output]
             .try_extract_tensor::<f32>()
             .map_err(|e| err(e.to_string()))?;
         let dims = out_shape[2] as usize;
@@ -413,10 +449,15 @@ impl RawBaseline {
 mod tests {
     use super::*;
 
+    fn default_spec() -> &'static ModelSpec {
+        models::find(models::DEFAULT_MODEL).unwrap()
+    }
+
     fn embedder() -> Embedder {
         let dir = default_model_dir().expect("model dir: run scripts/setup.sh");
         Embedder::load(
             &dir,
+            default_spec(),
             &EmbedOptions {
                 threads: 1,
                 batch_size: 4,
@@ -433,7 +474,7 @@ mod tests {
     #[test]
     fn embeddings_are_unit_vectors_that_rank_meaning() {
         let e = embedder();
-        assert_eq!(e.dims(), DEFAULT_DIMS);
+        assert_eq!(e.dims(), default_spec().dims);
         let query = e.embed_query("read a file into a string").unwrap();
         let texts = vec![
             "fn load(path: &Path) -> io::Result<String> { std::fs::read_to_string(path) }"
@@ -464,7 +505,7 @@ mod tests {
         let long = "token ".repeat(5000);
         assert_eq!(
             e.embed_documents(std::slice::from_ref(&long)).unwrap()[0].len(),
-            DEFAULT_DIMS
+            default_spec().dims
         );
         assert_eq!(e.count_tokens(&[long]).unwrap(), 128);
     }
@@ -491,6 +532,7 @@ mod tests {
         let dir = default_model_dir().unwrap();
         let raw = RawBaseline::load(
             &dir,
+            default_spec(),
             &EmbedOptions {
                 threads: 1,
                 ..Default::default()
@@ -515,13 +557,61 @@ mod tests {
     #[test]
     fn missing_model_files_are_an_actionable_error() {
         let dir = tempfile::tempdir().unwrap();
-        let err = Embedder::load(dir.path(), &EmbedOptions::default())
+        let err = Embedder::load(dir.path(), default_spec(), &EmbedOptions::default())
             .err()
             .unwrap()
             .to_string();
         assert!(
-            err.contains("scripts/setup.sh") && err.contains("model.onnx"),
+            err.contains("scripts/setup.sh") && err.contains("is missing"),
             "{err}"
         );
+    }
+
+    /// A long definition is read in windows that each fit the model, all under the same
+    /// header, covering its lines in order; a short one is one window.
+    #[test]
+    fn long_documents_are_read_in_windows() {
+        let dir = default_model_dir().unwrap();
+        let spec = models::CATALOGUE
+            .iter()
+            .find(|m| m.max_windows > 1)
+            .expect("a windowed model in the catalogue");
+        let e = Embedder::load(&dir, spec, &EmbedOptions::default()).unwrap();
+        let header = "src/parse.rs function parse_config";
+        let short = e.document_windows(header, "fn parse_config() {}");
+        assert_eq!(short, [format!("{header}\nfn parse_config() {{}}")]);
+
+        let body: Vec<String> = (0..60)
+            .map(|i| format!("    let value_{i} = read_setting(\"key_{i}\", defaults);"))
+            .collect();
+        let windows = e.document_windows(header, &body.join("\n"));
+        assert!(
+            windows.len() > 1 && windows.len() <= spec.max_windows,
+            "{}",
+            windows.len()
+        );
+        let mut untruncated = e.tokenizer.clone();
+        untruncated.with_truncation(None).unwrap();
+        for w in &windows {
+            assert!(w.starts_with(header));
+            let tokens = untruncated
+                .encode(w.as_str(), true)
+                .unwrap()
+                .get_ids()
+                .len();
+            assert!(tokens <= spec.max_tokens, "{tokens} tokens");
+        }
+        // In order, no line twice, and the first window starts at the first line.
+        let joined: Vec<&str> = windows.iter().flat_map(|w| w.lines().skip(1)).collect();
+        assert_eq!(
+            joined,
+            body[..joined.len()]
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+        );
+        // The windows' vectors differ: the model reads different code in each.
+        let vectors = e.embed_documents(&windows).unwrap();
+        assert!(vectors[0] != vectors[1]);
     }
 }

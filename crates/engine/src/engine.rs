@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use serde::Serialize;
 
@@ -14,6 +14,7 @@ use crate::embed::{self, EmbedOptions, Embedder};
 use crate::git::{self, GitAuth, GitProgress};
 use crate::github;
 use crate::index::{self, IndexReport, Progress, RunOptions};
+use crate::models::{self, ModelSpec};
 use crate::profiles::limits::Usage;
 use crate::profiles::manager::github_session;
 use crate::profiles::registry::{ProfileRecord, ProfileStatus, Registry};
@@ -77,6 +78,38 @@ pub struct Stats {
     pub bytes_on_disk: u64,
 }
 
+/// `ferret model list` and the Settings page: which model serves searches, the switch in
+/// progress, and every model this build knows.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelStatus {
+    pub active: String,
+    pub switch: Option<ModelSwitch>,
+    pub models: Vec<ModelInfo>,
+}
+
+/// A model switch in progress: distinct chunk texts embedded for the new model so far.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelSwitch {
+    pub to: String,
+    pub embedded: u64,
+    pub total: u64,
+}
+
+/// One catalogue entry, with what it costs here.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelInfo {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub dims: usize,
+    pub max_tokens: usize,
+    pub max_windows: usize,
+    /// Its files are in the model directory.
+    pub installed: bool,
+    /// Chunks embedded per second on this machine, measured by this profile's index runs.
+    pub chunks_per_sec: Option<f64>,
+}
+
 /// What `sync` did to one cloned repository.
 #[derive(Debug, Clone, Serialize)]
 pub struct SyncReport {
@@ -113,10 +146,11 @@ pub struct Engine {
     /// The connection searches and listings use; indexing opens its own so searches are
     /// never blocked behind a long write (WAL lets both proceed).
     store: Mutex<Store>,
-    embedder: OnceLock<Arc<Embedder>>,
-    /// Loaded on the first semantic search; dropped after an index run so the next search
-    /// sees the new file.
-    vectors: RwLock<Option<Arc<VectorIndex>>>,
+    /// Loaded on first use, one per model version (two during a model switch).
+    embedders: Mutex<Vec<Arc<Embedder>>>,
+    /// The active model's index, loaded on the first semantic search; dropped after an
+    /// index run (and a model swap) so the next search sees the new file.
+    vectors: RwLock<Option<(&'static str, Arc<VectorIndex>)>>,
     /// Queries not yet added to the database's counter (a busy database defers the write).
     unsaved_queries: std::sync::atomic::AtomicU64,
 }
@@ -159,7 +193,7 @@ impl Engine {
             model_dir,
             threads,
             store: Mutex::new(store),
-            embedder: OnceLock::new(),
+            embedders: Mutex::new(Vec::new()),
             vectors: RwLock::new(None),
             unsaved_queries: std::sync::atomic::AtomicU64::new(0),
         })
@@ -244,8 +278,18 @@ impl Engine {
             .busy_timeout(std::time::Duration::from_secs(10));
     }
 
-    pub fn model_id(&self) -> &str {
-        embed::DEFAULT_MODEL_ID
+    /// The model version that serves searches (see [`crate::models`]).
+    pub fn model(&self) -> Result<&'static ModelSpec> {
+        active_model(&self.store())
+    }
+
+    pub fn model_id(&self) -> Result<&'static str> {
+        Ok(self.model()?.id)
+    }
+
+    /// The model version being built beside the active one after a switch, if any.
+    pub fn target_model(&self) -> Result<Option<&'static ModelSpec>> {
+        target_model(&self.store())
     }
 
     fn store(&self) -> MutexGuard<'_, Store> {
@@ -254,25 +298,32 @@ impl Engine {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// The embedding model, loaded on first use (it takes a moment and most commands never
-    /// need it).
+    /// The active model's embedder, loaded on first use (it takes a moment and most
+    /// commands never need it).
     pub fn embedder(&self) -> Result<Arc<Embedder>> {
-        if let Some(embedder) = self.embedder.get() {
+        self.embedder_for(self.model()?)
+    }
+
+    /// The embedder of model version `spec`, loaded on first use.
+    fn embedder_for(&self, spec: &'static ModelSpec) -> Result<Arc<Embedder>> {
+        let mut loaded = self.embedders.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(embedder) = loaded.iter().find(|e| e.model_id() == spec.id) {
             return Ok(embedder.clone());
         }
         let dir = self.model_dir.clone().ok_or_else(|| {
-            Error::Model(
-                "no model directory found: run scripts/setup.sh, or set FERRET_MODEL_DIR to a \
-                 directory containing onnxruntime/ and all-minilm-l6-v2-int8/"
-                    .into(),
-            )
+            Error::Model(format!(
+                "no model directory found for {}: run scripts/setup.sh, or set \
+                 FERRET_MODEL_DIR to a directory containing onnxruntime/ and {}/",
+                spec.id, spec.dir
+            ))
         })?;
         let opts = EmbedOptions {
             threads: self.threads,
             ..EmbedOptions::default()
         };
-        let embedder = Arc::new(Embedder::load(&dir, &opts)?);
-        Ok(self.embedder.get_or_init(|| embedder).clone())
+        let embedder = Arc::new(Embedder::load(&dir, spec, &opts)?);
+        loaded.push(embedder.clone());
+        Ok(embedder)
     }
 
     /// Registers a local repository (it is indexed by `index`). The name defaults to the
@@ -523,6 +574,7 @@ impl Engine {
 
     pub fn repos(&self) -> Result<Vec<RepoInfo>> {
         let store = self.store();
+        let model_id = active_model(&store)?.id;
         let mut stmt = store
             .conn()
             .prepare_cached(
@@ -536,7 +588,7 @@ impl Engine {
             )
             .map_err(|e| store.err(e))?;
         let counts: BTreeMap<i64, (u64, u64, u64)> = stmt
-            .query_map([self.model_id()], |r| {
+            .query_map([model_id], |r| {
                 Ok((
                     r.get::<_, i64>(0)?,
                     (
@@ -617,7 +669,7 @@ impl Engine {
                 )
             })?;
         }
-        let mut vectors = self.writable_vectors(&store, &mut false)?;
+        let mut vectors = self.writable_vectors(&store, active_model(&store)?, &mut false)?;
         for id in &removed {
             vectors.remove(*id as u64)?;
         }
@@ -652,13 +704,14 @@ impl Engine {
         if repos.is_empty() {
             return Ok(IndexReport::default());
         }
+        let model = active_model(&store)?;
         let embedder = if lexical_only {
             None
         } else {
-            Some(self.embedder()?)
+            Some(self.embedder_for(model)?)
         };
         let mut rebuilt = false;
-        let mut vectors = self.writable_vectors(&store, &mut rebuilt)?;
+        let mut vectors = self.writable_vectors(&store, model, &mut rebuilt)?;
         let opts = RunOptions {
             walk: WalkOptions {
                 max_file_bytes: self.config.max_file_bytes,
@@ -676,12 +729,32 @@ impl Engine {
             &repos,
             embedder.as_deref(),
             &mut vectors,
-            self.model_id(),
+            model.id,
             &opts,
         );
         self.invalidate_vectors();
         let mut report = result?;
         report.vectors_rebuilt = rebuilt;
+        if report.embeddings_computed > 0 {
+            record_speed_secs(
+                &store,
+                model.id,
+                report.embeddings_computed,
+                report.embed_secs,
+            );
+        }
+        if !lexical_only && !report.interrupted {
+            if let Some(target) = target_model(&store)? {
+                self.build_target_model(
+                    &mut store,
+                    model,
+                    target,
+                    &mut vectors,
+                    &opts,
+                    &mut report,
+                )?;
+            }
+        }
         store.audit(
             "index",
             &format!(
@@ -701,14 +774,156 @@ impl Engine {
         Ok(report)
     }
 
+    /// The second half of a model switch: embeds everything for `target` beside the active
+    /// model's vectors (searches keep using those), then, once nothing is pending, makes
+    /// `target` the active model in one transaction and deletes the old vectors. An
+    /// interrupted run (cancel, crash, kill -9) resumes here next time; nothing is embedded
+    /// twice, since each committed batch is in SQLite.
+    fn build_target_model(
+        &self,
+        store: &mut Store,
+        active: &'static ModelSpec,
+        target: &'static ModelSpec,
+        active_vectors: &mut VectorIndex,
+        opts: &RunOptions<'_>,
+        report: &mut IndexReport,
+    ) -> Result<()> {
+        let embedder = self.embedder_for(target)?;
+        let mut rebuilt = false;
+        let mut target_vectors = self.writable_vectors(store, target, &mut rebuilt)?;
+        let started = std::time::Instant::now();
+        let computed_before = report.embeddings_computed;
+        index::reembed(store, &embedder, &mut target_vectors, opts, report)?;
+        record_speed(
+            store,
+            target.id,
+            report.embeddings_computed - computed_before,
+            started,
+        );
+        report.embed_secs += started.elapsed().as_secs_f64();
+        report.total_secs += started.elapsed().as_secs_f64();
+        // Re-embedding bumped the data generation; the active model's vectors did not
+        // change, so its file is re-stamped rather than left to look stale.
+        active_vectors.save(store.generation()?)?;
+        if opts.cancel.load(std::sync::atomic::Ordering::Relaxed)
+            || store.pending_embedding_count(target.id, None)? > 0
+        {
+            report.interrupted = true;
+            return Ok(());
+        }
+        store.transaction(|tx| tx.promote_model(active.id, target.id))?;
+        self.invalidate_vectors();
+        self.remove_vector_files_except(&[target.id]);
+        store.audit(
+            "model",
+            &format!("now searching with {} (was {})", target.id, active.id),
+        )?;
+        log::info!("model switch complete: {} -> {}", active.id, target.id);
+        Ok(())
+    }
+
+    /// Deletes the vector files of models other than `keep` (left by a finished switch, or
+    /// by one a crash interrupted between its swap and the clean-up).
+    fn remove_vector_files_except(&self, keep: &[&str]) {
+        let Ok(entries) = std::fs::read_dir(self.paths.vectors_dir()) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().to_string();
+            let model = name.split(".usearch").next().unwrap_or_default();
+            if name.contains(".usearch") && !keep.contains(&model) {
+                if let Err(e) = std::fs::remove_file(entry.path()) {
+                    log::warn!("cannot remove {}: {e}", entry.path().display());
+                }
+            }
+        }
+    }
+
+    /// Switches the profile to model version `id`: it becomes the target, built by the next
+    /// index run (or job) beside the active model, which serves searches until the new
+    /// vectors are complete. Choosing the active model again cancels a switch in progress
+    /// (what it embedded stays cached, so switching once more resumes). Fails, naming the
+    /// file and the fix, when the model's files are missing or wrong.
+    pub fn use_model(&self, id: &str) -> Result<ModelStatus> {
+        self.check_writable("switching models")?;
+        let spec = models::find(id)?;
+        let dir = self
+            .model_dir
+            .clone()
+            .ok_or_else(|| Error::Model("no model directory found: run scripts/setup.sh".into()))?;
+        spec.check_files(&dir, true)?;
+        let store = self.store();
+        let active = active_model(&store)?;
+        if spec.id == active.id {
+            store.set_model_in_role("target", None)?;
+        } else if store.embedded_chunk_count(active.id)? == 0 {
+            // Nothing embedded yet, so nothing to keep serving: switch at once.
+            store.set_model_in_role("active", Some(spec.id))?;
+            store.set_model_in_role("target", None)?;
+            self.invalidate_vectors();
+            self.remove_vector_files_except(&[spec.id]);
+        } else {
+            store.set_model_in_role("target", Some(spec.id))?;
+        }
+        store.audit(
+            "model",
+            &format!("switch requested: {} -> {}", active.id, spec.id),
+        )?;
+        drop(store);
+        self.model_status()
+    }
+
+    /// The active model, the switch in progress (if any) and its progress, and the
+    /// catalogue with what each model costs on this machine.
+    pub fn model_status(&self) -> Result<ModelStatus> {
+        let store = self.store();
+        let active = active_model(&store)?;
+        let target = target_model(&store)?;
+        let distinct = store.count("SELECT COUNT(DISTINCT content_hash) FROM chunks")? as u64;
+        let switch = match target {
+            Some(t) => Some(ModelSwitch {
+                to: t.id.to_string(),
+                embedded: distinct.saturating_sub(store.pending_embedding_count(t.id, None)?),
+                total: distinct,
+            }),
+            None => None,
+        };
+        let installed = |spec: &ModelSpec| {
+            self.model_dir
+                .as_deref()
+                .is_some_and(|dir| spec.check_files(dir, false).is_ok())
+        };
+        let models = models::CATALOGUE
+            .iter()
+            .map(|spec| {
+                Ok(ModelInfo {
+                    id: spec.id.to_string(),
+                    name: spec.name.to_string(),
+                    description: spec.description.to_string(),
+                    dims: spec.dims,
+                    max_tokens: spec.max_tokens,
+                    max_windows: spec.max_windows,
+                    installed: installed(spec),
+                    chunks_per_sec: measured_speed(&store, spec.id)?,
+                })
+            })
+            .collect::<Result<_>>()?;
+        Ok(ModelStatus {
+            active: active.id.to_string(),
+            switch,
+            models,
+        })
+    }
+
     /// Runs a search.
     pub fn search(&self, query: &str, opts: &SearchOptions) -> Result<Vec<SearchHit>> {
+        let model = self.model()?;
         let vectors = match opts.mode {
             search::SearchMode::Lexical => None,
-            _ => self.readable_vectors()?,
+            _ => self.readable_vectors(model)?,
         };
         let embedder = match &vectors {
-            Some(v) if !v.is_empty() => match self.embedder() {
+            Some(v) if !v.is_empty() => match self.embedder_for(model) {
                 Ok(embedder) => Some(embedder),
                 // Hybrid still answers lexically when the model cannot load; semantic
                 // mode has nothing else to offer, so it reports why.
@@ -733,9 +948,10 @@ impl Engine {
 
     pub fn stats(&self) -> Result<Stats> {
         let store = self.store();
+        let model_id = active_model(&store)?.id;
         let count = |sql: &str| store.count(sql).map(|n| n as u64);
         let chunks = count("SELECT COUNT(*) FROM chunks")?;
-        let embedded_chunks = store.embedded_chunk_count(self.model_id())?;
+        let embedded_chunks = store.embedded_chunk_count(model_id)?;
         let database_bytes: u64 = ["", "-wal", "-shm"]
             .iter()
             .filter_map(|suffix| {
@@ -745,16 +961,16 @@ impl Engine {
             })
             .map(|m| m.len())
             .sum();
-        let vector_index_bytes = VectorIndex::disk_bytes(&self.paths.vector_file(self.model_id())?);
+        let vector_index_bytes = VectorIndex::disk_bytes(&self.paths.vector_file(model_id)?);
         Ok(Stats {
             profile: self.paths.id.clone(),
             data_dir: self.paths.root.clone(),
-            model_id: self.model_id().to_string(),
+            model_id: model_id.to_string(),
             repos: count("SELECT COUNT(*) FROM repos")?,
             files: count("SELECT COUNT(*) FROM files")?,
             chunks,
             embedded_chunks,
-            pending_embeddings: store.pending_embedding_count(self.model_id(), None)?,
+            pending_embeddings: store.pending_embedding_count(model_id, None)?,
             semantic_coverage: if chunks == 0 {
                 0.0
             } else {
@@ -772,21 +988,19 @@ impl Engine {
         })
     }
 
-    fn dims(&self) -> Result<usize> {
-        match self.embedder.get() {
-            Some(embedder) => Ok(embedder.dims()),
-            None => Ok(embed::DEFAULT_DIMS),
-        }
-    }
-
-    /// The vector index for writing: the saved file if it matches SQLite exactly, else a
-    /// rebuild from SQLite's stored embeddings (no model needed).
-    fn writable_vectors(&self, store: &Store, rebuilt: &mut bool) -> Result<VectorIndex> {
-        let path = self.paths.vector_file(self.model_id())?;
-        let dims = self.dims()?;
+    /// The vector index of `model` for writing: the saved file if it matches SQLite exactly,
+    /// else a rebuild from SQLite's stored embeddings (no model needed).
+    fn writable_vectors(
+        &self,
+        store: &Store,
+        model: &'static ModelSpec,
+        rebuilt: &mut bool,
+    ) -> Result<VectorIndex> {
+        let path = self.paths.vector_file(model.id)?;
+        let dims = model.dims;
         let expected = VectorFileState {
             generation: store.generation()?,
-            count: store.embedded_chunk_count(self.model_id())?,
+            count: store.embedded_vector_count(model.id, dims)?,
             dims,
         };
         if let Some(index) = VectorIndex::open_if_current(&path, dims, Some(expected), true)? {
@@ -795,7 +1009,7 @@ impl Engine {
         let mut index = VectorIndex::new(&path, dims)?;
         if expected.count > 0 || path.exists() {
             *rebuilt = true;
-            let n = index::rebuild_vectors(store, &mut index, self.model_id())?;
+            let n = index::rebuild_vectors(store, &mut index, model.id)?;
             log::info!(
                 "rebuilt vector index {} from the database: {n} vectors",
                 path.display()
@@ -805,37 +1019,40 @@ impl Engine {
         Ok(index)
     }
 
-    /// The vector index for searching: memory-mapped when the saved file is sound, even if
-    /// an indexer is mid-run (it is then a little behind); rebuilt in memory from SQLite when
-    /// the file is missing or corrupt.
-    fn readable_vectors(&self) -> Result<Option<Arc<VectorIndex>>> {
-        if let Some(v) = self
+    /// The active model's vector index for searching: memory-mapped when the saved file is
+    /// sound, even if an indexer is mid-run (it is then a little behind); rebuilt in memory
+    /// from SQLite when the file is missing or corrupt.
+    fn readable_vectors(&self, model: &'static ModelSpec) -> Result<Option<Arc<VectorIndex>>> {
+        if let Some((id, v)) = self
             .vectors
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .as_ref()
         {
-            return Ok(Some(v.clone()));
+            // A swap to another model since it was loaded makes it stale.
+            if *id == model.id {
+                return Ok(Some(v.clone()));
+            }
         }
-        let path = self.paths.vector_file(self.model_id())?;
-        let dims = self.dims()?;
+        let path = self.paths.vector_file(model.id)?;
+        let dims = model.dims;
         let index = match VectorIndex::open_if_current(&path, dims, None, false)? {
             Some(index) => index,
             None => {
                 let store = self.store();
-                if store.embedded_chunk_count(self.model_id())? == 0 {
+                if store.embedded_chunk_count(model.id)? == 0 {
                     return Ok(None);
                 }
                 // In memory only: an indexer may be running and owns the file (two writers
                 // would race on its temporary file, and holding the job lock here would make
                 // a starting job fail). The next index run saves it.
                 let mut index = VectorIndex::new(&path, dims)?;
-                index::rebuild_vectors(&store, &mut index, self.model_id())?;
+                index::rebuild_vectors(&store, &mut index, model.id)?;
                 index
             }
         };
         let index = Arc::new(index);
-        *self.vectors.write().unwrap_or_else(|p| p.into_inner()) = Some(index.clone());
+        *self.vectors.write().unwrap_or_else(|p| p.into_inner()) = Some((model.id, index.clone()));
         Ok(Some(index))
     }
 
@@ -846,9 +1063,55 @@ impl Engine {
     /// Checks that the saved vector index agrees with SQLite (used by tests and `stats`).
     pub fn vector_index_state(&self) -> Result<Option<VectorFileState>> {
         Ok(vectors::read_state(
-            &self.paths.vector_file(self.model_id())?,
+            &self.paths.vector_file(self.model_id()?)?,
         ))
     }
+}
+
+/// Adds an embedding run to `model`'s measured speed (kept in the usage counters as chunks
+/// and milliseconds). Best effort: a busy database only loses the sample.
+fn record_speed(store: &Store, model: &str, chunks: u64, started: std::time::Instant) {
+    record_speed_secs(store, model, chunks, started.elapsed().as_secs_f64());
+}
+
+fn record_speed_secs(store: &Store, model: &str, chunks: u64, secs: f64) {
+    if chunks == 0 || secs <= 0.0 {
+        return;
+    }
+    let _ = store.add_usage(&format!("embed_chunks:{model}"), chunks as i64);
+    let _ = store.add_usage(&format!("embed_ms:{model}"), (secs * 1000.0) as i64);
+}
+
+fn measured_speed(store: &Store, model: &str) -> Result<Option<f64>> {
+    let chunks = store.usage(&format!("embed_chunks:{model}"))?;
+    let ms = store.usage(&format!("embed_ms:{model}"))?;
+    Ok((chunks > 0 && ms > 0).then(|| chunks as f64 * 1000.0 / ms as f64))
+}
+
+/// The model version serving searches in `store`'s profile.
+fn active_model(store: &Store) -> Result<&'static ModelSpec> {
+    let stored = store.model_in_role("active")?;
+    known_model(stored.as_deref().unwrap_or(models::DEFAULT_MODEL))
+}
+
+/// The model version being built after a switch, if any.
+fn target_model(store: &Store) -> Result<Option<&'static ModelSpec>> {
+    match store.model_in_role("target")? {
+        Some(id) => Ok(Some(known_model(&id)?)),
+        None => Ok(None),
+    }
+}
+
+/// A stored model id this build knows; an id from a newer or older build is an error that
+/// says how to move on.
+fn known_model(id: &str) -> Result<&'static ModelSpec> {
+    models::find(id).map_err(|_| {
+        Error::Model(format!(
+            "this profile's vectors were made with model {id:?}, which this version of Ferret \
+             does not know: `ferret model use {}` re-embeds with the default model",
+            models::DEFAULT_MODEL
+        ))
+    })
 }
 
 /// Repository names appear in results and `repo:` filters; `OWNER/NAME` is allowed.

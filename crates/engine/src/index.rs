@@ -39,6 +39,8 @@ pub enum Phase {
     Walking,
     Chunking,
     Embedding,
+    /// Embedding every chunk for the model a switch is moving to (see `model`).
+    Reembedding,
     Saving,
     Done,
 }
@@ -54,6 +56,8 @@ pub struct Progress {
     pub embeddings_done: u64,
     pub embeddings_total: u64,
     pub elapsed_secs: f64,
+    /// The model being embedded for, while re-embedding after a model switch.
+    pub model: Option<String>,
 }
 
 /// What a run did, for the CLI summary and the bench.
@@ -95,9 +99,14 @@ pub struct RunOptions<'a> {
 /// body alone lacks (a method named `run` in `walk/parallel.rs`); the content hash is taken
 /// over exactly this string, so the embedding cache can never serve a stale vector.
 pub fn embedding_input(path: &str, kind: &str, symbol: Option<&str>, text: &str) -> String {
+    format!("{}\n{text}", embedding_header(path, kind, symbol))
+}
+
+/// The first line of every window the model reads of a chunk: where it is and what it is.
+pub fn embedding_header(path: &str, kind: &str, symbol: Option<&str>) -> String {
     match symbol {
-        Some(symbol) => format!("{path} {kind} {symbol}\n{text}"),
-        None => format!("{path}\n{text}"),
+        Some(symbol) => format!("{path} {kind} {symbol}"),
+        None => path.to_string(),
     }
 }
 
@@ -324,6 +333,43 @@ fn index_repo_lexical(
     sync_vectors(store, vector_index, model_id, &removed, &[])
 }
 
+/// Embeds, for `embedder`'s model, every chunk of the profile that has no vector for it
+/// yet, into `vector_index` (that model's index), and saves it. This is the re-embed after
+/// a model switch: it resumes where an interrupted one stopped (SQLite holds each committed
+/// batch) and never touches the active model's vectors.
+pub fn reembed(
+    store: &mut Store,
+    embedder: &Embedder,
+    vector_index: &mut VectorIndex,
+    opts: &RunOptions<'_>,
+    report: &mut IndexReport,
+) -> Result<()> {
+    let started = Instant::now();
+    let mut progress = Progress {
+        model: Some(embedder.model_id().to_string()),
+        ..Progress::default()
+    };
+    let computed_before = report.embeddings_computed;
+    embed_pending(
+        store,
+        embedder,
+        vector_index,
+        embedder.model_id(),
+        None,
+        opts,
+        report,
+        &mut progress,
+    )?;
+    vector_index.save(store.generation()?)?;
+    log::info!(
+        "re-embedded {} chunks for {} in {:.1} s",
+        report.embeddings_computed - computed_before,
+        embedder.model_id(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
 /// Applies a committed batch to the vector index: drop removed chunks, add new chunks whose
 /// text already has an embedding (moved or duplicated code costs no model time).
 fn sync_vectors(
@@ -436,7 +482,11 @@ fn embed_pending(
 ) -> Result<()> {
     let started = Instant::now();
     let pending_ids = store.pending_embedding_ids(model_id, repo_filter)?;
-    progress.phase = Phase::Embedding;
+    progress.phase = if progress.model.is_some() {
+        Phase::Reembedding
+    } else {
+        Phase::Embedding
+    };
     progress.embeddings_total = pending_ids.len() as u64;
     progress.embeddings_done = 0;
     (opts.progress)(progress);
@@ -447,14 +497,25 @@ fn embed_pending(
             return Ok(());
         }
         let batch = store.pending_chunks(ids)?;
-        let inputs: Vec<String> = batch
-            .iter()
-            .map(|p| embedding_input(&p.path, &p.kind, p.symbol.as_deref(), &p.text))
-            .collect();
-        let quantized: Vec<Vec<u8>> = embedder
-            .embed_documents(&inputs)?
-            .iter()
-            .map(|v| vectors::i8_to_bytes(&vectors::quantize(v)))
+        // Each chunk is read as one or more windows; its stored vector is their
+        // concatenation, one row of the vector index per window.
+        let mut windows: Vec<String> = Vec::new();
+        let mut spans = Vec::with_capacity(batch.len());
+        for p in &batch {
+            let header = embedding_header(&p.path, &p.kind, p.symbol.as_deref());
+            let start = windows.len();
+            windows.extend(embedder.document_windows(&header, &p.text));
+            spans.push(start..windows.len());
+        }
+        let vectors = embedder.embed_documents(&windows)?;
+        let quantized: Vec<Vec<u8>> = spans
+            .into_iter()
+            .map(|span| {
+                vectors[span]
+                    .iter()
+                    .flat_map(|v| vectors::i8_to_bytes(&vectors::quantize(v)))
+                    .collect()
+            })
             .collect();
         store.transaction(|tx| {
             for (pending, vector) in batch.iter().zip(&quantized) {
@@ -462,7 +523,7 @@ fn embed_pending(
             }
             tx.bump_generation()
         })?;
-        // Every chunk with that text gets the vector, duplicates in other files included.
+        // Every chunk with that text gets the vectors, duplicates in other files included.
         for (pending, vector) in batch.iter().zip(&quantized) {
             let vector = vectors::bytes_to_i8(vector);
             for id in store.chunk_ids_with_hash(&pending.content_hash)? {
@@ -488,11 +549,12 @@ pub fn rebuild_vectors(
     vector_index: &mut VectorIndex,
     model_id: &str,
 ) -> Result<u64> {
-    let count = store.embedded_chunk_count(model_id)?;
+    let dims = vector_index.dims();
+    let count = store.embedded_vector_count(model_id, dims)?;
     vector_index.reserve(count as usize)?;
     let mut added = 0u64;
     store.for_each_chunk_vector(model_id, |id, bytes| {
-        added += 1;
+        added += (bytes.len() / dims) as u64;
         vector_index.add(id as u64, &vectors::bytes_to_i8(bytes))
     })?;
     Ok(added)

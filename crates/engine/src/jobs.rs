@@ -390,6 +390,11 @@ pub fn overall(p: &Progress, repo_index: u64, repos_total: u64) -> Overall {
             repos_total,
             50.0 + 50.0 * fraction(p.embeddings_done, p.embeddings_total),
         ),
+        // A model switch's re-embed: its own 0-100%, after the run's own work.
+        Phase::Reembedding => (
+            repos_total,
+            100.0 * fraction(p.embeddings_done, p.embeddings_total),
+        ),
         Phase::Saving => (repos_total, 99.0),
         Phase::Done => (repos_total, 100.0),
     };

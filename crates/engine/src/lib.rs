@@ -3,7 +3,8 @@
 //! The pipeline is a chain of small modules, one per stage (see `DESIGN.md` section 4):
 //! [`walk`] finds the files worth indexing, [`chunk`] cuts them into definitions with
 //! tree-sitter, [`store`] keeps everything in SQLite (the source of truth, with FTS5 for
-//! lexical search), [`embed`] turns chunks into vectors locally, [`vectors`] keeps the derived
+//! lexical search), [`embed`] turns chunks into vectors locally with a model version from
+//! [`models`] (the catalogue a profile switches between), [`vectors`] keeps the derived
 //! usearch index, [`index`] drives the whole run and [`search`] answers queries by fusing
 //! the lexical and semantic rankings. [`profiles`] keeps users apart: one registry of
 //! profiles, each with its own directory, limits and status, and an LRU pool of open ones;
@@ -23,6 +24,7 @@ pub mod git;
 pub mod github;
 pub mod index;
 pub mod jobs;
+pub mod models;
 pub mod profiles;
 pub mod query;
 pub mod redact;
@@ -34,7 +36,10 @@ pub mod vectors;
 pub mod walk;
 pub mod watch;
 
-pub use engine::{Engine, EngineOptions, FileContext, RepoInfo, Stats, SyncReport};
+pub use engine::{
+    Engine, EngineOptions, FileContext, ModelInfo, ModelStatus, ModelSwitch, RepoInfo, Stats,
+    SyncReport,
+};
 pub use error::{Error, Result};
 pub use index::{IndexReport, Phase, Progress};
 pub use profiles::manager::{

@@ -125,6 +125,15 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE repos ADD COLUMN paused INTEGER NOT NULL DEFAULT 0;
     "#,
+    // 5: embedding models as versions: the one that serves searches, and the one being
+    // built beside it after a switch. No 'active' row means the original default model.
+    r#"
+    CREATE TABLE model_state (
+        role TEXT PRIMARY KEY CHECK (role IN ('active', 'target')),
+        model_id TEXT NOT NULL,
+        since INTEGER NOT NULL
+    );
+    "#,
 ];
 
 /// A repository known to the profile.
@@ -710,6 +719,49 @@ impl Store {
     }
 
     /// The number of chunks that have a vector for `model_id` (what the vector index holds).
+    /// Vectors the index holds for a model: one per window of every embedded chunk, i.e.
+    /// the stored bytes over `dims` (vectors are `i8`).
+    pub fn embedded_vector_count(&self, model_id: &str, dims: usize) -> Result<u64> {
+        self.conn
+            .query_row(
+                "SELECT COALESCE(SUM(length(e.vector)), 0) FROM chunks c
+                 JOIN embeddings e ON e.model_id = ?1 AND e.content_hash = c.content_hash",
+                params![model_id],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|bytes| bytes as u64 / dims.max(1) as u64)
+            .map_err(|e| self.err(e))
+    }
+
+    /// The model in `role` (`active` serves searches, `target` is being built after a
+    /// switch), if one is recorded.
+    pub fn model_in_role(&self, role: &str) -> Result<Option<String>> {
+        self.conn
+            .query_row(
+                "SELECT model_id FROM model_state WHERE role = ?1",
+                params![role],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Records (or with `None`, clears) the model in `role`.
+    pub fn set_model_in_role(&self, role: &str, model_id: Option<&str>) -> Result<()> {
+        match model_id {
+            Some(id) => self.conn.execute(
+                "INSERT INTO model_state (role, model_id, since) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(role) DO UPDATE SET model_id = ?2, since = ?3",
+                params![role, id, now()],
+            ),
+            None => self
+                .conn
+                .execute("DELETE FROM model_state WHERE role = ?1", params![role]),
+        }
+        .map(|_| ())
+        .map_err(|e| self.err(e))
+    }
+
     pub fn embedded_chunk_count(&self, model_id: &str) -> Result<u64> {
         self.conn
             .query_row(
@@ -810,6 +862,19 @@ impl Tx<'_> {
     fn exec(&self, sql: &str, args: &[&dyn rusqlite::ToSql]) -> Result<usize> {
         let mut stmt = self.tx.prepare_cached(sql).map_err(|e| self.err(e))?;
         stmt.execute(args).map_err(|e| self.err(e))
+    }
+
+    /// The swap at the end of a model switch, inside one transaction: `new` becomes the
+    /// active model, the target is cleared, and `old`'s cached embeddings are dropped.
+    pub fn promote_model(&self, old: &str, new: &str) -> Result<()> {
+        self.exec(
+            "INSERT INTO model_state (role, model_id, since) VALUES ('active', ?1, ?2)
+             ON CONFLICT(role) DO UPDATE SET model_id = ?1, since = ?2",
+            &[&new, &now()],
+        )?;
+        self.exec("DELETE FROM model_state WHERE role = 'target'", &[])?;
+        self.exec("DELETE FROM embeddings WHERE model_id = ?1", &[&old])?;
+        Ok(())
     }
 
     pub fn bump_generation(&self) -> Result<()> {

@@ -2,7 +2,9 @@
 //!
 //! It is a *derived* cache (DESIGN.md section 3): SQLite holds every embedding, so this file
 //! can be deleted, truncated or corrupted at any time and is rebuilt from SQLite without
-//! re-embedding anything. Keys are chunk ids, so a hit maps straight back to a row.
+//! re-embedding anything. Keys are chunk ids, so a hit maps straight back to a row. A chunk
+//! longer than the model's window has one vector per window under the same key (a usearch
+//! "multi" index); a search returns each key once, at its best window's similarity.
 //!
 //! Vectors are stored as `i8`: the model's unit vectors are scaled per vector so the largest
 //! component is ±127. Cosine similarity ignores the scale, the index is 4x smaller than
@@ -28,6 +30,10 @@ pub struct VectorFileState {
     pub count: u64,
     pub dims: usize,
 }
+
+/// How many nearest vectors a search looks at per key it returns: room for several windows
+/// of one chunk among the nearest.
+const WINDOW_FANOUT: usize = 3;
 
 /// A usearch index plus where it lives.
 pub struct VectorIndex {
@@ -69,7 +75,7 @@ impl VectorIndex {
             connectivity: 16,
             expansion_add: 128,
             expansion_search: 64,
-            multi: false,
+            multi: true,
         };
         let index = usearch::new_index(&options).map_err(|e| Error::VectorIndex {
             path: path.to_path_buf(),
@@ -159,12 +165,17 @@ impl VectorIndex {
         Ok(())
     }
 
-    /// Adds (or replaces) the vector of chunk `key`.
-    pub fn add(&mut self, key: u64, vector: &[i8]) -> Result<()> {
-        if vector.len() != self.dims {
+    /// Adds (or replaces) the vectors of chunk `key`: `vectors` is one or more
+    /// `dims`-sized vectors end to end, one per window of the chunk.
+    pub fn add(&mut self, key: u64, vectors: &[i8]) -> Result<()> {
+        if vectors.is_empty() || !vectors.len().is_multiple_of(self.dims) {
             return Err(Error::VectorIndex {
                 path: self.path.clone(),
-                message: format!("vector has {} dims, index has {}", vector.len(), self.dims),
+                message: format!(
+                    "vector data of {} values is not a whole number of {}-dim vectors",
+                    vectors.len(),
+                    self.dims
+                ),
             });
         }
         if self.index.contains(key) {
@@ -172,10 +183,14 @@ impl VectorIndex {
                 .remove(key)
                 .map_err(|e| self.error("remove", e))?;
         }
-        self.reserve(1)?;
-        self.index
-            .add(key, vector)
-            .map_err(|e| self.error("add", e))
+        let windows = vectors.len() / self.dims;
+        self.reserve(windows)?;
+        for window in vectors.chunks_exact(self.dims) {
+            self.index
+                .add(key, window)
+                .map_err(|e| self.error("add", e))?;
+        }
+        Ok(())
     }
 
     pub fn remove(&mut self, key: u64) -> Result<()> {
@@ -198,15 +213,21 @@ impl VectorIndex {
         if self.index.size() == 0 || count == 0 {
             return Ok(Vec::new());
         }
+        // Several windows of one chunk can be among the nearest: ask for more than `count`
+        // and keep each key's first (best) one.
+        let wanted = count.saturating_mul(WINDOW_FANOUT).min(self.index.size());
         let matches = match allow {
-            Some(allow) => self.index.filtered_search(query, count, allow),
-            None => self.index.search(query, count),
+            Some(allow) => self.index.filtered_search(query, wanted, allow),
+            None => self.index.search(query, wanted),
         }
         .map_err(|e| self.error("search", e))?;
+        let mut seen = std::collections::HashSet::with_capacity(count);
         Ok(matches
             .keys
             .into_iter()
             .zip(matches.distances)
+            .filter(|(key, _)| seen.insert(*key))
+            .take(count)
             .map(|(key, distance)| (key, 1.0 - distance))
             .collect())
     }

@@ -44,7 +44,12 @@ pub fn chunk_set(data: &Path) -> Vec<(String, i64, i64, Vec<u8>)> {
 
 /// The vector count recorded beside the default profile's saved usearch file.
 pub fn vector_count(data: &Path) -> u64 {
-    let f = data.join("user_data/default/vectors/all-minilm-l6-v2-int8.usearch.json");
-    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(f).unwrap()).unwrap();
-    v["count"].as_u64().unwrap()
+    model_vector_count(data, "all-minilm-l6-v2-int8").expect("a saved vector index")
+}
+
+/// The vector count recorded beside model `model`'s usearch file, if it exists.
+pub fn model_vector_count(data: &Path, model: &str) -> Option<u64> {
+    let f = data.join(format!("user_data/default/vectors/{model}.usearch.json"));
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(f).ok()?).ok()?;
+    v["count"].as_u64()
 }

