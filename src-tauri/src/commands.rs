@@ -13,7 +13,7 @@ use ferret_engine::jobs::{self, JobKind};
 use ferret_engine::secrets::Secret;
 use ferret_engine::store::Store;
 use ferret_engine::{
-    FileContext, ProfileRecord, ProfileStats, ProfileStatus, RepoInfo, SearchHit, SearchMode,
+    FileContext, ModelStatus, ProfileRecord, ProfileStats, ProfileStatus, RepoInfo, SearchHit, SearchMode,
     SearchOptions,
 };
 use serde::{Deserialize, Serialize};
@@ -496,6 +496,29 @@ pub async fn settings_set(app: AppHandle, settings: Settings) -> Res<()> {
             changed.map_err(|e| format!("cannot change \"start at login\": {e}"))?;
         }
         Ok(())
+    })
+    .await
+}
+
+/// The embedding models, which one serves searches, and a switch in progress.
+#[tauri::command]
+pub async fn model_status(app: AppHandle) -> Res<ModelStatus> {
+    blocking(app, |app, shell| shell.engine(app)?.model_status().map_err(err)).await
+}
+
+/// Switches the current profile to model `id`: recorded by the engine, then re-embedded by
+/// a background job while the current model keeps serving searches.
+#[tauri::command]
+pub async fn model_use(app: AppHandle, id: String) -> Res<ModelStatus> {
+    blocking(app, move |app, shell| {
+        let status = shell.engine(app)?.use_model(&id).map_err(err)?;
+        if status.switch.is_some() {
+            shell
+                .jobs(app)?
+                .enqueue(JobKind::Index, None)
+                .map_err(err)?;
+        }
+        Ok(status)
     })
     .await
 }

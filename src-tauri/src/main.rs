@@ -185,6 +185,8 @@ fn main() {
             commands::copy_link,
             commands::settings_get,
             commands::settings_set,
+            commands::model_status,
+            commands::model_use,
             commands::pick_folder,
             commands::ui_ready,
             commands::deep_link_follow,

@@ -311,4 +311,29 @@ describe("settings", () => {
     expect(errors).toEqual([]);
     await context.close();
   });
+
+  it("shows the search model with its speed, and switches with progress while the old model serves", async () => {
+    const { page, context, errors } = await open("signed-in", "light");
+    await page.locator("#search-input").waitFor();
+    await page.keyboard.press("Control+3");
+    const active = page.locator('.model.active[data-model="all-minilm-l6-v2-int8"]');
+    await active.waitFor();
+    expect(await active.textContent()).toContain("in use");
+    expect(await active.locator(".model-speed").textContent()).toBe("41 chunks/s on this machine");
+    const windowed = page.locator('.model[data-model="all-minilm-l6-v2-int8-w4"]');
+    expect(await windowed.textContent()).toContain("up to 4 windows of 128 tokens");
+    expect(await windowed.locator(".model-speed").textContent()).toContain("not measured yet");
+
+    await windowed.getByRole("button", { name: "Use this model" }).click();
+    await page.locator("#model-switch").waitFor();
+    expect(await page.locator("#model-switch").textContent()).toContain("answers searches until the new vectors are complete");
+    await page.getByText("Re-embedding for all-minilm-l6-v2-int8-w4").first().waitFor();
+    await shot(page, "settings-model-switch");
+    // The poll moves it on and the swap lands: the windowed model is in use.
+    await page.locator('.model.active[data-model="all-minilm-l6-v2-int8-w4"]').waitFor({ timeout: 15_000 });
+    expect(await page.locator("#model-switch").count()).toBe(0);
+    expect(await calls(page, "model_use")).toEqual([{ id: "all-minilm-l6-v2-int8-w4" }]);
+    expect(errors).toEqual([]);
+    await context.close();
+  });
 });

@@ -6,7 +6,7 @@
  */
 import { mockIPC } from "@tauri-apps/api/mocks";
 import type {
-  FileContext, GitHubRepo, ProfileRecord, ProfileStats, RepoInfo, SearchHit, Settings,
+  FileContext, GitHubRepo, ModelStatus, ProfileRecord, ProfileStats, RepoInfo, SearchHit, Settings,
 } from "../src/api";
 
 declare global {
@@ -204,6 +204,22 @@ const state = {
     editor: "vscode", editor_command: null, excludes: ["vendor/", "*.min.js", "target/"], index_threads: 0, fetch_interval_mins: 30, start_at_login: true,
   } as Settings,
   searchDelay: 20,
+  model: {
+    active: "all-minilm-l6-v2-int8",
+    switch: null,
+    models: [
+      {
+        id: "all-minilm-l6-v2-int8", name: "MiniLM-L6 (int8), chunk beginnings", dims: 384, max_tokens: 128, max_windows: 1,
+        description: "all-MiniLM-L6-v2 quantised to int8; reads the first 128 tokens of each chunk. The fastest to index.",
+        installed: true, chunks_per_sec: 41.3,
+      },
+      {
+        id: "all-minilm-l6-v2-int8-w4", name: "MiniLM-L6 (int8), whole definitions", dims: 384, max_tokens: 128, max_windows: 4,
+        description: "The same model reading each chunk in up to 4 windows of 128 tokens.",
+        installed: true, chunks_per_sec: null,
+      },
+    ],
+  } as ModelStatus,
 };
 
 function install() {
@@ -328,6 +344,21 @@ function install() {
       case "settings_set":
         state.settings = args.settings;
         return null;
+      case "model_status": {
+        // A switch in progress moves on by a third of the chunks per poll, then swaps.
+        const sw = state.model.switch;
+        if (sw) {
+          sw.embedded = Math.min(sw.total, sw.embedded + Math.ceil(sw.total / 3));
+          if (sw.embedded >= sw.total) state.model = { ...state.model, active: sw.to, switch: null };
+        }
+        return state.model;
+      }
+      case "model_use":
+        state.model = {
+          ...state.model,
+          switch: args.id === state.model.active ? null : { to: String(args.id), embedded: 0, total: 1200 },
+        };
+        return state.model;
       case "ui_ready":
         return null;
       case "deep_link_follow": {

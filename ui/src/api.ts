@@ -32,6 +32,9 @@
  *                            navigator.clipboard write is best effort in a webview)
  *   settings_get           → {}                                   → Settings
  *   settings_set           → { settings }                         → void
+ *   model_status           → {}                                   → ModelStatus
+ *   model_use              → { id }                               → ModelStatus (a switch
+ *                            queues a background re-embed; the old model serves meanwhile)
  *   pick_folder            → {}                                   → string|null (native dialog)
  *   ui_ready               → {}                                   → void; the page listens now:
  *                            links that arrived while it loaded are handled
@@ -157,7 +160,7 @@ export interface RepoInfo {
 
 // ---------------------------------------------------------------- progress
 
-export type ProgressPhase = "walking" | "chunking" | "embedding" | "saving" | "done";
+export type ProgressPhase = "walking" | "chunking" | "embedding" | "reembedding" | "saving" | "done";
 
 export interface Progress {
   phase: ProgressPhase;
@@ -168,6 +171,8 @@ export interface Progress {
   embeddings_done: number;
   embeddings_total: number;
   elapsed_secs: number;
+  /** The model being re-embedded for, during a model switch (phase "reembedding"). */
+  model: string | null;
 }
 
 export type GitStage = "connecting" | "receiving" | "resolving" | "checking_out" | "done";
@@ -267,6 +272,33 @@ export interface Settings {
   start_at_login: boolean;
 }
 
+// ---------------------------------------------------------------- embedding models
+
+export interface ModelInfo {
+  id: string;
+  name: string;
+  description: string;
+  dims: number;
+  max_tokens: number;
+  max_windows: number;
+  /** Its files are in the model directory. */
+  installed: boolean;
+  /** Measured by this profile's index runs; null until one ran. */
+  chunks_per_sec: number | null;
+}
+
+export interface ModelSwitch {
+  to: string;
+  embedded: number;
+  total: number;
+}
+
+export interface ModelStatus {
+  active: string;
+  switch: ModelSwitch | null;
+  models: ModelInfo[];
+}
+
 // ---------------------------------------------------------------- commands
 
 /** The text of a rejected command (Rust sends a string) or any other error. */
@@ -304,6 +336,8 @@ export const api = {
   copyLink: (repo: string, path: string, line: number) => invoke<string>("copy_link", { repo, path, line }),
   settingsGet: () => invoke<Settings>("settings_get"),
   settingsSet: (settings: Settings) => invoke<void>("settings_set", { settings }),
+  modelStatus: () => invoke<ModelStatus>("model_status"),
+  modelUse: (id: string) => invoke<ModelStatus>("model_use", { id }),
   pickFolder: () => invoke<string | null>("pick_folder"),
   uiReady: () => invoke<void>("ui_ready"),
   deepLinkFollow: (url: string) => invoke<void>("deep_link_follow", { url }),

@@ -1,5 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
-import { api, errorMessage, type Editor, type LimitUsage, type ProfileRecord, type ProfileStats, type Settings } from "../api";
+import { api, errorMessage, type Editor, type LimitUsage, type ModelStatus, type ProfileRecord, type ProfileStats, type Settings } from "../api";
 import { formatBytes, formatCount, relativeTime } from "../lib/format";
 import { Bar, ErrorNote, Icon, Spinner, type Toast } from "./ui";
 
@@ -21,6 +21,101 @@ export const WARN_AT = 0.8;
 export function limitLabel(l: LimitUsage): string {
   const fmt = l.name === "bytes" ? formatBytes : formatCount;
   return `${fmt(l.used)} of ${fmt(l.limit)}`;
+}
+
+/** "41 chunks/s on this machine", or why there is no figure yet. */
+export function modelSpeed(chunksPerSec: number | null): string {
+  if (chunksPerSec == null) return "speed not measured yet (measured by the next indexing run)";
+  return `${chunksPerSec >= 10 ? Math.round(chunksPerSec) : chunksPerSec.toFixed(1)} chunks/s on this machine`;
+}
+
+/**
+ * The embedding model: which one serves searches, the others this build knows with their
+ * speed here, and a switch in progress. A switch re-embeds in the background while the
+ * current model keeps answering; it is polled while it runs.
+ */
+export function ModelPanel({ toast }: { toast: ToastFn }) {
+  const [status, setStatus] = useState<ModelStatus | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const switching = status?.switch != null;
+
+  useEffect(() => {
+    let alive = true;
+    const load = () =>
+      api.modelStatus().then(
+        (s) => alive && (setStatus(s), setError(null)),
+        (e) => alive && setError(errorMessage(e)),
+      );
+    load();
+    const timer = switching ? setInterval(load, 2000) : undefined;
+    return () => {
+      alive = false;
+      if (timer) clearInterval(timer);
+    };
+  }, [switching]);
+
+  const use = async (id: string) => {
+    setBusy(true);
+    try {
+      const s = await api.modelUse(id);
+      setStatus(s);
+      if (s.switch) toast("ok", `Re-embedding for ${s.switch.to}`, `${status?.active ?? "The current model"} keeps answering searches until it is done.`);
+      else toast("ok", `Searching with ${s.active}`);
+    } catch (err) {
+      toast("error", errorMessage(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  if (error) return <ErrorNote message={error} hint="The model list could not be read from this profile." />;
+  if (!status) return <Spinner />;
+  const sw = status.switch;
+  return (
+    <div class="models" id="models">
+      {sw && (
+        <div class="model-switch" id="model-switch">
+          <div class="limit-head">
+            <span>
+              Re-embedding for <code>{sw.to}</code>
+            </span>
+            <span class="limit-pct">{sw.total ? Math.floor((sw.embedded / sw.total) * 100) : 0}%</span>
+          </div>
+          <Bar value={sw.total ? sw.embedded / sw.total : 0} tone="ok" label="re-embedding progress" />
+          <span class="hint block">
+            {formatCount(sw.embedded)} of {formatCount(sw.total)} chunks. <code>{status.active}</code> answers searches until the new vectors are complete; then the switch is instant.
+          </span>
+          <button type="button" class="btn small" id="model-switch-cancel" disabled={busy} onClick={() => use(status.active)}>
+            Cancel switch
+          </button>
+        </div>
+      )}
+      {status.models.map((m) => {
+        const active = m.id === status.active;
+        const target = sw?.to === m.id;
+        return (
+          <div class={`model ${active ? "active" : ""}`} data-model={m.id}>
+            <div class="model-head">
+              <strong>{m.name}</strong>
+              {active && <span class="badge ok">in use</span>}
+              {target && <span class="badge">switching</span>}
+            </div>
+            <p class="muted small">{m.description}</p>
+            <p class="small model-facts">
+              {m.dims} dimensions · {m.max_windows === 1 ? `first ${m.max_tokens} tokens of a chunk` : `up to ${m.max_windows} windows of ${m.max_tokens} tokens`} · <span class="model-speed">{modelSpeed(m.chunks_per_sec)}</span>
+            </p>
+            {!m.installed && <p class="hint bad">Its files are missing: run scripts/setup.sh.</p>}
+            {!active && !target && (
+              <button type="button" class="btn small" disabled={busy || !m.installed} onClick={() => use(m.id)}>
+                Use this model
+              </button>
+            )}
+          </div>
+        );
+      })}
+    </div>
+  );
 }
 
 export function SettingsView({ profile, toast }: { profile: ProfileRecord; toast: ToastFn }) {
@@ -118,6 +213,12 @@ export function SettingsView({ profile, toast }: { profile: ProfileRecord; toast
               <span class="hint">0 = only when you press Sync</span>
             </label>
           </div>
+        </section>
+
+        <section class="panel">
+          <h2>Search model</h2>
+          <p class="muted small">The embedding model that finds code by meaning. Switching re-embeds every chunk in the background; searches keep working meanwhile.</p>
+          <ModelPanel toast={toast} />
         </section>
 
         <section class="panel">

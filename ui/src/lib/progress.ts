@@ -45,7 +45,7 @@ export function percentSemantic(embedded: number, chunks: number): number {
 /** Which counter drives the current phase, and its fraction done. */
 export function phaseFraction(p: Progress): number {
   if (p.phase === "done") return 1;
-  if (p.phase === "embedding" || p.phase === "saving") return fraction(p.embeddings_done, p.embeddings_total);
+  if (p.phase === "embedding" || p.phase === "reembedding" || p.phase === "saving") return fraction(p.embeddings_done, p.embeddings_total);
   return fraction(p.files_done, p.files_total);
 }
 
@@ -58,7 +58,7 @@ export function eta(remaining: number, ratePerSec: number | null): number | null
 
 /** Rate and ETA for the phase the repository is in. */
 export function progressRate(p: Progress, tracker: RateTracker): { rate: number | null; unit: string; eta: number | null } {
-  if (p.phase === "embedding" || p.phase === "saving") {
+  if (p.phase === "embedding" || p.phase === "reembedding" || p.phase === "saving") {
     const rate = tracker.rate("embeddings");
     return { rate, unit: "chunks/s", eta: eta(p.embeddings_total - p.embeddings_done, rate) };
   }
