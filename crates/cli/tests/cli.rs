@@ -356,3 +356,94 @@ fn a_model_switch_killed_midway_resumes_and_swaps_once() {
         "{err}"
     );
 }
+
+/// `ferret eval` on a small fixture set: per mode, per kind and per repository, the
+/// dev/check split, and a run compared with a saved one.
+#[test]
+fn eval_scores_a_fixture_set_by_mode_kind_and_split() {
+    let data = tempfile::tempdir().unwrap();
+    let cases = fixture().join("../eval-polyglot.jsonl");
+    let eval = |args: &[&str]| {
+        let mut cmd = ferret(data.path());
+        cmd.env("FERRET_EVAL_REPO_POLYGLOT", fixture())
+            .arg("eval")
+            .arg(&cases)
+            .args(args);
+        run_ok(&mut cmd)
+    };
+    let out = eval(&["--json"]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let modes: Vec<&str> = report["modes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["mode"].as_str().unwrap())
+        .collect();
+    assert_eq!(modes, ["lexical", "semantic", "hybrid"]);
+    for m in report["modes"].as_array().unwrap() {
+        assert_eq!(m["cases"], 5);
+    }
+    let hybrid = report["modes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["mode"] == "hybrid")
+        .unwrap();
+    assert!(hybrid["recall_at_10"].as_f64().unwrap() >= 0.8, "{hybrid}");
+    // The identifier cases are found first by the lexical ranking and kept first by fusion.
+    for c in report["cases"].as_array().unwrap() {
+        if c["kind"] == "identifier" && c["mode"] != "semantic" {
+            assert_eq!(c["rank"], 1, "{c}");
+        }
+    }
+    let group = |by: &str, name: &str| {
+        report["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["by"] == by && g["name"] == name && g["mode"] == "hybrid")
+            .cloned()
+            .unwrap_or_else(|| panic!("no {by} {name}"))
+    };
+    assert_eq!(group("kind", "identifier")["cases"], 2);
+    assert_eq!(group("kind", "behaviour")["cases"], 2);
+    assert_eq!(group("kind", "conceptual")["cases"], 1);
+    assert_eq!(group("repo", "polyglot")["cases"], 5);
+
+    // One half only, saved, then compared with itself: nothing moved.
+    let saved = data.path().join("run.json");
+    let out = eval(&[
+        "--split",
+        "check",
+        "--no-index",
+        "--save",
+        saved.to_str().unwrap(),
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(text.contains("(3 cases)"), "{text}");
+    assert!(
+        text.contains("by kind") && text.contains("by repo"),
+        "{text}"
+    );
+    let out = eval(&[
+        "--split",
+        "check",
+        "--no-index",
+        "--compare",
+        saved.to_str().unwrap(),
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        text.contains("(=)") && !text.contains("cases that moved"),
+        "{text}"
+    );
+    // A bad split is a clear error.
+    let out = ferret(data.path())
+        .arg("eval")
+        .arg(&cases)
+        .args(["--split", "tune"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("use dev or check"));
+}
