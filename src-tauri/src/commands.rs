@@ -13,8 +13,8 @@ use ferret_engine::jobs::{self, JobKind};
 use ferret_engine::secrets::Secret;
 use ferret_engine::store::Store;
 use ferret_engine::{
-    FileContext, ModelStatus, ProfileRecord, ProfileStats, ProfileStatus, RepoInfo, SearchHit, SearchMode,
-    SearchOptions,
+    FileContext, ModelStatus, ProfileRecord, ProfileStats, ProfileStatus, RepoInfo, SearchHit,
+    SearchMode, SearchOptions,
 };
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Emitter, Manager};
@@ -503,7 +503,10 @@ pub async fn settings_set(app: AppHandle, settings: Settings) -> Res<()> {
 /// The embedding models, which one serves searches, and a switch in progress.
 #[tauri::command]
 pub async fn model_status(app: AppHandle) -> Res<ModelStatus> {
-    blocking(app, |app, shell| shell.engine(app)?.model_status().map_err(err)).await
+    blocking(app, |app, shell| {
+        shell.engine(app)?.model_status().map_err(err)
+    })
+    .await
 }
 
 /// Switches the current profile to model `id`: recorded by the engine, then re-embedded by
