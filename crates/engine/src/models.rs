@@ -105,7 +105,8 @@ pub const CATALOGUE: &[ModelSpec] = &[
         name: "MiniLM-L6 (int8), whole definitions",
         description: "The same model reading each chunk in up to 4 windows of 128 tokens, so \
                       the body of a long definition counts too; a chunk scores by its best \
-                      window. About twice the indexing time.",
+                      window. Finds more in semantic-only search, about the same in hybrid; \
+                      about twice the indexing time.",
         dims: 384,
         max_tokens: 128,
         max_windows: 4,
