@@ -70,17 +70,24 @@ pub fn coverage(terms: &[String], text: &str) -> f64 {
     found as f64 / wanted.len() as f64
 }
 
-/// Strips one common English suffix (`-ing`, `-ed`, `-es`, `-s`) from a lowercase word of
-/// more than a few letters. Crude, but applied to both sides it is all `coverage` needs.
+/// Strips one common English suffix (`-ing`, `-ed`, `-s`) from a lowercase word of more
+/// than a few letters, then a final `e`, so `decides`, `decided`, `deciding` and `decide`
+/// meet at `decid`, and `matches` and `match` at `match`. Crude, but applied to both sides
+/// it is all `coverage` needs.
 fn stem(word: &str) -> &str {
-    for suffix in ["ing", "ed", "es", "s"] {
-        if word.len() > suffix.len() + 2 {
-            if let Some(stripped) = word.strip_suffix(suffix) {
-                return stripped;
+    let mut stem = word;
+    for suffix in ["ing", "ed", "s"] {
+        if stem.len() > suffix.len() + 2 {
+            if let Some(stripped) = stem.strip_suffix(suffix) {
+                stem = stripped;
+                break;
             }
         }
     }
-    word
+    if stem.len() > 3 {
+        stem = stem.strip_suffix('e').unwrap_or(stem);
+    }
+    stem
 }
 
 /// One ranking, best first: (candidate, raw score). Candidates are small integers chosen by
@@ -196,6 +203,13 @@ mod tests {
             .collect();
         let text = "fn parse_args(argv) { /* decide whether the file is hidden */ }";
         assert!((coverage(&terms, text) - 0.75).abs() < 1e-9);
+        for (a, b) in [
+            ("decides", "deciding"),
+            ("matches", "match"),
+            ("parsed", "parse"),
+        ] {
+            assert_eq!(stem(a), stem(b), "{a} {b}");
+        }
         assert_eq!(coverage(&terms, "nothing here"), 0.0);
         assert_eq!(coverage(&[], text), 0.0);
     }
