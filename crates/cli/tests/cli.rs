@@ -184,16 +184,19 @@ fn killed_indexer_resumes_to_the_same_index_as_a_clean_run() {
         clean_stats["embedded_chunks"].as_u64().unwrap()
     );
     // Same results for the same query.
-    let top = |d: &Path| {
-        let out = run_ok(ferret(d).args(["search", "compute value 3 of module 17", "--json"]));
-        let hits: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        hits.as_array()
-            .unwrap()
-            .iter()
-            .map(|h| (h["path"].clone(), h["start_line"].clone()))
-            .collect::<Vec<_>>()
-    };
-    assert_eq!(top(killed.path()), top(clean.path()));
+    let query = "compute value 3 of module 17";
+    assert_eq!(top(killed.path(), query), top(clean.path(), query));
+}
+
+/// (path, start line) of each hit of `query`, in order.
+fn top(data: &Path, query: &str) -> Vec<(serde_json::Value, serde_json::Value)> {
+    let out = run_ok(ferret(data).args(["search", query, "--json"]));
+    let hits: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    hits.as_array()
+        .unwrap()
+        .iter()
+        .map(|h| (h["path"].clone(), h["start_line"].clone()))
+        .collect()
 }
 
 const WINDOWED: &str = "all-minilm-l6-v2-int8-w4";
@@ -332,19 +335,10 @@ fn a_model_switch_killed_midway_resumes_and_swaps_once() {
         .collect();
     assert!(files.iter().all(|f| f.starts_with(WINDOWED)), "{files:?}");
     // Same answers as the uninterrupted switch.
-    let top = |d: &Path| {
-        let out = run_ok(ferret(d).args(["search", "settle ledger 2 of branch 5", "--json"]));
-        let hits: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        hits.as_array()
-            .unwrap()
-            .iter()
-            .map(|h| (h["path"].clone(), h["start_line"].clone()))
-            .collect::<Vec<_>>()
-    };
-    assert_eq!(top(killed.path()), top(clean.path()));
+    let query = "settle ledger 2 of branch 5";
+    assert_eq!(top(killed.path(), query), top(clean.path(), query));
 
-    // Switching back re-embeds with the first model (its cache went with the swap), and an
-    // unknown model is refused with the list of known ones.
+    // An unknown model is refused with the list of known ones.
     let out = ferret(killed.path())
         .args(["model", "use", "nope"])
         .output()
