@@ -461,7 +461,6 @@ mod tests {
             &EmbedOptions {
                 threads: 1,
                 batch_size: 4,
-                ..Default::default()
             },
         )
         .unwrap()
