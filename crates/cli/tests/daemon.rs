@@ -50,6 +50,15 @@ fn lexical_paths(data: &Path, query: &str) -> Vec<String> {
         .collect()
 }
 
+/// Whether a job that started at or after `secs` (Unix seconds) has completed.
+fn completed_since(data: &Path, secs: u64) -> bool {
+    let jobs = json(ferret(data).args(["jobs", "--json"]));
+    jobs.as_array()
+        .unwrap()
+        .iter()
+        .any(|j| j["state"] == "completed" && j["started_at"].as_u64().is_some_and(|t| t >= secs))
+}
+
 fn settled(data: &Path) -> bool {
     let stats = json(ferret(data).args(["stats", "--json"]));
     let jobs = json(ferret(data).args(["jobs", "--json"]));
@@ -190,9 +199,17 @@ fn a_daemon_killed_20_times_ends_with_a_clean_index() {
         }
     }
     assert!(kills >= 20);
+    // The last daemon's own start-up index must have run: until it has queued it, the
+    // profile can look settled while the tree has changed under it. Job times are in whole
+    // seconds, so the previous daemon's last job must be a second older than this start.
+    std::thread::sleep(Duration::from_millis(1100));
+    let spawned_at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
     let daemon = spawn_daemon(&data);
     wait_for(Duration::from_secs(600), "the daemon to finish", || {
-        settled(&data)
+        completed_since(&data, spawned_at) && settled(&data)
     });
     stop(daemon);
 
