@@ -5,7 +5,7 @@ beforeAll(start);
 afterAll(stop);
 
 const progress = (repo: string, over: Record<string, unknown>) => ({
-  phase: "chunking", repo, files_done: 0, files_total: 640, chunks_written: 0, embeddings_done: 0, embeddings_total: 0, elapsed_secs: 0, ...over,
+  phase: "chunking", repo, files_done: 0, files_total: 640, chunks_written: 0, embeddings_done: 0, embeddings_total: 0, elapsed_secs: 0, model: null, ...over,
 });
 
 describe("sign-in", () => {
@@ -168,7 +168,7 @@ describe("repositories and progress", () => {
 
     await emit(page, "index-progress", { repo: A, progress: progress(A, { phase: "done", files_done: 640, chunks_written: 9420, embeddings_done: 9420, embeddings_total: 9420, elapsed_secs: 112 }), overall: { repos_done: 1, repos_total: 2, percent: 50 } });
     await emit(page, "git-progress", { repo: B, progress: { stage: "done", received_objects: 13000, total_objects: 13000, indexed_deltas: 9000, total_deltas: 9000, received_bytes: 54_000_000 } });
-    await emit(page, "index-progress", { repo: B, progress: { phase: "done", repo: B, files_done: 1820, files_total: 1820, chunks_written: 24100, embeddings_done: 24100, embeddings_total: 24100, elapsed_secs: 300 }, overall: { repos_done: 2, repos_total: 2, percent: 100 } });
+    await emit(page, "index-progress", { repo: B, progress: { phase: "done", repo: B, files_done: 1820, files_total: 1820, chunks_written: 24100, embeddings_done: 24100, embeddings_total: 24100, elapsed_secs: 300, model: null }, overall: { repos_done: 2, repos_total: 2, percent: 100 } });
     await page.getByTestId("overall-pct").getByText("100%").waitFor();
     const bars = await page.locator(".indexing [role=progressbar]").evaluateAll((els) => els.map((e) => e.getAttribute("aria-valuenow")));
     expect(bars.every((v) => v === "100")).toBe(true);

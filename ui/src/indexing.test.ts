@@ -3,7 +3,7 @@ import { IDLE, reduceIndexing } from "./indexing";
 describe("indexing state from events", () => {
   it("tracks repos in arrival order, keeps rates, and clears when jobs stop", () => {
     const prog = (files_done: number, t: number) => ({
-      phase: "chunking" as const, repo: "a", files_done, files_total: 100, chunks_written: 0, embeddings_done: 0, embeddings_total: 0, elapsed_secs: t,
+      phase: "chunking" as const, repo: "a", files_done, files_total: 100, chunks_written: 0, embeddings_done: 0, embeddings_total: 0, elapsed_secs: t, model: null,
     });
     let s = reduceIndexing(IDLE, { type: "jobs", payload: { running: true, paused: false, summary: "x" } });
     s = reduceIndexing(s, { type: "git", payload: { repo: "b", progress: { stage: "receiving", received_objects: 1, total_objects: 2, indexed_deltas: 0, total_deltas: 0, received_bytes: 10 } } });

@@ -3,7 +3,7 @@ import { relativeTime, formatDuration, formatBytes, slugify } from "./format";
 import { eta, gitFraction, percentSemantic, phaseFraction, progressRate, RateTracker } from "./progress";
 
 const p = (over: Partial<Progress>): Progress => ({
-  phase: "chunking", repo: "r", files_done: 0, files_total: 100, chunks_written: 0, embeddings_done: 0, embeddings_total: 0, elapsed_secs: 0, ...over,
+  phase: "chunking", repo: "r", files_done: 0, files_total: 100, chunks_written: 0, embeddings_done: 0, embeddings_total: 0, elapsed_secs: 0, model: null, ...over,
 });
 
 describe("progress math", () => {
