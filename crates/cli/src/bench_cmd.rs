@@ -381,18 +381,12 @@ fn print_eval(report: &eval::EvalReport, baseline: Option<&eval::EvalReport>, ca
     println!("({cases} cases)");
     for by in ["kind", "repo"] {
         println!("\nby {by}: R@10 / MRR@10 (cases)");
-        let names: Vec<&str> = {
-            let mut n: Vec<&str> = report
-                .groups
-                .iter()
-                .filter(|g| g.by == by)
-                .map(|g| g.name.as_str())
-                .collect();
-            n.dedup();
-            n.sort_unstable();
-            n.dedup();
-            n
-        };
+        let names: std::collections::BTreeSet<&str> = report
+            .groups
+            .iter()
+            .filter(|g| g.by == by)
+            .map(|g| g.name.as_str())
+            .collect();
         print!("{:<12}", "");
         for m in &report.modes {
             print!(" {:>26}", mode_name(m.mode));

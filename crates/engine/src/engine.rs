@@ -287,11 +287,6 @@ impl Engine {
         Ok(self.model()?.id)
     }
 
-    /// The model version being built beside the active one after a switch, if any.
-    pub fn target_model(&self) -> Result<Option<&'static ModelSpec>> {
-        target_model(&self.store())
-    }
-
     fn store(&self) -> MutexGuard<'_, Store> {
         self.store
             .lock()
@@ -735,14 +730,12 @@ impl Engine {
         self.invalidate_vectors();
         let mut report = result?;
         report.vectors_rebuilt = rebuilt;
-        if report.embeddings_computed > 0 {
-            record_speed_secs(
-                &store,
-                model.id,
-                report.embeddings_computed,
-                report.embed_secs,
-            );
-        }
+        record_speed(
+            &store,
+            model.id,
+            report.embeddings_computed,
+            report.embed_secs,
+        );
         if !lexical_only && !report.interrupted {
             if let Some(target) = target_model(&store)? {
                 self.build_target_model(
@@ -794,14 +787,15 @@ impl Engine {
         let started = std::time::Instant::now();
         let computed_before = report.embeddings_computed;
         index::reembed(store, &embedder, &mut target_vectors, opts, report)?;
+        let secs = started.elapsed().as_secs_f64();
         record_speed(
             store,
             target.id,
             report.embeddings_computed - computed_before,
-            started,
+            secs,
         );
-        report.embed_secs += started.elapsed().as_secs_f64();
-        report.total_secs += started.elapsed().as_secs_f64();
+        report.embed_secs += secs;
+        report.total_secs += secs;
         // Re-embedding bumped the data generation; the active model's vectors did not
         // change, so its file is re-stamped rather than left to look stale.
         active_vectors.save(store.generation()?)?;
@@ -1070,11 +1064,7 @@ impl Engine {
 
 /// Adds an embedding run to `model`'s measured speed (kept in the usage counters as chunks
 /// and milliseconds). Best effort: a busy database only loses the sample.
-fn record_speed(store: &Store, model: &str, chunks: u64, started: std::time::Instant) {
-    record_speed_secs(store, model, chunks, started.elapsed().as_secs_f64());
-}
-
-fn record_speed_secs(store: &Store, model: &str, chunks: u64, secs: f64) {
+fn record_speed(store: &Store, model: &str, chunks: u64, secs: f64) {
     if chunks == 0 || secs <= 0.0 {
         return;
     }

@@ -166,6 +166,15 @@ pub fn identifier_parts(word: &str) -> Vec<String> {
         .collect()
 }
 
+/// Whether `symbol`'s own name (its last part: `execute` in `Command::execute`) is one of
+/// the identifiers the query `named` (lowercase, from [`identifier_parts`]).
+pub fn names_symbol(named: &[String], symbol: &str) -> bool {
+    symbol
+        .rsplit(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .find(|p| !p.is_empty())
+        .is_some_and(|last| named.contains(&last.to_lowercase()))
+}
+
 fn looks_like_identifier(part: &str) -> bool {
     let bytes = part.as_bytes();
     let inner_underscore = part.trim_matches('_').contains('_');
@@ -273,5 +282,10 @@ mod tests {
         assert!(identifier_parts("hidden").is_empty());
         assert!(identifier_parts("HTTP").is_empty());
         assert!(identifier_parts("__init__").is_empty());
+        let named = identifier_parts("where is SetHelpTemplate used");
+        assert!(names_symbol(&named, "Command.SetHelpTemplate"));
+        assert!(names_symbol(&named, "SetHelpTemplate"));
+        assert!(!names_symbol(&named, "SetHelpTemplate.inner"));
+        assert!(!names_symbol(&named, "Template"));
     }
 }

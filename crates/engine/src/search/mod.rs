@@ -24,6 +24,7 @@ use crate::vectors::{self, VectorIndex};
 use crate::{Error, Result};
 use filter::Filter;
 use snippet::{highlight_needles, make_snippet};
+
 /// Candidates taken from each ranking before fusion.
 const CANDIDATES: usize = 100;
 /// Lines of context a snippet shows.
@@ -91,7 +92,7 @@ pub struct SearchHit {
     /// The file line number of the snippet's first line.
     pub snippet_start_line: u32,
     pub highlights: Vec<Highlight>,
-    /// The fused score (RRF in hybrid mode; BM25 or cosine in single modes).
+    /// The fused score in hybrid mode (0..=1, see [`fusion`]); BM25 or cosine in single modes.
     pub score: f64,
     /// 1-based rank in the lexical ranking, when it found this chunk.
     pub lexical_rank: Option<u32>,
@@ -242,12 +243,7 @@ pub fn search(
             .collect();
         let exact = lexical_list.iter().take(10).find_map(|&(g, _)| {
             let row = rows.get(&groups[g].lexical?.2)?;
-            let last = row
-                .symbol
-                .as_deref()?
-                .rsplit(|c: char| !(c.is_alphanumeric() || c == '_'))
-                .find(|p| !p.is_empty())?;
-            named.contains(&last.to_lowercase()).then_some(g)
+            fusion::names_symbol(&named, row.symbol.as_deref()?).then_some(g)
         });
         fusion::protect(&mut order, &semantic_list, exact);
     }
