@@ -9,9 +9,9 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use ferret_engine::background::jobs::{self, JobEvent, JobKind};
 use ferret_engine::background::{BackgroundOptions, ProfileBackground};
-use ferret_engine::jobs::{self, JobEvent, JobKind};
-use ferret_engine::secrets::Secret;
+use ferret_engine::profiles::secrets::Secret;
 use ferret_engine::store::Store;
 use ferret_engine::{Engine, ProfileStatus, Profiles, ProfilesOptions, SearchMode, SearchOptions};
 use ferret_tests::git_server::{make_bare_repo, push_commit, GitServer};

@@ -6,7 +6,7 @@ use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use ferret_engine::git::{
+use ferret_engine::remote::git::{
     clone_repo, fetch_fast_forward, head_commit, ChangeStatus, ChangedPath, GitAuth, GitProgress,
     GitStage,
 };

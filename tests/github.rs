@@ -1,7 +1,7 @@
 //! The GitHub client against the local fake GitHub API (`support::github_server`).
 
-use ferret_engine::github::{validate_full_name, GitHubClient};
-use ferret_engine::secrets::Secret;
+use ferret_engine::profiles::secrets::Secret;
+use ferret_engine::remote::github::{validate_full_name, GitHubClient};
 use ferret_engine::Error;
 use ferret_tests::github_server::{
     free_port_refused_url, FixtureRepo, GitHubFixture, GitHubServer, RATE_LIMIT_RESET_IN_SECS,

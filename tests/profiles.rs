@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
 use ferret_engine::profiles::limits::ProfileLimits;
+use ferret_engine::profiles::secrets::{self, Secret};
 use ferret_engine::profiles::JobLock;
-use ferret_engine::secrets::{self, Secret};
 use ferret_engine::{Engine, ProfileStatus, Profiles, ProfilesOptions, SearchMode, SearchOptions};
 use ferret_tests::git_server::{make_bare_repo, push_commit, GitServer};
 use ferret_tests::github_server::{

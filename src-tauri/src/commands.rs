@@ -5,12 +5,12 @@ use std::fmt::Display;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 
-use ferret_engine::deeplink::DeepLink;
-use ferret_engine::editor::{self, EditorKind};
-use ferret_engine::git::GitProgress;
-use ferret_engine::github::{GitHubRepo, GitHubUser};
-use ferret_engine::jobs::{self, JobKind};
-use ferret_engine::secrets::Secret;
+use ferret_engine::background::jobs::{self, JobKind};
+use ferret_engine::links::deeplink::DeepLink;
+use ferret_engine::links::editor::{self, EditorKind};
+use ferret_engine::profiles::secrets::Secret;
+use ferret_engine::remote::git::GitProgress;
+use ferret_engine::remote::github::{GitHubRepo, GitHubUser};
 use ferret_engine::store::Store;
 use ferret_engine::{
     FileContext, ModelStatus, ProfileRecord, ProfileStats, ProfileStatus, RepoInfo, SearchHit,
@@ -439,7 +439,7 @@ pub async fn open_in_editor(app: AppHandle, repo: String, path: String, line: u3
 #[tauri::command]
 pub async fn copy_link(app: AppHandle, repo: String, path: String, line: u32) -> Res<String> {
     blocking(app, move |app, shell| {
-        ferret_engine::deeplink::validate_relative_path(&path).map_err(err)?;
+        ferret_engine::links::deeplink::validate_relative_path(&path).map_err(err)?;
         let link = DeepLink::Open {
             profile: Some(shell.current_id()?),
             repo,

@@ -9,7 +9,7 @@
 
 use std::sync::Mutex;
 
-use ferret_engine::deeplink::DeepLink;
+use ferret_engine::links::deeplink::DeepLink;
 use serde::Serialize;
 use tauri::{AppHandle, Emitter, Manager};
 

@@ -7,7 +7,7 @@ use std::io::{IsTerminal, Read};
 
 use clap::{Args, Subcommand};
 use ferret_engine::profiles::limits::parse_bytes;
-use ferret_engine::secrets::Secret;
+use ferret_engine::profiles::secrets::Secret;
 use ferret_engine::{ProfileKind, ProfileStatus, Profiles};
 
 #[derive(Args)]

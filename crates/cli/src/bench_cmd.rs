@@ -1,12 +1,13 @@
 //! `ferret bench` and `ferret eval`: measurement commands. The measuring lives in the
-//! engine (`ferret_engine::bench`, `ferret_engine::eval`); this file parses and prints.
+//! engine (`ferret_engine::dev::bench`, `ferret_engine::dev::eval`); this file parses and prints.
 
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 
 use clap::Args;
-use ferret_engine::bench::{self, BenchReport};
-use ferret_engine::{eval, Engine, SearchMode};
+use ferret_engine::dev::bench::{self, BenchReport};
+use ferret_engine::dev::eval;
+use ferret_engine::{Engine, SearchMode};
 
 use crate::progress::human;
 

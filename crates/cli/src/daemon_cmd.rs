@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
+use ferret_engine::background::jobs::{self, Job, JobEvent, JobState};
 use ferret_engine::background::{BackgroundOptions, ProfileBackground};
-use ferret_engine::jobs::{self, Job, JobEvent, JobState};
 use ferret_engine::store::Store;
 use ferret_engine::{Engine, ProfileStatus, Profiles};
 

@@ -3,7 +3,7 @@
 use std::io::IsTerminal;
 use std::sync::Mutex;
 
-use ferret_engine::git::GitProgress;
+use ferret_engine::remote::git::GitProgress;
 use ferret_engine::{IndexReport, Phase, Progress, SearchHit, Stats};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 

@@ -1,47 +1,51 @@
 //! Ferret's engine: everything that indexes and searches code, with no GUI dependency.
+//! The desktop shell (`src-tauri`) and the `ferret` CLI only translate arguments and render
+//! results; every use case is one call on [`Engine`] (one open profile) or [`Profiles`]
+//! (all of them).
 //!
-//! The pipeline is a chain of small modules, one per stage (see `DESIGN.md` section 4):
-//! [`walk`] finds the files worth indexing, [`chunk`] cuts them into definitions with
-//! tree-sitter, [`store`] keeps everything in SQLite (the source of truth, with FTS5 for
-//! lexical search), [`embed`] turns chunks into vectors locally with a model version from
-//! [`models`] (the catalogue a profile switches between), [`vectors`] keeps the derived
-//! usearch index, [`index`] drives the whole run and [`search`] answers queries by fusing
-//! the lexical and semantic rankings. [`profiles`] keeps users apart: one registry of
-//! profiles, each with its own directory, limits and status, and an LRU pool of open ones;
-//! [`secrets`] keeps tokens in the OS keychain; [`github`] and [`git`] list and clone a
-//! user's GitHub repositories.
+//! A map of the folders, in the order data flows through them (see `DESIGN.md` section 4):
+//!
+//! - [`pipeline`]: indexing, one module per stage. `walk` finds the files worth indexing,
+//!   `chunk` cuts them into definitions with tree-sitter, `tokens` makes code-aware tokens
+//!   for the lexical index, `embed` turns chunks into vectors, `run` drives a whole run.
+//! - `store`: the profile's SQLite database, the source of truth (schema, repositories,
+//!   chunks with FTS5, embeddings, jobs). Private to the engine.
+//! - [`vectors`]: the usearch file derived from the stored embeddings.
+//! - [`models`]: the catalogue of embedding model versions a profile switches between.
+//! - [`search`]: a query is parsed (`search::query`), answered by both rankings, fused
+//!   (`search::fusion`), filtered and given snippets (`search::snippet`).
+//! - [`background`]: the job queue and its runner, and the watcher that turns saved files
+//!   into index jobs (`background::watch`).
+//! - [`remote`]: GitHub's REST API and git clones/fetches over smart HTTP.
+//! - [`profiles`]: one isolated profile per user: registry, directories, limits, the pool of
+//!   open profiles and the keychain (`profiles::secrets`).
+//! - [`links`]: `ferret://` deep links and opening a hit in the user's editor.
+//! - [`engine`]: the facade over all of the above for one profile.
+//! - `dev` (feature `dev`): `ferret bench` and `ferret eval`.
+//! - [`error`]: one error type whose kinds the UI can act on; [`redact`]: logging that never
+//!   prints a token.
 
 pub mod background;
-pub mod bench;
-pub mod chunk;
-pub mod deeplink;
-pub mod editor;
-pub mod embed;
+#[cfg(feature = "dev")]
+pub mod dev;
 pub mod engine;
 pub mod error;
-pub mod eval;
-pub mod git;
-pub mod github;
-pub mod index;
-pub mod jobs;
+pub mod links;
 pub mod models;
+pub mod pipeline;
 pub mod profiles;
-pub mod query;
 pub mod redact;
+pub mod remote;
 pub mod search;
-pub mod secrets;
 pub mod store;
-pub mod tokens;
 pub mod vectors;
-pub mod walk;
-pub mod watch;
 
 pub use engine::{
     Engine, EngineOptions, FileContext, ModelInfo, ModelStatus, ModelSwitch, RepoInfo, Stats,
     SyncReport,
 };
 pub use error::{Error, Result};
-pub use index::{IndexReport, Phase, Progress};
+pub use pipeline::run::{IndexReport, Phase, Progress};
 pub use profiles::manager::{
     AllStats, DeleteReport, LoginOutcome, ProfileStats, Profiles, ProfilesOptions,
 };

@@ -10,7 +10,7 @@
 //! handful of results shown and for embedding, and it is the largest part of the index.
 //!
 //! The FTS5 table is contentless (`content=''`, `contentless_delete=1`): it stores only the
-//! inverted index of the code-aware token text (see [`crate::tokens`]), not a second copy
+//! inverted index of the code-aware token text (see [`crate::pipeline::tokens`]), not a second copy
 //! of the code, and its rowid is the chunk id.
 
 use std::path::{Path, PathBuf};
@@ -98,7 +98,7 @@ const MIGRATIONS: &[&str] = &[
         value INTEGER NOT NULL
     );
     "#,
-    // 3: background jobs (see `crate::jobs`).
+    // 3: background jobs (see `crate::background::jobs`).
     r#"
     CREATE TABLE jobs (
         id INTEGER PRIMARY KEY,

@@ -16,9 +16,9 @@ use super::limits::{self, LimitUsage};
 use super::pool::{PoolStats, ProfilePool};
 use super::registry::{self, AuditEntry, ProfileKind, ProfileRecord, ProfileStatus, Registry};
 use super::{data_root, JobLock, ProfileConfig, ProfilePaths, DEFAULT_PROFILE};
-use crate::editor::EditorKind;
-use crate::github::{GitHubClient, GitHubUser, DEFAULT_API_URL};
-use crate::secrets::{self, Secret};
+use crate::links::editor::EditorKind;
+use crate::profiles::secrets::{self, Secret};
+use crate::remote::github::{GitHubClient, GitHubUser, DEFAULT_API_URL};
 use crate::{Engine, EngineOptions, Error, Result};
 
 /// How to open the set of profiles.
@@ -339,7 +339,7 @@ impl Profiles {
     pub fn set_config(&self, id: &str, config: &ProfileConfig) -> Result<()> {
         if let EditorKind::Custom = config.editor {
             // Refuse a template that could never work, now rather than at the first Enter.
-            crate::editor::command_line(
+            crate::links::editor::command_line(
                 config.editor,
                 config.editor_command.as_deref(),
                 Path::new("x"),

@@ -20,13 +20,14 @@ pub mod limits;
 pub mod manager;
 pub mod pool;
 pub mod registry;
+pub mod secrets;
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::editor::EditorKind;
+use crate::links::editor::EditorKind;
 use crate::{Error, Result};
 
 /// The built-in local profile: used until someone signs in, and by local-only setups.

@@ -3,7 +3,7 @@
 //! signed in, deleted) that must outlive the profile's own database.
 //!
 //! The registry never holds a secret: a GitHub profile records the login, the numeric user id
-//! and the API URL; the token itself lives only in the OS keychain (`crate::secrets`).
+//! and the API URL; the token itself lives only in the OS keychain (`crate::profiles::secrets`).
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;

@@ -4,8 +4,8 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::chunk::Language;
-use crate::query::{ParsedQuery, PathFilter};
+use crate::pipeline::chunk::Language;
+use crate::search::query::{ParsedQuery, PathFilter};
 use crate::store::Store;
 use crate::{Error, Result};
 

@@ -22,7 +22,7 @@
 //!   top 3;
 //! - a lexical hit whose symbol is exactly an identifier the query names is first.
 
-use crate::tokens;
+use crate::pipeline::tokens;
 
 /// Lexical weight when the lexical evidence is strong. Above one half: for a query the best
 /// BM25 hit fully covers, exact words are worth more than the model's paraphrase.

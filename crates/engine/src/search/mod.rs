@@ -4,12 +4,13 @@
 //! that had matches) and quoted phrases required verbatim. Each hit carries a snippet with
 //! highlights ([`snippet`]).
 //!
-//! The flow of one search: parse the query ([`crate::query`]) → filter → lexical ranking
+//! The flow of one search: parse the query ([`crate::search::query`]) → filter → lexical ranking
 //! (FTS5) and semantic ranking (usearch), each a top-k of chunks → group chunks into
 //! definitions (the windows of one long function are one candidate) → fuse → snippets.
 
 mod filter;
 pub mod fusion;
+pub mod query;
 mod snippet;
 
 use std::collections::HashMap;
@@ -17,12 +18,12 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::embed::Embedder;
-use crate::query::{self, ParsedQuery};
+use crate::pipeline::embed::Embedder;
 use crate::store::{ChunkRow, Store};
 use crate::vectors::{self, VectorIndex};
 use crate::{Error, Result};
 use filter::Filter;
+use query::ParsedQuery;
 use snippet::{highlight_needles, make_snippet};
 
 /// Candidates taken from each ranking before fusion.

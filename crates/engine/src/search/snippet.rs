@@ -2,8 +2,8 @@
 //! those matches are, so the CLI and the UI can highlight them.
 
 use super::{Highlight, SNIPPET_LINES};
-use crate::query::{self, ParsedQuery};
-use crate::tokens;
+use crate::pipeline::tokens;
+use crate::search::query::{self, ParsedQuery};
 
 /// Lowercase pieces of the query worth highlighting: phrases, whole terms and their parts.
 pub(super) fn highlight_needles(q: &ParsedQuery) -> Vec<String> {

@@ -9,7 +9,7 @@
 
 use globset::{GlobBuilder, GlobMatcher};
 
-use crate::tokens::split_identifier;
+use crate::pipeline::tokens::split_identifier;
 use crate::{Error, Result};
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -205,7 +205,7 @@ fn quote(token: &str) -> String {
 /// The FTS5 expression for one free word: its parts must all match, or its joined form.
 fn term_expression(term: &str) -> Option<String> {
     let mut alternatives = Vec::new();
-    for word in crate::tokens::words(term) {
+    for word in crate::pipeline::tokens::words(term) {
         let parts = split_identifier(word);
         let expr = if parts.len() == 1 {
             quote(&parts[0])
@@ -242,7 +242,9 @@ pub fn fts_match_expression(q: &ParsedQuery) -> Option<String> {
         .phrases
         .iter()
         .filter_map(|p| {
-            let tokens: Vec<String> = crate::tokens::words(p).flat_map(split_identifier).collect();
+            let tokens: Vec<String> = crate::pipeline::tokens::words(p)
+                .flat_map(split_identifier)
+                .collect();
             (!tokens.is_empty()).then(|| quote(&tokens.join(" ")))
         })
         .collect();
@@ -388,7 +390,7 @@ mod tests {
         ] {
             conn.execute(
                 "INSERT INTO t (rowid, body) VALUES (?1, ?2)",
-                rusqlite::params![id, crate::tokens::index_tokens(code)],
+                rusqlite::params![id, crate::pipeline::tokens::index_tokens(code)],
             )
             .unwrap();
         }

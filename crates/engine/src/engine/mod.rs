@@ -9,20 +9,20 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use serde::Serialize;
 
-use crate::chunk::ChunkLimits;
-use crate::embed::{self, EmbedOptions, Embedder};
-use crate::git::{self, GitAuth, GitProgress};
-use crate::github;
-use crate::index::{self, IndexReport, Progress, RunOptions};
 use crate::models::{self, ModelSpec};
+use crate::pipeline::chunk::ChunkLimits;
+use crate::pipeline::embed::{self, EmbedOptions, Embedder};
+use crate::pipeline::run::{self, IndexReport, Progress, RunOptions};
+use crate::pipeline::walk::WalkOptions;
 use crate::profiles::limits::Usage;
 use crate::profiles::manager::github_session;
 use crate::profiles::registry::{ProfileRecord, ProfileStatus, Registry};
 use crate::profiles::{self, JobLock, ProfileConfig, ProfilePaths};
+use crate::remote::git::{self, GitAuth, GitProgress};
+use crate::remote::github;
 use crate::search::{self, SearchContext, SearchHit, SearchOptions};
 use crate::store::{AuditRow, RemoteInfo, RepoRow, Store};
 use crate::vectors::{self, VectorFileState, VectorIndex};
-use crate::walk::WalkOptions;
 use crate::{Error, Result};
 
 /// How to open a profile.
@@ -488,7 +488,7 @@ impl Engine {
     /// repository `repo`. Refuses `..`, absolute paths, and anything that resolves outside
     /// the repository root, such as a symlink pointing elsewhere.
     pub fn resolve_file(&self, repo: &str, rel_path: &str) -> Result<PathBuf> {
-        crate::deeplink::validate_relative_path(rel_path)?;
+        crate::links::deeplink::validate_relative_path(rel_path)?;
         let row = find_repo(&self.store(), repo)?;
         let root = std::fs::canonicalize(&row.root).map_err(|e| {
             Error::io(
@@ -719,7 +719,7 @@ impl Engine {
             max_chunks: Some((self.config.limits.max_chunks, &self.paths.id)),
             progress,
         };
-        let result = index::run(
+        let result = run::run(
             &mut store,
             &repos,
             embedder.as_deref(),
@@ -786,7 +786,7 @@ impl Engine {
         let mut target_vectors = self.writable_vectors(store, target, &mut rebuilt)?;
         let started = std::time::Instant::now();
         let computed_before = report.embeddings_computed;
-        index::reembed(store, &embedder, &mut target_vectors, opts, report)?;
+        run::reembed(store, &embedder, &mut target_vectors, opts, report)?;
         let secs = started.elapsed().as_secs_f64();
         record_speed(
             store,
@@ -1003,7 +1003,7 @@ impl Engine {
         let mut index = VectorIndex::new(&path, dims)?;
         if expected.count > 0 || path.exists() {
             *rebuilt = true;
-            let n = index::rebuild_vectors(store, &mut index, model.id)?;
+            let n = run::rebuild_vectors(store, &mut index, model.id)?;
             log::info!(
                 "rebuilt vector index {} from the database: {n} vectors",
                 path.display()
@@ -1041,7 +1041,7 @@ impl Engine {
                 // would race on its temporary file, and holding the job lock here would make
                 // a starting job fail). The next index run saves it.
                 let mut index = VectorIndex::new(&path, dims)?;
-                index::rebuild_vectors(&store, &mut index, model.id)?;
+                run::rebuild_vectors(&store, &mut index, model.id)?;
                 index
             }
         };

@@ -15,8 +15,8 @@ use ureq::Body;
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
+use crate::profiles::secrets::Secret;
 use crate::redact::redact_tokens;
-use crate::secrets::Secret;
 
 /// The public GitHub API.
 pub const DEFAULT_API_URL: &str = "https://api.github.com";

@@ -5,7 +5,7 @@
 //! into FTS5 its text is rewritten as *token text*: every identifier contributes its
 //! lowercase parts (`parse`, `args`) and, when it has several, the whole identifier joined
 //! (`parseargs`), so both `parse args` and `parseArgs`/`parse_args`/`PARSE_ARGS` match. The
-//! query side runs the same splitter (see [`crate::query`]).
+//! query side runs the same splitter (see [`crate::search::query`]).
 //!
 //! Digits stay attached to their letters (`utf8`, `sha256`, `v2`): splitting them creates
 //! noise tokens like `8` that match everything.

@@ -61,7 +61,7 @@ macro_rules! fixture {
     ($path:literal) => {
         (
             $path,
-            include_str!(concat!("../../../../tests/fixtures/polyglot/", $path)),
+            include_str!(concat!("../../../../../tests/fixtures/polyglot/", $path)),
         )
     };
 }

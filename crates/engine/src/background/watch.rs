@@ -1,7 +1,7 @@
 //! Watches repositories and says, debounced and batched, which one changed.
 //!
 //! # What the watcher promises, and what it leaves to the indexer
-//! The indexer ([`crate::index`]) already re-indexes a repository incrementally: it re-walks
+//! The indexer ([`crate::pipeline::run`]) already re-indexes a repository incrementally: it re-walks
 //! it, skips every file whose size and mtime are unchanged, and embeds only chunks whose
 //! content hash is new. A no-change pass over ripgrep's source costs about 60 ms. So the
 //! watcher does not try to be a precise change log; it only has to say *which repository*
@@ -27,7 +27,7 @@
 //! descend into: not ignored by `.gitignore`/`.ignore` files (nested ones included, each
 //! applying below its own directory), `.git/info/exclude`, git's global excludes, the
 //! repository's own `excludes` (gitignore-style globs) and the vendored directories that
-//! [`crate::walk`] skips. Symlinks are not followed, as in the walk. A directory created
+//! [`crate::pipeline::walk`] skips. Symlinks are not followed, as in the walk. A directory created
 //! later is watched as soon as its creation is seen, and the files already inside it are
 //! reported. Of `.git` only `HEAD` (a branch switch) and `info/exclude` count; everything
 //! else there (`index`, `objects`, lock files) is noise, which also means that `git status`
@@ -66,7 +66,7 @@ use ignore::Match;
 use notify::event::{AccessKind, AccessMode, ModifyKind, RemoveKind, RenameMode};
 use notify::{EventKind, RecommendedWatcher, RecursiveMode, Watcher};
 
-use crate::walk::skip_by_name;
+use crate::pipeline::walk::skip_by_name;
 use crate::{Error, Result};
 
 /// The `rescan` reason of a batch caused by an edited `.gitignore`, `.ignore` or
@@ -80,7 +80,7 @@ pub struct WatchedRepo {
     pub name: String,
     /// The repository's root directory (canonicalized when added).
     pub root: PathBuf,
-    /// Extra gitignore-style patterns to ignore, as in [`crate::walk::WalkOptions::excludes`].
+    /// Extra gitignore-style patterns to ignore, as in [`crate::pipeline::walk::WalkOptions::excludes`].
     pub excludes: Vec<String>,
 }
 

@@ -14,11 +14,11 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use super::{measure_latency, quantile, Latency};
+use crate::background::jobs::{self, JobEvent, JobKind};
 use crate::background::{BackgroundOptions, ProfileBackground};
-use crate::jobs::{self, JobEvent, JobKind};
+use crate::pipeline::walk::{self, WalkOptions};
 use crate::search::{SearchMode, SearchOptions};
 use crate::store::Store;
-use crate::walk::{self, WalkOptions};
 use crate::{Engine, EngineOptions, Error, Result};
 
 /// How often the bench looks for the edit's effect.

@@ -17,12 +17,13 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::chunk::{self, ChunkLimits};
-use crate::embed::Embedder;
+use crate::pipeline::chunk::{self, ChunkLimits};
+use crate::pipeline::embed::Embedder;
+use crate::pipeline::tokens;
+use crate::pipeline::walk::{self, SkipReason, Skipped, WalkOptions, WalkedFile};
 use crate::store::{FileRow, NewChunk, RepoRow, Store};
 use crate::vectors::{self, VectorIndex};
-use crate::walk::{self, SkipReason, Skipped, WalkOptions, WalkedFile};
-use crate::{tokens, Error, Result};
+use crate::{Error, Result};
 
 /// Files per phase-1 transaction: large enough to amortise commits, small enough that an
 /// interruption loses little and lexical results appear early.

@@ -6,15 +6,18 @@
 //! Every trigger ends as a job in the profile's queue (coalesced there), so the watcher, the
 //! timer and the user asking for a re-index never run two indexers on one profile.
 
+pub mod jobs;
+pub mod watch;
+
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::jobs::{EventSink, JobHandle, JobKind, JobRunner};
+use crate::background::jobs::{EventSink, JobHandle, JobKind, JobRunner};
+use crate::background::watch::{ChangeBatch, RepoWatcher, WatchMode, WatchOptions, WatchedRepo};
 use crate::profiles::registry::ProfileStatus;
-use crate::watch::{ChangeBatch, RepoWatcher, WatchMode, WatchOptions, WatchedRepo};
 use crate::{Engine, Error, Result};
 
 /// Knobs; defaults come from the profile's config.

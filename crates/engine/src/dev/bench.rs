@@ -11,11 +11,12 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::embed::{EmbedOptions, RawBaseline};
-use crate::index::{content_hash, embedding_header, embedding_input};
+use crate::pipeline::embed::{EmbedOptions, RawBaseline};
+use crate::pipeline::run::{content_hash, embedding_header, embedding_input};
+use crate::pipeline::tokens;
 use crate::search::{SearchMode, SearchOptions};
 use crate::store::{NewChunk, Store};
-use crate::{tokens, vectors, Engine, EngineOptions, Result};
+use crate::{vectors, Engine, EngineOptions, Result};
 
 /// Queries used when none are given: a mix of identifiers and natural language.
 pub const DEFAULT_QUERIES: &[&str] = &[
@@ -168,7 +169,7 @@ pub fn bench_repo(
     let mut inputs = distinct_inputs(&Store::open(&engine.paths().meta_db())?, &embedder)?;
     inputs.sort_by_key(String::len);
     let model_dir = model_dir
-        .or_else(crate::embed::default_model_dir)
+        .or_else(crate::pipeline::embed::default_model_dir)
         .ok_or_else(|| crate::Error::Model("no model directory; run scripts/setup.sh".into()))?;
     let raw = RawBaseline::load(
         &model_dir,
@@ -240,7 +241,10 @@ pub fn bench_repo(
 
 /// The model inputs of every distinct chunk text, as the indexer embedded them: each
 /// chunk's windows (one for a model that reads only chunk beginnings).
-fn distinct_inputs(store: &Store, embedder: &crate::embed::Embedder) -> Result<Vec<String>> {
+fn distinct_inputs(
+    store: &Store,
+    embedder: &crate::pipeline::embed::Embedder,
+) -> Result<Vec<String>> {
     let ids = store.distinct_text_ids()?;
     let mut inputs = Vec::with_capacity(ids.len());
     for batch in ids.chunks(500) {

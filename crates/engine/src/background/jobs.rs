@@ -12,7 +12,7 @@
 //! The runner is polite: at most one job per profile at a time, on the profile's indexing
 //! threads (half the cores by default); it stops after the current batch when the job is
 //! cancelled, the profile is paused, or the runner is shut down; and the embedder lets
-//! searches jump its queue (see `crate::embed::Embedder`).
+//! searches jump its queue (see `crate::pipeline::embed::Embedder`).
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use rusqlite::{params, OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
 
-use crate::index::{Phase, Progress};
+use crate::pipeline::run::{Phase, Progress};
 use crate::profiles::registry::ProfileStatus;
 use crate::store::{now, Store};
 use crate::{Engine, Error, Result};

@@ -1,0 +1,12 @@
+//! The indexing pipeline, one module per stage: [`walk`] finds the files worth indexing,
+//! [`chunk`] cuts them into definitions with tree-sitter, [`tokens`] rewrites chunk text
+//! into code-aware tokens for the lexical index, [`embed`] turns chunks into vectors with
+//! the profile's model, and [`run`] drives a whole index run over a repository (walk, diff
+//! against the store, chunk, write, embed, rebuild the vector file) with progress and
+//! cancellation.
+
+pub mod chunk;
+pub mod embed;
+pub mod run;
+pub mod tokens;
+pub mod walk;
