@@ -1,0 +1,446 @@
+//! Repositories of a profile: adding (local or cloned from GitHub), syncing, listing,
+//! pausing and removing them, and reading their files safely.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+
+use serde::Serialize;
+
+use crate::profiles::limits::Usage;
+use crate::profiles::manager::github_session;
+use crate::profiles::JobLock;
+use crate::remote::git::{self, GitAuth, GitProgress};
+use crate::remote::github;
+use crate::store::{RemoteInfo, RepoRow, Store};
+use crate::{Error, Result};
+
+use super::model_versions::active_model;
+use super::Engine;
+
+/// A repository with its indexed counts.
+#[derive(Debug, Clone, Serialize)]
+pub struct RepoInfo {
+    pub name: String,
+    pub root: PathBuf,
+    pub kind: String,
+    pub added_at: i64,
+    pub last_indexed_at: Option<i64>,
+    /// `OWNER/NAME` for a cloned GitHub repository.
+    pub remote: Option<String>,
+    pub branch: Option<String>,
+    pub head: Option<String>,
+    /// Not watched, fetched or indexed until resumed; what is indexed stays searchable.
+    pub paused: bool,
+    pub files: u64,
+    pub chunks: u64,
+    pub embedded_chunks: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SyncReport {
+    pub repo: String,
+    pub old_head: String,
+    pub new_head: String,
+    /// Paths the fetched commits added, changed, renamed or deleted.
+    pub changed_paths: u64,
+}
+
+/// Lines around a place in a file, for the preview pane.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct FileContext {
+    /// 1-based line number of `lines[0]`.
+    pub start_line: u32,
+    pub lines: Vec<String>,
+}
+
+/// Files larger than this are not previewed.
+const MAX_PREVIEW_BYTES: u64 = 32 * 1024 * 1024;
+/// At most this many lines before and after the asked-for line.
+const MAX_CONTEXT_LINES: u32 = 2000;
+impl Engine {
+    /// Registers a local repository (it is indexed by `index`). The name defaults to the
+    /// directory name.
+    pub fn add_repo(&self, path: &Path, name: Option<&str>) -> Result<RepoRow> {
+        self.check_writable("adding repositories")?;
+        let root = std::fs::canonicalize(path).map_err(|e| {
+            Error::io(
+                format!("cannot open {} (does it exist?)", path.display()),
+                e,
+            )
+        })?;
+        if !root.is_dir() {
+            return Err(Error::InvalidInput(format!(
+                "{} is not a directory",
+                root.display()
+            )));
+        }
+        let name = match name {
+            Some(name) => name.to_string(),
+            None => root
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "root".into()),
+        };
+        validate_repo_name(&name)?;
+        self.check_limits(&Usage {
+            repos: 1,
+            ..Usage::default()
+        })?;
+        let repo = self.store().add_repo(&name, &root, "local")?;
+        self.audit("repo-added", &format!("{name} {}", root.display()))?;
+        Ok(repo)
+    }
+
+    /// Clones `OWNER/NAME` from the profile's GitHub account into the profile's `repos/`
+    /// directory and registers it (index it next). The token goes from the keychain to
+    /// git's credential callback and nowhere else. A failed or cancelled clone leaves no
+    /// directory and no row behind.
+    pub fn add_github_repo(
+        &self,
+        full_name: &str,
+        branch: Option<&str>,
+        cancel: &AtomicBool,
+        progress: &dyn Fn(&GitProgress),
+    ) -> Result<RepoRow> {
+        let (owner, name) = github::validate_full_name(full_name)?;
+        let full_name = format!("{owner}/{name}");
+        self.check_writable("adding repositories")?;
+        let _lock = JobLock::acquire(&self.paths)?;
+        if let Some(existing) = self.store().repo_by_remote(&full_name)? {
+            return Err(Error::InvalidInput(format!(
+                "{full_name} is already added as {:?}; `ferret repo sync {}` updates it",
+                existing.name, existing.name
+            )));
+        }
+        let (client, token) = github_session(&self.record()?)?;
+        let remote = client.repo(&token, &owner, &name)?;
+        // GitHub's `size` is the packed repository in KiB; a checkout plus its .git is
+        // typically about twice that.
+        self.check_limits(&Usage {
+            repos: 1,
+            chunks: 0,
+            bytes: remote.size_kb.saturating_mul(2048),
+        })?;
+        let dest = self.paths.repos_dir().join(&owner).join(&name);
+        if let Some(parent) = dest.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| Error::io(format!("cannot create {}", parent.display()), e))?;
+        }
+        let auth = GitAuth {
+            token: Some(token.expose()),
+        };
+        let outcome = git::clone_repo(&remote.clone_url, &dest, branch, &auth, cancel, progress)?;
+        let info = RemoteInfo {
+            full_name: &full_name,
+            clone_url: &remote.clone_url,
+            branch: &outcome.branch,
+            head: &outcome.head,
+        };
+        let added = self.store().add_remote_repo(&full_name, &dest, &info);
+        match added {
+            Ok(repo) => {
+                self.audit(
+                    "repo-added",
+                    &format!("github:{full_name} {} at {}", outcome.branch, outcome.head),
+                )?;
+                Ok(repo)
+            }
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&dest);
+                Err(e)
+            }
+        }
+    }
+
+    /// Fetches and fast-forwards cloned repositories (one by name, or all), then indexes
+    /// them: only files the fetched commits touched are re-chunked, since unchanged files
+    /// keep their size and mtime through a fast-forward checkout.
+    pub fn sync(
+        &self,
+        repo: Option<&str>,
+        cancel: &AtomicBool,
+        git_progress: &dyn Fn(&str, &GitProgress),
+    ) -> Result<Vec<SyncReport>> {
+        self.check_writable("syncing")?;
+        let repos: Vec<RepoRow> = {
+            let store = self.store();
+            match repo {
+                Some(name) => vec![refuse_paused(find_repo(&store, name)?, "sync")?],
+                None => store.repos()?,
+            }
+        }
+        .into_iter()
+        .filter(|r| r.remote.is_some())
+        .collect();
+        if repos.is_empty() {
+            return Err(Error::NotFound(match repo {
+                Some(name) => format!(
+                    "{name:?} is a local repository: nothing to fetch (`ferret index` re-reads it)"
+                ),
+                None => "no GitHub repositories to sync: add one with \
+                         `ferret repo add github:OWNER/NAME`"
+                    .into(),
+            }));
+        }
+        // All of them: the paused ones wait (with all paused, not even the keychain is read).
+        let repos: Vec<RepoRow> = repos.into_iter().filter(|r| !r.paused).collect();
+        if repos.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (_, token) = github_session(&self.record()?)?;
+        let auth = GitAuth {
+            token: Some(token.expose()),
+        };
+        let mut reports = Vec::new();
+        {
+            let _lock = JobLock::acquire(&self.paths)?;
+            for repo in &repos {
+                let branch = repo.branch.as_deref().unwrap_or("main");
+                let outcome = git::fetch_fast_forward(&repo.root, branch, &auth, cancel, &|p| {
+                    git_progress(&repo.name, p)
+                })?;
+                self.store().set_repo_head(repo.id, &outcome.new_head)?;
+                self.audit(
+                    "repo-synced",
+                    &format!(
+                        "{} {} -> {} ({} paths)",
+                        repo.name,
+                        outcome.old_head,
+                        outcome.new_head,
+                        outcome.changed.len()
+                    ),
+                )?;
+                reports.push(SyncReport {
+                    repo: repo.name.clone(),
+                    old_head: outcome.old_head,
+                    new_head: outcome.new_head,
+                    changed_paths: outcome.changed.len() as u64,
+                });
+            }
+        }
+        Ok(reports)
+    }
+
+    /// The absolute path of `rel_path` (`/`-separated, as search results give it) inside
+    /// repository `repo`. Refuses `..`, absolute paths, and anything that resolves outside
+    /// the repository root, such as a symlink pointing elsewhere.
+    pub fn resolve_file(&self, repo: &str, rel_path: &str) -> Result<PathBuf> {
+        crate::links::deeplink::validate_relative_path(rel_path)?;
+        let row = find_repo(&self.store(), repo)?;
+        let root = std::fs::canonicalize(&row.root).map_err(|e| {
+            Error::io(
+                format!(
+                    "repository {repo:?} is no longer at {} (moved or deleted?)",
+                    row.root.display()
+                ),
+                e,
+            )
+        })?;
+        let joined = rel_path
+            .split('/')
+            .fold(root.clone(), |path, part| path.join(part));
+        let full = std::fs::canonicalize(&joined).map_err(|e| {
+            Error::io(
+                format!("{rel_path} is not in {repo} any more (re-index to refresh results)"),
+                e,
+            )
+        })?;
+        if !full.starts_with(&root) {
+            return Err(Error::Refused(format!(
+                "{rel_path} in {repo} resolves to {}, outside the repository (a symlink?); \
+                 Ferret only opens files inside the repository",
+                full.display()
+            )));
+        }
+        if !full.is_file() {
+            return Err(Error::InvalidInput(format!(
+                "{rel_path} in {repo} is not a file"
+            )));
+        }
+        Ok(full)
+    }
+
+    /// Up to `before` lines before `line` (1-based), the line itself, and up to `after`
+    /// lines after it, read from the file now (so the preview shows unsaved-to-index edits).
+    /// A line past the end of the file shows the file's last lines.
+    pub fn file_context(
+        &self,
+        repo: &str,
+        rel_path: &str,
+        line: u32,
+        before: u32,
+        after: u32,
+    ) -> Result<FileContext> {
+        let path = self.resolve_file(repo, rel_path)?;
+        let size = std::fs::metadata(&path)
+            .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?
+            .len();
+        if size > MAX_PREVIEW_BYTES {
+            return Err(Error::Refused(format!(
+                "{rel_path} is {} MiB, too large to preview; open it in the editor",
+                size / (1024 * 1024)
+            )));
+        }
+        let bytes = std::fs::read(&path)
+            .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
+        let text = String::from_utf8_lossy(&bytes);
+        let all: Vec<&str> = text.lines().collect();
+        if all.is_empty() {
+            return Ok(FileContext {
+                start_line: 1,
+                lines: Vec::new(),
+            });
+        }
+        let total = all.len() as u32;
+        let line = line.clamp(1, total);
+        let first = line.saturating_sub(before.min(MAX_CONTEXT_LINES)).max(1);
+        let last = line.saturating_add(after.min(MAX_CONTEXT_LINES)).min(total);
+        Ok(FileContext {
+            start_line: first,
+            lines: all[(first - 1) as usize..last as usize]
+                .iter()
+                .map(|l| l.to_string())
+                .collect(),
+        })
+    }
+
+    pub fn repos(&self) -> Result<Vec<RepoInfo>> {
+        let store = self.store();
+        let model_id = active_model(&store)?.id;
+        let mut stmt = store
+            .conn()
+            .prepare_cached(
+                "SELECT r.id,
+                        (SELECT COUNT(*) FROM files f WHERE f.repo_id = r.id),
+                        (SELECT COUNT(*) FROM chunks c JOIN files f ON f.id = c.file_id WHERE f.repo_id = r.id),
+                        (SELECT COUNT(*) FROM chunks c JOIN files f ON f.id = c.file_id
+                           JOIN embeddings e ON e.model_id = ?1 AND e.content_hash = c.content_hash
+                         WHERE f.repo_id = r.id)
+                 FROM repos r",
+            )
+            .map_err(|e| store.err(e))?;
+        let counts: BTreeMap<i64, (u64, u64, u64)> = stmt
+            .query_map([model_id], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    (
+                        r.get::<_, i64>(1)? as u64,
+                        r.get::<_, i64>(2)? as u64,
+                        r.get::<_, i64>(3)? as u64,
+                    ),
+                ))
+            })
+            .map_err(|e| store.err(e))?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(|e| store.err(e))?;
+        Ok(store
+            .repos()?
+            .into_iter()
+            .map(|r| {
+                let (files, chunks, embedded_chunks) =
+                    counts.get(&r.id).copied().unwrap_or_default();
+                RepoInfo {
+                    name: r.name,
+                    root: r.root,
+                    kind: r.kind,
+                    added_at: r.added_at,
+                    last_indexed_at: r.last_indexed_at,
+                    remote: r.remote,
+                    branch: r.branch,
+                    head: r.head,
+                    paused: r.paused,
+                    files,
+                    chunks,
+                    embedded_chunks,
+                }
+            })
+            .collect())
+    }
+
+    /// Pauses or resumes one repository. A paused repository is not watched, fetched or
+    /// indexed (indexing "all" skips it; naming it is refused with how to resume), and
+    /// what it already holds stays searchable. Background work picks the change up on its
+    /// next refresh.
+    pub fn set_repo_paused(&self, name: &str, paused: bool) -> Result<RepoRow> {
+        self.check_writable(if paused {
+            "pausing repositories"
+        } else {
+            "resuming repositories"
+        })?;
+        let store = self.store();
+        let repo = find_repo(&store, name)?;
+        store.set_repo_paused(repo.id, paused)?;
+        store.audit(
+            if paused {
+                "repo-paused"
+            } else {
+                "repo-resumed"
+            },
+            name,
+        )?;
+        Ok(RepoRow { paused, ..repo })
+    }
+
+    /// Removes a repository and everything indexed from it. A local working copy is
+    /// untouched; a clone Ferret made under the profile's `repos/` is deleted with it.
+    pub fn remove_repo(&self, name: &str) -> Result<u64> {
+        self.check_writable("removing repositories")?;
+        let _lock = JobLock::acquire(&self.paths)?;
+        let mut store = Store::open(&self.paths.meta_db())?;
+        let repo = find_repo(&store, name)?;
+        let removed = store.remove_repo(repo.id)?;
+        store.audit(
+            "repo-removed",
+            &format!("{name} ({} chunks)", removed.len()),
+        )?;
+        if repo.remote.is_some() && repo.root.starts_with(self.paths.repos_dir()) {
+            std::fs::remove_dir_all(&repo.root).map_err(|e| {
+                Error::io(
+                    format!("cannot delete the clone {}", repo.root.display()),
+                    e,
+                )
+            })?;
+        }
+        let mut vectors = self.writable_vectors(&store, active_model(&store)?, &mut false)?;
+        for id in &removed {
+            vectors.remove(*id as u64)?;
+        }
+        vectors.save(store.generation()?)?;
+        self.invalidate_vectors();
+        Ok(removed.len() as u64)
+    }
+}
+
+/// Repository names appear in results and `repo:` filters; `OWNER/NAME` is allowed.
+pub(super) fn validate_repo_name(name: &str) -> Result<()> {
+    if name.is_empty()
+        || name.len() > 200
+        || name.chars().any(|c| c.is_control() || c.is_whitespace())
+    {
+        return Err(Error::InvalidInput(format!(
+            "invalid repository name {name:?}: use a short name without spaces (--name)"
+        )));
+    }
+    Ok(())
+}
+
+/// `repo`, unless it is paused: then an error that says how to resume it.
+pub(super) fn refuse_paused(repo: RepoRow, what: &str) -> Result<RepoRow> {
+    if repo.paused {
+        return Err(Error::Refused(format!(
+            "{:?} is paused, so Ferret does not {what} it: resume it first \
+             (`ferret repo resume {}`, or Resume in the app)",
+            repo.name, repo.name
+        )));
+    }
+    Ok(repo)
+}
+
+pub(super) fn find_repo(store: &Store, name: &str) -> Result<RepoRow> {
+    store.repo_by_name(name)?.ok_or_else(|| {
+        Error::NotFound(format!(
+            "no repository named {name:?}; `ferret repo list` shows the added ones"
+        ))
+    })
+}

@@ -1,0 +1,66 @@
+use super::*;
+
+fn engine_with_repo() -> (tempfile::TempDir, Engine, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("work").join("proj");
+    std::fs::create_dir_all(repo.join("src")).unwrap();
+    let text: String = (1..=10).map(|i| format!("line {i}\r\n")).collect();
+    std::fs::write(repo.join("src/lib.rs"), text).unwrap();
+    std::fs::write(dir.path().join("work/secret.txt"), "s3cret").unwrap();
+    let engine = Engine::open(EngineOptions {
+        data_root: Some(dir.path().join("data")),
+        ..EngineOptions::default()
+    })
+    .unwrap();
+    engine.add_repo(&repo, Some("proj")).unwrap();
+    (dir, engine, repo)
+}
+
+#[test]
+fn resolve_file_stays_inside_the_repository() {
+    let (dir, engine, repo) = engine_with_repo();
+    let root = std::fs::canonicalize(&repo).unwrap();
+    assert_eq!(
+        engine.resolve_file("proj", "src/lib.rs").unwrap(),
+        root.join("src/lib.rs")
+    );
+    for bad in ["../secret.txt", "src/../../secret.txt", "/etc/passwd", ""] {
+        let err = engine.resolve_file("proj", bad).unwrap_err().to_string();
+        assert!(err.contains("invalid file path"), "{bad}: {err}");
+    }
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink(dir.path().join("work/secret.txt"), repo.join("out")).unwrap();
+        std::os::unix::fs::symlink("lib.rs", repo.join("src/inside")).unwrap();
+        let err = engine.resolve_file("proj", "out").unwrap_err().to_string();
+        assert!(err.contains("outside the repository"), "{err}");
+        assert_eq!(
+            engine.resolve_file("proj", "src/inside").unwrap(),
+            root.join("src/lib.rs"),
+            "a symlink within the repository is fine"
+        );
+    }
+    let err = engine.resolve_file("proj", "src").unwrap_err().to_string();
+    assert!(err.contains("not a file"), "{err}");
+    let err = engine
+        .resolve_file("proj", "gone.rs")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("not in proj any more"), "{err}");
+    let err = engine.resolve_file("nope", "a.rs").unwrap_err().to_string();
+    assert!(err.contains("no repository named"), "{err}");
+}
+
+#[test]
+fn file_context_takes_lines_around_the_line() {
+    let (_dir, engine, _repo) = engine_with_repo();
+    let ctx = engine.file_context("proj", "src/lib.rs", 5, 2, 1).unwrap();
+    assert_eq!(ctx.start_line, 3);
+    assert_eq!(ctx.lines, ["line 3", "line 4", "line 5", "line 6"]);
+    let start = engine.file_context("proj", "src/lib.rs", 1, 5, 0).unwrap();
+    assert_eq!((start.start_line, start.lines.len()), (1, 1));
+    let end = engine.file_context("proj", "src/lib.rs", 99, 1, 5).unwrap();
+    assert_eq!(end.start_line, 9);
+    assert_eq!(end.lines, ["line 9", "line 10"]);
+    assert!(engine.file_context("proj", "../x", 1, 1, 1).is_err());
+}
