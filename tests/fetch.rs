@@ -9,10 +9,10 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ferret_engine::background::jobs::{self, JobEvent, JobKind};
-use ferret_engine::background::{BackgroundOptions, ProfileBackground};
+use ferret_engine::background::{
+    BackgroundOptions, Job, JobEvent, JobKind, JobState, ProfileBackground,
+};
 use ferret_engine::profiles::secrets::Secret;
-use ferret_engine::store::Store;
 use ferret_engine::{Engine, ProfileStatus, Profiles, ProfilesOptions, SearchMode, SearchOptions};
 use ferret_tests::git_server::{make_bare_repo, push_commit, GitServer};
 use ferret_tests::github_server::{FixtureRepo, GitHubFixture, GitHubServer};
@@ -111,9 +111,9 @@ fn the_fetch_timer_brings_new_commits_in_and_stops_while_paused() {
     wait_for("the pushed commit to become searchable", || {
         found(&engine, "flag suspicious transfers", "src/audit.rs")
     });
-    let store = Store::open(&engine.paths().meta_db()).unwrap();
-    let syncs = |store: &Store| -> Vec<jobs::Job> {
-        jobs::list(store, 10_000)
+    let syncs = |engine: &Engine| -> Vec<Job> {
+        engine
+            .jobs(10_000)
             .unwrap()
             .into_iter()
             .filter(|j| j.kind == JobKind::Sync)
@@ -122,35 +122,40 @@ fn the_fetch_timer_brings_new_commits_in_and_stops_while_paused() {
     // The new commit is searchable as soon as the sync's index commits; the job row says
     // Completed a moment later.
     wait_for("the sync job to be recorded as completed", || {
-        syncs(&store)
+        syncs(&engine)
             .iter()
-            .any(|j| j.state == jobs::JobState::Completed)
+            .any(|j| j.state == JobState::Completed)
     });
     assert!(
-        syncs(&store).iter().all(|j| j.error.is_none()),
+        syncs(&engine).iter().all(|j| j.error.is_none()),
         "{:?}",
-        syncs(&store)
+        syncs(&engine)
     );
 
     // Paused: whatever was running ends, and the timer queues nothing more.
     profiles.set_status(&id, ProfileStatus::Paused).unwrap();
     assert_eq!(profiles.get(&id).unwrap().status, ProfileStatus::Paused);
     wait_for("running jobs to stop", || {
-        jobs::list(&store, 0)
+        engine
+            .jobs(0)
             .unwrap()
             .iter()
-            .all(|j| j.state != jobs::JobState::Running)
+            .all(|j| j.state != JobState::Running)
     });
-    let newest = |store: &Store| -> i64 {
-        store
-            .count("SELECT COALESCE(MAX(id), 0) FROM jobs")
+    let newest = |engine: &Engine| -> i64 {
+        engine
+            .jobs(10_000)
             .unwrap()
+            .iter()
+            .map(|j| j.id)
+            .max()
+            .unwrap_or(0)
     };
-    let before = newest(&store);
+    let before = newest(&engine);
     let git_requests = git.request_count();
     // Several fetch intervals pass.
     std::thread::sleep(Duration::from_secs(4));
-    assert_eq!(newest(&store), before, "a job was queued while paused");
+    assert_eq!(newest(&engine), before, "a job was queued while paused");
     assert_eq!(
         git.request_count(),
         git_requests,
@@ -173,12 +178,13 @@ fn the_fetch_timer_brings_new_commits_in_and_stops_while_paused() {
     // One repository paused: the timer leaves it alone (its only clone), search still has it.
     engine.set_repo_paused("acme/ledger", true).unwrap();
     wait_for("running jobs to stop", || {
-        jobs::list(&store, 0)
+        engine
+            .jobs(0)
             .unwrap()
             .iter()
-            .all(|j| j.state != jobs::JobState::Running)
+            .all(|j| j.state != JobState::Running)
     });
-    let before = newest(&store);
+    let before = newest(&engine);
     let git_requests = git.request_count();
     push_commit(
         &bare,
@@ -187,7 +193,7 @@ fn the_fetch_timer_brings_new_commits_in_and_stops_while_paused() {
     );
     std::thread::sleep(Duration::from_secs(4));
     assert_eq!(
-        newest(&store),
+        newest(&engine),
         before,
         "a job was queued for a paused repository"
     );

@@ -5,16 +5,15 @@ use std::fmt::Display;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 
-use ferret_engine::background::jobs::{self, JobKind};
+use ferret_engine::background::JobKind;
 use ferret_engine::links::deeplink::DeepLink;
 use ferret_engine::links::editor::{self, EditorKind};
 use ferret_engine::profiles::secrets::Secret;
 use ferret_engine::remote::git::GitProgress;
-use ferret_engine::remote::github::{GitHubRepo, GitHubUser};
-use ferret_engine::store::Store;
+use ferret_engine::remote::github::{GitHubRepoChoice, GitHubUser};
 use ferret_engine::{
-    FileContext, ModelStatus, ProfileRecord, ProfileStats, ProfileStatus, RepoInfo, SearchHit,
-    SearchMode, SearchOptions,
+    FileContext, ModelStatus, ProfileRecord, ProfileStats, RepoInfo, SearchHit, SearchMode,
+    SearchOptions,
 };
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Emitter, Manager};
@@ -59,15 +58,6 @@ pub struct DeleteResult {
     directory: PathBuf,
     bytes_removed: u64,
     keychain_entry_removed: bool,
-}
-
-#[derive(Serialize)]
-pub struct GitHubRepoView {
-    #[serde(flatten)]
-    repo: GitHubRepo,
-    estimated_files: u64,
-    estimated_chunks: u64,
-    added: bool,
 }
 
 #[derive(Serialize, Clone)]
@@ -185,29 +175,12 @@ pub async fn profile_stats(app: AppHandle, id: Option<String>) -> Res<ProfileSta
 }
 
 #[tauri::command]
-pub async fn github_repos(app: AppHandle) -> Res<Vec<GitHubRepoView>> {
-    blocking(app, |app, shell| {
-        let (client, token) = shell.profiles.github(&shell.current_id()?).map_err(err)?;
-        let repos = client.repos(&token).map_err(err)?;
-        let added: Vec<String> = shell
-            .engine(app)?
-            .repos()
-            .map_err(err)?
-            .into_iter()
-            .filter_map(|r| r.remote)
-            .collect();
-        Ok(repos
-            .into_iter()
-            .map(|repo| {
-                let estimate = repo.estimate();
-                GitHubRepoView {
-                    added: added.contains(&repo.full_name),
-                    estimated_files: estimate.files,
-                    estimated_chunks: estimate.chunks,
-                    repo,
-                }
-            })
-            .collect())
+pub async fn github_repos(app: AppHandle) -> Res<Vec<GitHubRepoChoice>> {
+    blocking(app, |_, shell| {
+        shell
+            .profiles
+            .github_repos(&shell.current_id()?)
+            .map_err(err)
     })
     .await
 }
@@ -327,28 +300,12 @@ pub async fn repo_sync(app: AppHandle, name: Option<String>) -> Res<()> {
     .await
 }
 
-/// The current profile's job store.
-fn job_store(app: &AppHandle, shell: &Shell) -> Res<Store> {
-    Store::open(&shell.engine(app)?.paths().meta_db()).map_err(err)
-}
-
 /// Pauses (or resumes) the current profile: the runner stops after its current batch and
 /// waiting jobs are held; the tray and `ferret daemon` see the same status.
 pub fn set_paused(app: &AppHandle, shell: &Shell, paused: bool) -> Res<()> {
     let id = shell.current_id()?;
-    let store = job_store(app, shell)?;
-    if paused {
-        shell
-            .profiles
-            .set_status(&id, ProfileStatus::Paused)
-            .map_err(err)?;
-        jobs::pause_all(&store).map_err(err)?;
-    } else {
-        shell
-            .profiles
-            .set_status(&id, ProfileStatus::Active)
-            .map_err(err)?;
-        jobs::resume_all(&store).map_err(err)?;
+    shell.profiles.set_paused(&id, paused).map_err(err)?;
+    if !paused {
         shell.jobs(app)?.wake();
     }
     shell.announce_jobs(app);
@@ -372,12 +329,7 @@ pub async fn index_resume(app: AppHandle) -> Res<()> {
 pub async fn index_cancel(app: AppHandle) -> Res<()> {
     blocking(app, |app, shell| {
         shell.clone_cancel.store(true, Ordering::SeqCst);
-        let store = job_store(app, shell)?;
-        for job in jobs::list(&store, 0).map_err(err)? {
-            if !job.state.is_finished() {
-                jobs::request_cancel(&store, job.id).map_err(err)?;
-            }
-        }
+        shell.engine(app)?.cancel_unfinished_jobs().map_err(err)?;
         shell.jobs(app)?.wake();
         shell.announce_jobs(app);
         Ok(())

@@ -5,10 +5,10 @@
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use ferret_engine::background::jobs::{
-    EventSink, JobEvent, JobHandle, JobState, JobTracker, Overall,
+use ferret_engine::background::{
+    BackgroundOptions, EventSink, JobEvent, JobHandle, JobState, JobTracker, Overall,
+    ProfileBackground,
 };
-use ferret_engine::background::{BackgroundOptions, ProfileBackground};
 use ferret_engine::{Engine, ProfileStatus, Profiles, Progress};
 use serde::Serialize;
 use tauri::{AppHandle, Emitter};

@@ -310,47 +310,25 @@ fn print_profile(s: &ferret_engine::ProfileStats, has_token: bool) {
 pub fn github(profiles: &Profiles, id: &str, command: &GitHubCommand) -> anyhow::Result<()> {
     match command {
         GitHubCommand::Repos { json } => {
-            let (client, token) = profiles.github(id)?;
-            let repos = client.repos(&token)?;
-            let added: Vec<String> = profiles
-                .engine(id)?
-                .repos()?
-                .into_iter()
-                .filter_map(|r| r.remote)
-                .collect();
-            let rows: Vec<serde_json::Value> = repos
-                .iter()
-                .map(|r| {
-                    let estimate = r.estimate();
-                    let mut v = serde_json::to_value(r).unwrap_or_default();
-                    v["estimated_files"] = estimate.files.into();
-                    v["estimated_chunks"] = estimate.chunks.into();
-                    v["added"] = added.contains(&r.full_name).into();
-                    v
-                })
-                .collect();
+            let repos = profiles.github_repos(id)?;
             if *json {
-                println!("{}", serde_json::to_string_pretty(&rows)?);
+                println!("{}", serde_json::to_string_pretty(&repos)?);
                 return Ok(());
             }
             if repos.is_empty() {
                 println!("the token can read no repositories: give it access to some (Contents: read, Metadata: read)");
             }
-            for r in &repos {
-                let e = r.estimate();
+            for choice in &repos {
+                let r = &choice.repo;
                 println!(
                     "{} {:<40} {:<8} {:<12} {:>8} KiB  ~{} files ~{} chunks  {}",
-                    if added.contains(&r.full_name) {
-                        "+"
-                    } else {
-                        " "
-                    },
+                    if choice.added { "+" } else { " " },
                     r.full_name,
                     if r.private { "private" } else { "public" },
                     r.language.as_deref().unwrap_or("-"),
                     r.size_kb,
-                    e.files,
-                    e.chunks,
+                    choice.estimated_files,
+                    choice.estimated_chunks,
                     r.default_branch
                 );
             }

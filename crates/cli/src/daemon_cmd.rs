@@ -7,10 +7,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
-use ferret_engine::background::jobs::{self, Job, JobEvent, JobState};
-use ferret_engine::background::{BackgroundOptions, ProfileBackground};
-use ferret_engine::store::Store;
-use ferret_engine::{Engine, ProfileStatus, Profiles};
+use ferret_engine::background::{BackgroundOptions, Job, JobEvent, JobState, ProfileBackground};
+use ferret_engine::{Engine, Profiles};
 
 #[derive(Args)]
 pub struct DaemonArgs {
@@ -140,14 +138,13 @@ pub fn daemon(
 }
 
 pub fn jobs_command(engine: &Engine, args: &JobsArgs) -> anyhow::Result<()> {
-    let store = Store::open(&engine.paths().meta_db())?;
     match &args.command {
         Some(JobsCommand::Cancel { id }) => {
-            let job = jobs::request_cancel(&store, *id)?;
+            let job = engine.cancel_job(*id)?;
             println!("{}", job_line(engine.profile_id(), &job));
         }
         None => {
-            let list = jobs::list(&store, args.recent)?;
+            let list = engine.jobs(args.recent)?;
             if args.json {
                 println!("{}", serde_json::to_string_pretty(&list)?);
             } else if list.is_empty() {
@@ -164,15 +161,12 @@ pub fn jobs_command(engine: &Engine, args: &JobsArgs) -> anyhow::Result<()> {
 
 /// `ferret pause` / `ferret resume`: the profile's status, and its waiting jobs with it.
 pub fn set_paused(profiles: &Profiles, id: &str, paused: bool) -> anyhow::Result<()> {
-    let engine = profiles.engine(id)?;
-    let store = Store::open(&engine.paths().meta_db())?;
+    let changed = profiles.set_paused(id, paused)?;
     if paused {
-        profiles.set_status(id, ProfileStatus::Paused)?;
-        let held = jobs::pause_all(&store)?;
+        let held = changed;
         println!("paused {id}: background work stops after its current batch; {held} waiting job(s) held. `ferret resume` continues");
     } else {
-        profiles.set_status(id, ProfileStatus::Active)?;
-        let released = jobs::resume_all(&store)?;
+        let released = changed;
         println!("resumed {id}: {released} job(s) back in the queue");
     }
     Ok(())

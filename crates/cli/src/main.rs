@@ -320,13 +320,23 @@ fn repo_command(cli: &Cli, command: &RepoCommand) -> anyhow::Result<()> {
             let cancel = Arc::new(AtomicBool::new(false));
             install_ctrlc(cancel.clone());
             let display = progress::GitDisplay::new("fetch");
-            let reports = engine.sync(name.as_deref(), &cancel, &|repo, p| {
-                display.set_repo(repo);
-                display.update(p)
-            });
+            let index_display = progress::IndexDisplay::new(true);
+            let run = engine.sync_and_index(
+                name.as_deref(),
+                &cancel,
+                &|repo, p| {
+                    display.set_repo(repo);
+                    display.update(p)
+                },
+                &|p| {
+                    display.finish();
+                    index_display.update(p)
+                },
+            );
             display.finish();
-            let reports = reports?;
-            for r in &reports {
+            index_display.finish();
+            let run = run?;
+            for r in &run.synced {
                 if r.old_head == r.new_head {
                     println!("{}: up to date", r.repo);
                 } else {
@@ -339,8 +349,13 @@ fn repo_command(cli: &Cli, command: &RepoCommand) -> anyhow::Result<()> {
                     );
                 }
             }
-            for r in reports.iter().filter(|r| r.old_head != r.new_head) {
-                index(&engine, Some(&r.repo), &cancel, false, false)?;
+            for report in &run.indexed {
+                progress::print_report(report);
+            }
+            if run.interrupted {
+                anyhow::bail!(
+                    "interrupted; everything indexed so far is saved: run `ferret repo sync` again to continue"
+                );
             }
         }
         RepoCommand::List { json } => {

@@ -37,12 +37,12 @@ pub mod profiles;
 pub mod redact;
 pub mod remote;
 pub mod search;
-pub mod store;
+pub(crate) mod store;
 pub mod vectors;
 
 pub use engine::{
     Engine, EngineOptions, FileContext, ModelInfo, ModelStatus, ModelSwitch, RepoInfo, Stats,
-    SyncReport,
+    SyncReport, SyncRun,
 };
 pub use error::{Error, Result};
 pub use pipeline::run::{IndexReport, Phase, Progress};

@@ -6,8 +6,14 @@
 //! Every trigger ends as a job in the profile's queue (coalesced there), so the watcher, the
 //! timer and the user asking for a re-index never run two indexers on one profile.
 
-pub mod jobs;
+pub(crate) mod queue;
+mod runner;
+mod tracker;
 pub mod watch;
+
+pub use queue::{Job, JobKind, JobState};
+pub use runner::{EventSink, JobEvent, JobHandle, JobRunner};
+pub use tracker::{overall, JobTracker, Overall, TrackerUpdate};
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -15,7 +21,6 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::background::jobs::{EventSink, JobHandle, JobKind, JobRunner};
 use crate::background::watch::{ChangeBatch, RepoWatcher, WatchMode, WatchOptions, WatchedRepo};
 use crate::profiles::registry::ProfileStatus;
 use crate::{Engine, Error, Result};

@@ -19,6 +19,7 @@ use crate::store::{AuditRow, RepoRow, Store};
 use crate::vectors::{self, VectorFileState, VectorIndex};
 use crate::{Error, Result};
 
+mod jobs;
 mod model_versions;
 mod repos;
 mod stats;
@@ -28,7 +29,7 @@ mod tests;
 use model_versions::{active_model, record_speed, target_model};
 pub use model_versions::{ModelInfo, ModelStatus, ModelSwitch};
 use repos::{find_repo, refuse_paused};
-pub use repos::{FileContext, RepoInfo, SyncReport};
+pub use repos::{FileContext, RepoInfo, SyncReport, SyncRun};
 pub use stats::Stats;
 
 /// How to open a profile.

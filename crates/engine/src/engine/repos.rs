@@ -7,6 +7,7 @@ use std::sync::atomic::AtomicBool;
 
 use serde::Serialize;
 
+use crate::pipeline::run::{IndexReport, Progress};
 use crate::profiles::limits::Usage;
 use crate::profiles::manager::github_session;
 use crate::profiles::JobLock;
@@ -44,6 +45,16 @@ pub struct SyncReport {
     pub new_head: String,
     /// Paths the fetched commits added, changed, renamed or deleted.
     pub changed_paths: u64,
+}
+
+/// What [`Engine::sync_and_index`] did: every repository fetched, then the index run of
+/// each one that changed.
+#[derive(Debug, Clone, Serialize)]
+pub struct SyncRun {
+    pub synced: Vec<SyncReport>,
+    pub indexed: Vec<IndexReport>,
+    /// Cancelled (or paused) before every changed repository was indexed.
+    pub interrupted: bool,
 }
 
 /// Lines around a place in a file, for the preview pane.
@@ -220,6 +231,32 @@ impl Engine {
             }
         }
         Ok(reports)
+    }
+
+    /// Syncs (see [`Engine::sync`]) and then indexes each repository whose head moved; the
+    /// one use case behind `ferret repo sync` and a background sync job.
+    pub fn sync_and_index(
+        &self,
+        repo: Option<&str>,
+        cancel: &AtomicBool,
+        git_progress: &dyn Fn(&str, &GitProgress),
+        progress: &(dyn Fn(&Progress) + Sync),
+    ) -> Result<SyncRun> {
+        let synced = self.sync(repo, cancel, git_progress)?;
+        let mut run = SyncRun {
+            indexed: Vec::new(),
+            interrupted: false,
+            synced,
+        };
+        for report in run.synced.iter().filter(|r| r.old_head != r.new_head) {
+            let index = self.index(Some(&report.repo), cancel, false, progress)?;
+            run.interrupted |= index.interrupted;
+            run.indexed.push(index);
+            if run.interrupted {
+                break;
+            }
+        }
+        Ok(run)
     }
 
     /// The absolute path of `rel_path` (`/`-separated, as search results give it) inside

@@ -18,7 +18,7 @@ use super::registry::{self, AuditEntry, ProfileKind, ProfileRecord, ProfileStatu
 use super::{data_root, JobLock, ProfileConfig, ProfilePaths, DEFAULT_PROFILE};
 use crate::links::editor::EditorKind;
 use crate::profiles::secrets::{self, Secret};
-use crate::remote::github::{GitHubClient, GitHubUser, DEFAULT_API_URL};
+use crate::remote::github::{GitHubClient, GitHubRepoChoice, GitHubUser, DEFAULT_API_URL};
 use crate::{Engine, EngineOptions, Error, Result};
 
 /// How to open the set of profiles.
@@ -243,6 +243,31 @@ impl Profiles {
         github_session(&self.registry().require(id)?)
     }
 
+    /// The repositories profile `id`'s token can read, each marked when the profile has
+    /// it already and with an estimate of the work indexing it takes.
+    pub fn github_repos(&self, id: &str) -> Result<Vec<GitHubRepoChoice>> {
+        let (client, token) = self.github(id)?;
+        let repos = client.repos(&token)?;
+        let added: Vec<String> = self
+            .engine(id)?
+            .repos()?
+            .into_iter()
+            .filter_map(|r| r.remote)
+            .collect();
+        Ok(repos
+            .into_iter()
+            .map(|repo| {
+                let estimate = repo.estimate();
+                GitHubRepoChoice {
+                    added: added.contains(&repo.full_name),
+                    estimated_files: estimate.files,
+                    estimated_chunks: estimate.chunks,
+                    repo,
+                }
+            })
+            .collect())
+    }
+
     /// Deletes a profile: its directory (index, clones, config) and its keychain entry.
     /// Refused while a job of that profile runs, unless `force`. The built-in `default`
     /// profile can be emptied this way too; it is recreated empty.
@@ -306,6 +331,20 @@ impl Profiles {
         let registry = self.registry();
         registry.set_status(id, status)?;
         registry.audit(id, "status", status.as_str())
+    }
+
+    /// Pauses (or resumes) profile `id`: its status, which the tray, the app and
+    /// `ferret daemon` all follow (a running job stops after its current batch), and its
+    /// waiting jobs with it. Returns how many jobs were held (or released).
+    pub fn set_paused(&self, id: &str, paused: bool) -> Result<usize> {
+        let engine = self.engine(id)?;
+        if paused {
+            self.set_status(id, ProfileStatus::Paused)?;
+            engine.hold_waiting_jobs()
+        } else {
+            self.set_status(id, ProfileStatus::Active)?;
+            engine.release_held_jobs()
+        }
     }
 
     /// Replaces the profile's limits (in its config.json).
@@ -443,6 +482,25 @@ pub fn github_session(record: &ProfileRecord) -> Result<(GitHubClient, Secret)> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pausing_a_profile_holds_its_waiting_jobs_and_resuming_releases_them() {
+        use crate::background::{JobKind, JobState};
+        let dir = tempfile::tempdir().unwrap();
+        let profiles = Profiles::open(ProfilesOptions {
+            data_root: Some(dir.path().to_path_buf()),
+            ..ProfilesOptions::default()
+        })
+        .unwrap();
+        let engine = profiles.engine(DEFAULT_PROFILE).unwrap();
+        engine.enqueue_job(JobKind::Index, None).unwrap();
+        assert_eq!(profiles.set_paused(DEFAULT_PROFILE, true).unwrap(), 1);
+        assert_eq!(engine.record().unwrap().status, ProfileStatus::Paused);
+        assert_eq!(engine.jobs(0).unwrap()[0].state, JobState::Paused);
+        assert_eq!(profiles.set_paused(DEFAULT_PROFILE, false).unwrap(), 1);
+        assert_eq!(engine.record().unwrap().status, ProfileStatus::Active);
+        assert_eq!(engine.jobs(0).unwrap()[0].state, JobState::Queued);
+    }
 
     #[test]
     fn settings_round_trip_and_bad_templates_are_refused() {

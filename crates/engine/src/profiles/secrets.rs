@@ -264,7 +264,10 @@ mod tests {
         let out = std::process::Command::new(exe)
             .args([
                 "--exact",
-                "secrets::tests::child_store_without_bus",
+                &format!(
+                    "{}::child_store_without_bus",
+                    module_path!().trim_start_matches("ferret_engine::")
+                ),
                 "--ignored",
                 "--nocapture",
             ])

@@ -58,6 +58,19 @@ pub struct GitHubRepo {
     pub pushed_at: Option<String>,
 }
 
+/// A repository the user may add: what GitHub says about it, whether the profile holds
+/// it already, and a guess at the work indexing it takes. The CLI's `github repos` and the
+/// app's repository picker show exactly this.
+#[derive(Debug, Clone, Serialize)]
+pub struct GitHubRepoChoice {
+    #[serde(flatten)]
+    pub repo: GitHubRepo,
+    pub estimated_files: u64,
+    pub estimated_chunks: u64,
+    /// The profile already has it (as `OWNER/NAME`).
+    pub added: bool,
+}
+
 /// A rough idea of the work indexing a repository will take, before cloning it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RepoEstimate {

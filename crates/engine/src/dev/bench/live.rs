@@ -14,8 +14,9 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use super::{measure_latency, quantile, Latency};
-use crate::background::jobs::{self, JobEvent, JobKind};
+use crate::background::queue;
 use crate::background::{BackgroundOptions, ProfileBackground};
+use crate::background::{JobEvent, JobKind};
 use crate::pipeline::walk::{self, WalkOptions};
 use crate::search::{SearchMode, SearchOptions};
 use crate::store::Store;
@@ -163,7 +164,7 @@ impl Probe {
 
     /// No job queued or running, and nothing waiting for an embedding.
     fn settled(&self) -> Result<bool> {
-        let busy = jobs::list(&self.store, 0)?
+        let busy = queue::list(&self.store, 0)?
             .iter()
             .any(|j| !j.state.is_finished());
         Ok(!busy && self.pending()? == 0)

@@ -1,0 +1,304 @@
+//! The runner that works one profile's job queue on a background thread.
+//!
+//! The runner is polite: at most one job per profile at a time, on the profile's indexing
+//! threads (half the cores by default); it stops after the current batch when the job is
+//! cancelled, the profile is paused, or the runner is shut down; and the embedder lets
+//! searches jump its queue (see `crate::pipeline::embed::Embedder`).
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::pipeline::run::{Phase, Progress};
+use crate::profiles::registry::ProfileStatus;
+use crate::store::Store;
+use crate::{Engine, Error, Result};
+
+use super::queue::*;
+
+/// A change to a job, for the CLI's status line and the desktop's progress events.
+#[derive(Debug, Clone, Serialize)]
+pub struct JobEvent {
+    pub profile: String,
+    pub job: Job,
+    /// The indexer's latest snapshot, on progress events of a running job (it names the
+    /// repository being indexed, which the job row does not when it covers all of them).
+    pub progress: Option<Progress>,
+}
+
+/// Where job events go.
+pub type EventSink = Arc<dyn Fn(&JobEvent) + Send + Sync>;
+
+/// How often a running job's progress is written and its cancel flag read.
+const PROGRESS_EVERY: Duration = Duration::from_millis(250);
+/// How long an idle runner sleeps before looking for jobs queued by other processes.
+const IDLE_POLL: Duration = Duration::from_millis(500);
+
+struct Shared {
+    engine: Arc<Engine>,
+    sink: EventSink,
+    stop: AtomicBool,
+    wake: (Mutex<bool>, Condvar),
+}
+
+/// Runs one profile's jobs on a background thread until stopped.
+pub struct JobRunner {
+    shared: Arc<Shared>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl JobRunner {
+    /// Re-queues jobs a dead process left running, then starts working the queue.
+    pub fn start(engine: Arc<Engine>, sink: EventSink) -> Result<JobRunner> {
+        let db = engine.paths().meta_db();
+        let store = Store::open(&db)?;
+        let recovered = recover(&store)?;
+        if recovered > 0 {
+            log::info!(
+                "profile {}: resuming {recovered} interrupted job(s)",
+                engine.profile_id()
+            );
+        }
+        let shared = Arc::new(Shared {
+            engine,
+            sink,
+            stop: AtomicBool::new(false),
+            wake: (Mutex::new(false), Condvar::new()),
+        });
+        let worker = shared.clone();
+        let thread = std::thread::Builder::new()
+            .name("ferret-jobs".into())
+            .spawn(move || worker_loop(&worker, store, db))
+            .map_err(|e| Error::io("cannot start the job runner thread", e))?;
+        Ok(JobRunner {
+            shared,
+            thread: Some(thread),
+        })
+    }
+
+    /// Queues a job (coalescing with an identical waiting one) and wakes the runner.
+    pub fn enqueue(&self, kind: JobKind, repo: Option<&str>) -> Result<Job> {
+        self.handle().enqueue(kind, repo)
+    }
+
+    /// A cheap handle other threads (the watcher, a fetch timer) use to queue jobs.
+    pub fn handle(&self) -> JobHandle {
+        JobHandle {
+            shared: self.shared.clone(),
+        }
+    }
+
+    /// Makes the runner look at the queue now.
+    pub fn wake(&self) {
+        self.handle().wake();
+    }
+
+    /// Stops after the current batch; an interrupted job stays queued for the next start.
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        self.shared.stop.store(true, Ordering::SeqCst);
+        self.wake();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Queues jobs for a running [`JobRunner`] from any thread.
+#[derive(Clone)]
+pub struct JobHandle {
+    shared: Arc<Shared>,
+}
+
+impl JobHandle {
+    /// Queues a job (coalescing with an identical waiting one) and wakes the runner.
+    pub fn enqueue(&self, kind: JobKind, repo: Option<&str>) -> Result<Job> {
+        let store = Store::open(&self.shared.engine.paths().meta_db())?;
+        let (job, created) = enqueue(&store, kind, repo)?;
+        if created {
+            (self.shared.sink)(&JobEvent {
+                profile: self.shared.engine.profile_id().to_string(),
+                job: job.clone(),
+                progress: None,
+            });
+        }
+        self.wake();
+        Ok(job)
+    }
+
+    pub fn wake(&self) {
+        let (flag, condvar) = &self.shared.wake;
+        *flag.lock().unwrap_or_else(|p| p.into_inner()) = true;
+        condvar.notify_all();
+    }
+
+    pub fn engine(&self) -> &Arc<Engine> {
+        &self.shared.engine
+    }
+}
+
+impl Drop for JobRunner {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+fn worker_loop(shared: &Shared, store: Store, db: PathBuf) {
+    while !shared.stop.load(Ordering::SeqCst) {
+        let next = match shared.engine.record() {
+            Ok(record) if record.status == ProfileStatus::Paused => Ok(None),
+            Ok(_) => next_queued(&store),
+            Err(e) => Err(e),
+        };
+        match next {
+            Ok(Some(job)) => run_one(shared, &store, &db, job),
+            Ok(None) => wait(shared),
+            Err(e) => {
+                log::warn!("job runner of {}: {e}", shared.engine.profile_id());
+                wait(shared);
+            }
+        }
+    }
+}
+
+fn wait(shared: &Shared) {
+    let (flag, condvar) = &shared.wake;
+    let mut woken = flag.lock().unwrap_or_else(|p| p.into_inner());
+    if !*woken {
+        woken = condvar
+            .wait_timeout(woken, IDLE_POLL)
+            .map(|(g, _)| g)
+            .unwrap_or_else(|p| p.into_inner().0);
+    }
+    *woken = false;
+}
+
+fn emit(shared: &Shared, store: &Store, id: i64, progress: Option<&Progress>) {
+    if let Ok(Some(job)) = get(store, id) {
+        (shared.sink)(&JobEvent {
+            profile: shared.engine.profile_id().to_string(),
+            job,
+            progress: progress.cloned(),
+        });
+    }
+}
+
+/// Items per second and seconds left in the current phase.
+fn rate_and_eta(p: &Progress, phase_started: Instant, done_at_start: u64) -> (f64, Option<f64>) {
+    let (done, total) = match p.phase {
+        Phase::Embedding => (p.embeddings_done, p.embeddings_total),
+        _ => (p.files_done, p.files_total),
+    };
+    let secs = phase_started.elapsed().as_secs_f64();
+    let rate = if secs > 0.0 {
+        done.saturating_sub(done_at_start) as f64 / secs
+    } else {
+        0.0
+    };
+    let eta = (rate > 0.0).then(|| total.saturating_sub(done) as f64 / rate);
+    (rate, eta)
+}
+
+fn run_one(shared: &Shared, store: &Store, db: &std::path::Path, job: Job) {
+    let engine = &shared.engine;
+    // The progress callback runs on the indexer's thread and needs its own connection.
+    let progress_store =
+        match set_state(store, job.id, JobState::Running, None).and_then(|()| Store::open(db)) {
+            Ok(s) => Mutex::new(s),
+            Err(e) => {
+                log::warn!("cannot start job {}: {e}", job.id);
+                return wait(shared);
+            }
+        };
+    emit(shared, store, job.id, None);
+    let cancel = AtomicBool::new(false);
+    // Why the job stopped early, decided by the progress callback.
+    let paused = AtomicBool::new(false);
+    let tracker = Mutex::new((Instant::now(), Phase::Walking, 0u64, Instant::now()));
+    let on_progress = |p: &Progress| {
+        let mut t = tracker.lock().unwrap_or_else(|e| e.into_inner());
+        if t.1 != p.phase {
+            let done = match p.phase {
+                Phase::Embedding => p.embeddings_done,
+                _ => p.files_done,
+            };
+            *t = (Instant::now(), p.phase, done, t.3);
+        }
+        if t.3.elapsed() < PROGRESS_EVERY && p.phase != Phase::Done {
+            return;
+        }
+        t.3 = Instant::now();
+        let (rate, eta) = rate_and_eta(p, t.0, t.2);
+        let store = progress_store.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = record_progress(&store, job.id, p, rate, eta);
+        let profile_paused = engine
+            .record()
+            .map(|r| r.status == ProfileStatus::Paused)
+            .unwrap_or(false);
+        if profile_paused {
+            paused.store(true, Ordering::SeqCst);
+        }
+        if profile_paused
+            || shared.stop.load(Ordering::SeqCst)
+            || cancel_requested(&store, job.id).unwrap_or(false)
+        {
+            cancel.store(true, Ordering::SeqCst);
+        }
+        emit(shared, &store, job.id, Some(p));
+    };
+    let result = match job.kind {
+        JobKind::Index => engine
+            .index(job.repo.as_deref(), &cancel, false, &on_progress)
+            .map(|r| r.interrupted),
+        JobKind::Sync => engine
+            .sync_and_index(job.repo.as_deref(), &cancel, &|_, _| {}, &on_progress)
+            .map(|run| run.interrupted),
+    };
+    let (state, error) = match result {
+        Ok(false) => (JobState::Completed, None),
+        Ok(true) | Err(Error::Cancelled) | Err(Error::Interrupted) => {
+            if shared.stop.load(Ordering::SeqCst) {
+                // Shutting down: the job resumes when the runner starts again.
+                (JobState::Queued, None)
+            } else if paused.load(Ordering::SeqCst) {
+                (JobState::Paused, None)
+            } else {
+                (JobState::Cancelled, None)
+            }
+        }
+        Err(e) => (JobState::Failed, Some(e.to_string())),
+    };
+    if let Err(e) = set_state(store, job.id, state, error.as_deref()) {
+        log::warn!("cannot record the end of job {}: {e}", job.id);
+    }
+    emit(shared, store, job.id, None);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_and_eta_follow_the_phase() {
+        let p = Progress {
+            phase: Phase::Embedding,
+            embeddings_done: 50,
+            embeddings_total: 150,
+            ..Progress::default()
+        };
+        let started = Instant::now() - Duration::from_secs(10);
+        let (rate, eta) = rate_and_eta(&p, started, 0);
+        assert!((rate - 5.0).abs() < 0.5, "{rate}");
+        assert!((eta.unwrap() - 20.0).abs() < 3.0, "{eta:?}");
+        let (rate, eta) = rate_and_eta(&Progress::default(), Instant::now(), 0);
+        assert_eq!(rate, 0.0);
+        assert!(eta.is_none());
+    }
+}
