@@ -135,7 +135,7 @@ fn a_full_disk_stops_indexing_clearly_keeps_what_was_committed_and_resumes_when_
     let message = err.to_string();
     assert!(err.is_disk_full(), "not reported as a full disk: {message}");
     assert!(
-        message.contains("disk full while writing")
+        message.contains("disk full (")
             && message.contains(&data.display().to_string())
             && message.contains("free space and run the same command again")
             && message.contains("everything indexed so far is kept"),

@@ -133,7 +133,7 @@ fn clone_with_wrong_token_fails_with_401_and_leaves_nothing() {
     )
     .unwrap_err();
     let message = err.to_string();
-    assert!(matches!(err, Error::Git(_)), "{err:?}");
+    assert!(matches!(err, Error::Git { .. }), "{err:?}");
     assert!(message.contains("rejected the token (401)"), "{message}");
     assert!(message.contains(&url), "{message}");
     assert!(message.contains("Contents: read"), "{message}");

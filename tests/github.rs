@@ -160,7 +160,7 @@ fn wrong_token_is_rejected_with_advice_and_without_the_token() {
         let err = result.expect_err("401");
         let text = err.to_string();
         let debug = format!("{err:?}");
-        assert!(matches!(err, Error::GitHub(_)), "{debug}");
+        assert!(matches!(err, Error::GitHub { .. }), "{debug}");
         assert!(
             text.contains("401") && text.contains("token rejected"),
             "{text}"
@@ -184,7 +184,7 @@ fn rate_limit_names_the_reset_time() {
     server.set_rate_limited(true);
     let err = client.repos(&token(TOKEN)).expect_err("rate limited");
     let text = err.to_string();
-    assert!(matches!(err, Error::GitHub(_)), "{err:?}");
+    assert!(matches!(err, Error::GitHub { .. }), "{err:?}");
     assert!(text.contains("rate limit"), "{text}");
     assert!(text.contains(" UTC (in "), "{text}");
     // The server announces a reset 30 minutes ahead; allow for a slow test machine.
@@ -219,7 +219,7 @@ fn offline_is_reported_as_unreachable() {
     let client = GitHubClient::new(&url).expect("client");
     let err = client.user(&token(TOKEN)).expect_err("nothing listens");
     let text = err.to_string();
-    assert!(matches!(err, Error::GitHub(_)), "{err:?}");
+    assert!(matches!(err, Error::GitHub { .. }), "{err:?}");
     assert!(text.contains("cannot reach GitHub"), "{text}");
     assert!(text.contains(&url), "{text}");
     assert!(text.contains("--api-url"), "{text}");

@@ -1,33 +1,28 @@
 //! The commands of `ui/src/api.ts`, each a thin call into the engine. Blocking engine calls
-//! run on the blocking pool; errors reach the UI as the engine's own message.
+//! run on the blocking pool; a failure reaches the UI as `{kind, message}` (`ErrorReport`),
+//! its kind intact, so the UI can offer the help that fits.
 
-use std::fmt::Display;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::Ordering;
 
 use ferret_engine::background::JobKind;
+use ferret_engine::contract::{event, GitProgressEvent, ProfilesList, Settings};
 use ferret_engine::links::deeplink::DeepLink;
-use ferret_engine::links::editor::{self, EditorKind};
+use ferret_engine::links::editor::{self};
+use ferret_engine::profiles::manager::{DeleteReport, LoginOutcome};
 use ferret_engine::profiles::secrets::Secret;
-use ferret_engine::remote::git::GitProgress;
-use ferret_engine::remote::github::{GitHubRepoChoice, GitHubUser};
+use ferret_engine::remote::github::GitHubRepoChoice;
+use ferret_engine::{ErrorKind, ErrorReport};
 use ferret_engine::{
     FileContext, ModelStatus, ProfileRecord, ProfileStats, RepoInfo, SearchHit, SearchMode,
     SearchOptions,
 };
-use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Emitter, Manager};
 use tauri_plugin_autostart::ManagerExt as _;
 use tauri_plugin_clipboard_manager::ClipboardExt;
 use tauri_plugin_dialog::DialogExt;
 
-use crate::state::Shell;
-
-type Res<T> = Result<T, String>;
-
-fn err(e: impl Display) -> String {
-    e.to_string()
-}
+use crate::state::{err, shell_failure, Res, Shell};
 
 /// Runs `f` on the blocking pool with the shell's state.
 async fn blocking<T: Send + 'static>(
@@ -36,44 +31,7 @@ async fn blocking<T: Send + 'static>(
 ) -> Res<T> {
     tauri::async_runtime::spawn_blocking(move || f(&app, &app.state::<Shell>()))
         .await
-        .map_err(err)?
-}
-
-#[derive(Serialize)]
-pub struct ProfilesList {
-    profiles: Vec<ProfileRecord>,
-    current: String,
-}
-
-#[derive(Serialize)]
-pub struct LoginResult {
-    profile: ProfileRecord,
-    user: GitHubUser,
-    created: bool,
-}
-
-#[derive(Serialize)]
-pub struct DeleteResult {
-    profile: ProfileRecord,
-    directory: PathBuf,
-    bytes_removed: u64,
-    keychain_entry_removed: bool,
-}
-
-#[derive(Serialize, Clone)]
-struct GitProgressEvent<'a> {
-    repo: &'a str,
-    progress: &'a GitProgress,
-}
-
-#[derive(Serialize, Deserialize, Debug, Clone)]
-pub struct Settings {
-    editor: EditorKind,
-    editor_command: Option<String>,
-    excludes: Vec<String>,
-    index_threads: usize,
-    fetch_interval_mins: u64,
-    start_at_login: bool,
+        .map_err(|e| shell_failure(&format!("a command's worker thread failed: {e}")))?
 }
 
 #[tauri::command]
@@ -93,7 +51,7 @@ pub async fn profile_login(
     app: AppHandle,
     api_url: Option<String>,
     token: String,
-) -> Res<LoginResult> {
+) -> Res<LoginOutcome> {
     let token = Secret::new(token).map_err(err)?;
     blocking(app, move |app, shell| {
         let outcome = shell
@@ -101,11 +59,7 @@ pub async fn profile_login(
             .login(api_url.as_deref().filter(|u| !u.trim().is_empty()), &token)
             .map_err(err)?;
         shell.activate(app, &outcome.profile.id)?;
-        Ok(LoginResult {
-            profile: outcome.profile,
-            user: outcome.user,
-            created: outcome.created,
-        })
+        Ok(outcome)
     })
     .await
 }
@@ -139,9 +93,10 @@ pub async fn profile_logout(app: AppHandle) -> Res<bool> {
 }
 
 #[tauri::command]
-pub async fn profile_delete(app: AppHandle, id: String) -> Res<DeleteResult> {
+pub async fn profile_delete(app: AppHandle, id: String) -> Res<DeleteReport> {
     blocking(app, move |app, shell| {
-        let profile = shell.profiles.get(&id).map_err(err)?;
+        // Unknown ids fail here, before the current profile's work is stopped.
+        shell.profiles.get(&id).map_err(err)?;
         let was_current = shell.current_id()? == id;
         if was_current {
             shell.deactivate();
@@ -152,12 +107,7 @@ pub async fn profile_delete(app: AppHandle, id: String) -> Res<DeleteResult> {
         let report = deleted.map_err(err)?;
         restarted?;
         crate::tray::rebuild(app);
-        Ok(DeleteResult {
-            profile,
-            directory: report.directory,
-            bytes_removed: report.bytes_removed,
-            keychain_entry_removed: report.keychain_entry_removed,
-        })
+        Ok(report)
     })
     .await
 }
@@ -197,7 +147,10 @@ fn repo_info(shell: &Shell, app: &AppHandle, name: &str) -> Res<RepoInfo> {
         .map_err(err)?
         .into_iter()
         .find(|r| r.name == name)
-        .ok_or_else(|| format!("repository {name:?} vanished right after being added"))
+        .ok_or_else(|| ErrorReport {
+            kind: ErrorKind::NotFound,
+            message: format!("repository {name:?} vanished right after being added"),
+        })
 }
 
 #[tauri::command]
@@ -229,10 +182,10 @@ pub async fn repo_add_github(
         let row = engine
             .add_github_repo(&full_name, branch.as_deref(), &shell.clone_cancel, &|p| {
                 let _ = app.emit(
-                    "git-progress",
+                    event::GIT_PROGRESS,
                     GitProgressEvent {
-                        repo: &full_name,
-                        progress: p,
+                        repo: full_name.clone(),
+                        progress: p.clone(),
                     },
                 );
             })
@@ -341,13 +294,13 @@ pub async fn index_cancel(app: AppHandle) -> Res<()> {
 pub async fn search(
     app: AppHandle,
     query: String,
-    mode: String,
+    mode: SearchMode,
     limit: usize,
 ) -> Res<Vec<SearchHit>> {
     blocking(app, move |app, shell| {
         let opts = SearchOptions {
             limit: limit.clamp(1, 200),
-            mode: mode.parse::<SearchMode>().map_err(err)?,
+            mode,
         };
         shell.engine(app)?.search(&query, &opts).map_err(err)
     })
@@ -411,14 +364,10 @@ pub async fn copy_link(app: AppHandle, repo: String, path: String, line: u32) ->
 pub async fn settings_get(app: AppHandle) -> Res<Settings> {
     blocking(app, |app, shell| {
         let config = shell.profiles.config(&shell.current_id()?).map_err(err)?;
-        Ok(Settings {
-            editor: config.editor,
-            editor_command: config.editor_command,
-            excludes: config.excludes,
-            index_threads: config.index_threads,
-            fetch_interval_mins: config.fetch_interval_mins,
-            start_at_login: app.autolaunch().is_enabled().unwrap_or(false),
-        })
+        Ok(Settings::from_config(
+            &config,
+            app.autolaunch().is_enabled().unwrap_or(false),
+        ))
     })
     .await
 }
@@ -428,11 +377,7 @@ pub async fn settings_set(app: AppHandle, settings: Settings) -> Res<()> {
     blocking(app, move |app, shell| {
         let id = shell.current_id()?;
         let mut config = shell.profiles.config(&id).map_err(err)?;
-        config.editor = settings.editor;
-        config.editor_command = settings.editor_command.filter(|c| !c.trim().is_empty());
-        config.excludes = settings.excludes;
-        config.index_threads = settings.index_threads;
-        config.fetch_interval_mins = settings.fetch_interval_mins;
+        settings.apply_to(&mut config);
         shell.deactivate();
         let saved = shell.profiles.set_config(&id, &config).map_err(err);
         // Restart background work with the new excludes, threads and fetch interval.
@@ -445,7 +390,8 @@ pub async fn settings_set(app: AppHandle, settings: Settings) -> Res<()> {
             } else {
                 autostart.disable()
             };
-            changed.map_err(|e| format!("cannot change \"start at login\": {e}"))?;
+            changed
+                .map_err(|e| shell_failure(&format!("cannot change \"start at login\": {e}")))?;
         }
         Ok(())
     })

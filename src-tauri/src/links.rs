@@ -9,30 +9,12 @@
 
 use std::sync::Mutex;
 
+use ferret_engine::contract::{event, DeepLinkConfirmEvent, DeepLinkSearchEvent};
 use ferret_engine::links::deeplink::DeepLink;
-use serde::Serialize;
+use ferret_engine::ErrorReport;
 use tauri::{AppHandle, Emitter, Manager};
 
-use crate::state::Shell;
-
-/// `deep-link-search` payload.
-#[derive(Serialize, Clone)]
-struct DeepLinkSearchEvent {
-    query: String,
-    profile: Option<String>,
-}
-
-/// `deep-link-confirm` payload: the link wants another profile.
-#[derive(Serialize, Clone)]
-struct DeepLinkConfirmEvent {
-    url: String,
-    /// What the link does, for the question: "search for …" or "open path:line".
-    action: String,
-    profile: String,
-    profile_name: String,
-    current: String,
-    current_name: String,
-}
+use crate::state::{shell_failure, Res, Shell};
 
 /// Links that arrive while the page cannot listen (starting up, reloading) wait here until
 /// it says it is ready (`ui_ready`), so a link that launched the app is never lost.
@@ -85,23 +67,20 @@ pub fn handle(app: &AppHandle, url: &str) {
     std::thread::spawn(move || {
         if let Err(e) = follow(&app, &url, false) {
             crate::show_window(&app);
-            crate::report_error(&app, &e);
+            crate::report_error(&app, &e.message);
         }
     });
 }
 
 /// Follows a link. With `switch_allowed` (the user said yes) a link for another profile
 /// switches to it; without, such a link only asks.
-pub fn follow(app: &AppHandle, url: &str, switch_allowed: bool) -> Result<(), String> {
-    let link = DeepLink::parse(url).map_err(|e| e.to_string())?;
+pub fn follow(app: &AppHandle, url: &str, switch_allowed: bool) -> Res<()> {
+    let link = DeepLink::parse(url).map_err(ErrorReport::from)?;
     let shell = app.state::<Shell>();
     if let Some(wanted) = link.profile() {
         let current = shell.current_id()?;
         if wanted != current {
-            let record = shell
-                .profiles
-                .get(wanted)
-                .map_err(|e| format!("the link is for another profile: {e}"))?;
+            let record = shell.profiles.get(wanted).map_err(ErrorReport::from)?;
             if !switch_allowed {
                 let current_name = shell
                     .profiles
@@ -110,7 +89,7 @@ pub fn follow(app: &AppHandle, url: &str, switch_allowed: bool) -> Result<(), St
                     .unwrap_or_else(|_| current.clone());
                 crate::show_window(app);
                 let _ = app.emit(
-                    "deep-link-confirm",
+                    event::DEEP_LINK_CONFIRM,
                     DeepLinkConfirmEvent {
                         url: url.to_string(),
                         action: describe(&link),
@@ -125,7 +104,7 @@ pub fn follow(app: &AppHandle, url: &str, switch_allowed: bool) -> Result<(), St
             shell
                 .profiles
                 .use_profile(wanted)
-                .map_err(|e| e.to_string())?;
+                .map_err(ErrorReport::from)?;
             shell.activate(app, wanted)?;
         }
     }
@@ -158,7 +137,10 @@ fn describe(link: &DeepLink) -> String {
 }
 
 fn emit_search(app: &AppHandle, query: String, profile: Option<String>) {
-    let _ = app.emit("deep-link-search", DeepLinkSearchEvent { query, profile });
+    let _ = app.emit(
+        event::DEEP_LINK_SEARCH,
+        DeepLinkSearchEvent { query, profile },
+    );
 }
 
 /// Searches for the first line of `text` (the tray's "Search clipboard").
@@ -181,12 +163,14 @@ pub fn search_text(app: &AppHandle, text: &str) {
 
 /// Switches to another profile from the tray; the page reloads so every screen shows the
 /// new profile.
-pub fn switch_profile(app: &AppHandle, id: &str) -> Result<(), String> {
+pub fn switch_profile(app: &AppHandle, id: &str) -> Res<()> {
     let shell = app.state::<Shell>();
-    shell.profiles.use_profile(id).map_err(|e| e.to_string())?;
+    shell.profiles.use_profile(id).map_err(ErrorReport::from)?;
     shell.activate(app, id)?;
     if let Some(window) = app.get_webview_window("main") {
-        window.reload().map_err(|e| e.to_string())?;
+        window
+            .reload()
+            .map_err(|e| shell_failure(&format!("cannot reload the window: {e}")))?;
     }
     Ok(())
 }

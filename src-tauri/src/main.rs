@@ -19,7 +19,8 @@ use tauri_plugin_notification::NotificationExt;
 use tauri_plugin_opener::OpenerExt;
 
 use crate::links::PendingLinks;
-use crate::state::{ErrorEvent, Shell};
+use crate::state::Shell;
+use ferret_engine::contract::ErrorEvent;
 
 /// The flag "start at login" launches the app with.
 const MINIMIZED_FLAG: &str = "--minimized";
@@ -37,7 +38,7 @@ pub fn show_window(app: &AppHandle) {
 pub fn report_error(app: &AppHandle, message: &str) {
     log::warn!("{message}");
     let _ = app.emit(
-        "error",
+        ferret_engine::contract::event::ERROR,
         ErrorEvent {
             message: message.to_string(),
         },
@@ -142,7 +143,7 @@ fn main() {
                 match shell.profiles.chosen() {
                     Ok(Some(_)) => {
                         if let Err(e) = shell.engine(&starter) {
-                            report_error(&starter, &e);
+                            report_error(&starter, &e.message);
                         }
                     }
                     Ok(None) => {}

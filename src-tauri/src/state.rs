@@ -6,35 +6,28 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use ferret_engine::background::{
-    BackgroundOptions, EventSink, JobEvent, JobHandle, JobState, JobTracker, Overall,
-    ProfileBackground,
+    BackgroundOptions, EventSink, JobEvent, JobHandle, JobState, JobTracker, ProfileBackground,
 };
-use ferret_engine::{Engine, ProfileStatus, Profiles, Progress};
-use serde::Serialize;
+use ferret_engine::contract::{event, ErrorEvent, IndexProgressEvent, JobsChangedEvent};
+use ferret_engine::{Engine, ErrorKind, ErrorReport, ProfileStatus, Profiles};
 use tauri::{AppHandle, Emitter};
 
 use crate::tray;
 
-/// `index-progress` payload.
-#[derive(Serialize, Clone)]
-pub struct IndexProgressEvent {
-    pub repo: Option<String>,
-    pub progress: Progress,
-    pub overall: Overall,
+/// What every command returns: a failure reaches the UI as `{kind, message}`.
+pub type Res<T> = Result<T, ErrorReport>;
+
+/// An engine error for the UI, its kind intact.
+pub fn err(e: ferret_engine::Error) -> ErrorReport {
+    ErrorReport::from(e)
 }
 
-/// `jobs-changed` payload.
-#[derive(Serialize, Clone)]
-pub struct JobsChangedEvent {
-    pub running: bool,
-    pub paused: bool,
-    pub summary: String,
-}
-
-/// `error` payload.
-#[derive(Serialize, Clone)]
-pub struct ErrorEvent {
-    pub message: String,
+/// A failure of the shell itself (a thread, the window, a plugin), shown as an I/O error.
+pub fn shell_failure(message: &str) -> ErrorReport {
+    ErrorReport {
+        kind: ErrorKind::Io,
+        message: message.to_string(),
+    }
 }
 
 /// Failure messages already notified, so the same failure twice in a row (the watcher and
@@ -104,12 +97,12 @@ impl Shell {
     }
 
     /// The current profile's id, as the registry says.
-    pub fn current_id(&self) -> Result<String, String> {
-        self.profiles.resolve(None).map_err(|e| e.to_string())
+    pub fn current_id(&self) -> Res<String> {
+        self.profiles.resolve(None).map_err(ErrorReport::from)
     }
 
     /// The current profile's engine, starting its background work on first use.
-    pub fn engine(&self, app: &AppHandle) -> Result<Arc<Engine>, String> {
+    pub fn engine(&self, app: &AppHandle) -> Res<Arc<Engine>> {
         let id = self.current_id()?;
         if let Some(current) = lock(&self.current).as_ref().filter(|c| c.id == id) {
             return Ok(current.engine.clone());
@@ -118,16 +111,16 @@ impl Shell {
         lock(&self.current)
             .as_ref()
             .map(|c| c.engine.clone())
-            .ok_or_else(|| "the profile could not be opened".to_string())
+            .ok_or_else(|| shell_failure("the profile could not be opened"))
     }
 
     /// The current profile's job queue.
-    pub fn jobs(&self, app: &AppHandle) -> Result<JobHandle, String> {
+    pub fn jobs(&self, app: &AppHandle) -> Res<JobHandle> {
         self.engine(app)?;
         lock(&self.current)
             .as_ref()
             .map(|c| c.background.jobs())
-            .ok_or_else(|| "the profile's background work is not running".to_string())
+            .ok_or_else(|| shell_failure("the profile's background work is not running"))
     }
 
     /// Re-reads the repositories to watch (after adding or removing one).
@@ -142,7 +135,7 @@ impl Shell {
     /// Makes `id` the profile the window, tray and background work act on. Switching stops
     /// the old profile's background work (its running job resumes next time) and starts the
     /// new one's.
-    pub fn activate(&self, app: &AppHandle, id: &str) -> Result<(), String> {
+    pub fn activate(&self, app: &AppHandle, id: &str) -> Res<()> {
         let _switching = lock(&self.switching);
         let old = {
             let mut current = lock(&self.current);
@@ -154,11 +147,11 @@ impl Shell {
         // Dropping waits for the runner to stop after its current batch: outside the lock.
         drop(old);
         *lock(&self.tracker) = JobTracker::default();
-        let engine = self.profiles.engine(id).map_err(|e| e.to_string())?;
+        let engine = self.profiles.engine(id).map_err(ErrorReport::from)?;
         let sink = self.sink(app, id, engine.clone());
         let background =
             ProfileBackground::start(engine.clone(), BackgroundOptions::for_engine(&engine), sink)
-                .map_err(|e| e.to_string())?;
+                .map_err(ErrorReport::from)?;
         *lock(&self.current) = Some(Current {
             id: id.to_string(),
             engine,
@@ -200,7 +193,7 @@ impl Shell {
     pub fn announce_jobs(&self, app: &AppHandle) {
         let state = self.jobs_state();
         tray::set_status(app, &state);
-        let _ = app.emit("jobs-changed", state);
+        let _ = app.emit(event::JOBS_CHANGED, state);
     }
 
     fn sink(&self, app: &AppHandle, id: &str, engine: Arc<Engine>) -> EventSink {
@@ -219,7 +212,7 @@ impl Shell {
             let update = lock(&tracker).update(event, repos_total);
             if let (Some(overall), Some(progress)) = (update.overall, &event.progress) {
                 let _ = app.emit(
-                    "index-progress",
+                    event::INDEX_PROGRESS,
                     IndexProgressEvent {
                         repo: event.job.repo.clone(),
                         progress: progress.clone(),
@@ -248,7 +241,7 @@ impl Shell {
                             job.error.as_deref().unwrap_or("unknown error")
                         );
                         let _ = app.emit(
-                            "error",
+                            event::ERROR,
                             ErrorEvent {
                                 message: message.clone(),
                             },

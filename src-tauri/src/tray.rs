@@ -10,7 +10,8 @@ use tauri::tray::TrayIconBuilder;
 use tauri::{AppHandle, Manager};
 use tauri_plugin_clipboard_manager::ClipboardExt;
 
-use crate::state::{JobsChangedEvent, Shell};
+use crate::state::Shell;
+use ferret_engine::contract::JobsChangedEvent;
 
 const TRAY_ID: &str = "main";
 const PROFILE_PREFIX: &str = "profile:";
@@ -175,7 +176,7 @@ fn on_menu(app: &AppHandle, id: &str) {
             std::thread::spawn(move || {
                 let shell = app.state::<Shell>();
                 if let Err(e) = crate::commands::set_paused(&app, &shell, id_is_pause(&app)) {
-                    crate::report_error(&app, &e);
+                    crate::report_error(&app, &e.message);
                 }
             });
         }
@@ -185,7 +186,7 @@ fn on_menu(app: &AppHandle, id: &str) {
                 let profile = profile.to_string();
                 std::thread::spawn(move || {
                     if let Err(e) = crate::links::switch_profile(&app, &profile) {
-                        crate::report_error(&app, &e);
+                        crate::report_error(&app, &e.message);
                     }
                 });
             }

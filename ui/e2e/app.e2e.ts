@@ -20,7 +20,7 @@ describe("sign-in", () => {
     expect(await token.getAttribute("type")).toBe("password");
     await token.fill("ghp_not_a_good_one");
     await token.press("Enter");
-    await page.getByText("GitHub rejected the token: 401 Bad credentials. Create a new token and paste it again.").waitFor();
+    await page.getByText("token rejected by GitHub (401): create a fine-grained read-only token with Contents: read and Metadata: read").waitFor();
     expect(await token.inputValue()).toBe("");
     await shot(page, "signin-error");
 

@@ -6,7 +6,7 @@
  */
 import { mockIPC } from "@tauri-apps/api/mocks";
 import type {
-  FileContext, GitHubRepo, ModelStatus, ProfileRecord, ProfileStats, RepoInfo, SearchHit, Settings,
+  ErrorKind, ErrorReport, FileContext, GitHubRepoChoice, ModelStatus, ProfileRecord, ProfileStats, RepoInfo, SearchHit, Settings,
 } from "../src/api";
 
 declare global {
@@ -22,6 +22,11 @@ declare global {
 
 const NOW = Math.floor(Date.now() / 1000);
 
+/** A failed command, as the real backend rejects it. */
+function fail(kind: ErrorKind, message: string): ErrorReport {
+  return { kind, message };
+}
+
 const alice: ProfileRecord = {
   id: "gh-5123", kind: "github", display_name: "Alice Moreau", github_login: "alice-m", github_user_id: 5123,
   api_url: null, status: "active", created_at: NOW - 86400 * 30, last_used_at: NOW - 60,
@@ -33,14 +38,14 @@ const work: ProfileRecord = {
 
 const reposByProfile: Record<string, RepoInfo[]> = {
   "gh-5123": [
-    { name: "alice-m/ferret", root: "/home/alice/.local/share/ferret/user_data/gh-5123/repos/alice-m/ferret", kind: "github", added_at: NOW - 86400 * 20, last_indexed_at: NOW - 720, remote: "https://github.com/alice-m/ferret.git", branch: "main", head: "9ccddb5e1f", paused: false, files: 214, chunks: 3180, embedded_chunks: 3180 },
-    { name: "BurntSushi/ripgrep", root: "/home/alice/.local/share/ferret/user_data/gh-5123/repos/BurntSushi/ripgrep", kind: "github", added_at: NOW - 86400 * 9, last_indexed_at: NOW - 86400 * 2, remote: "https://github.com/BurntSushi/ripgrep.git", branch: "master", head: "4a4b5c1d2e", paused: false, files: 226, chunks: 7118, embedded_chunks: 4626 },
+    { name: "alice-m/ferret", root: "/home/alice/.local/share/ferret/user_data/gh-5123/repos/alice-m/ferret", kind: "github", added_at: NOW - 86400 * 20, last_indexed_at: NOW - 720, remote: "alice-m/ferret", branch: "main", head: "9ccddb5e1f", paused: false, files: 214, chunks: 3180, embedded_chunks: 3180 },
+    { name: "BurntSushi/ripgrep", root: "/home/alice/.local/share/ferret/user_data/gh-5123/repos/BurntSushi/ripgrep", kind: "github", added_at: NOW - 86400 * 9, last_indexed_at: NOW - 86400 * 2, remote: "BurntSushi/ripgrep", branch: "master", head: "4a4b5c1d2e", paused: false, files: 226, chunks: 7118, embedded_chunks: 4626 },
     { name: "notes", root: "/home/alice/src/notes", kind: "local", added_at: NOW - 86400 * 3, last_indexed_at: NOW - 3 * 3600, remote: null, branch: "main", head: "e41d0aa", paused: false, files: 58, chunks: 402, embedded_chunks: 402 },
   ],
   work: [],
 };
 
-const github: GitHubRepo[] = [
+const github: GitHubRepoChoice[] = [
   gh("alice-m", "ferret", false, "Rust", 4200, 214, 3180, true, 0.2),
   gh("BurntSushi", "ripgrep", false, "Rust", 6900, 226, 7118, true, 48),
   gh("alice-m", "billing-service", true, "Go", 12800, 640, 9420, false, 3),
@@ -50,7 +55,7 @@ const github: GitHubRepo[] = [
   gh("alice-m", "advent-of-code", false, "Rust", 820, 96, 610, false, 400),
 ];
 
-function gh(owner: string, name: string, priv: boolean, language: string, size_kb: number, files: number, chunks: number, added: boolean, daysAgo: number): GitHubRepo {
+function gh(owner: string, name: string, priv: boolean, language: string, size_kb: number, files: number, chunks: number, added: boolean, daysAgo: number): GitHubRepoChoice {
   return {
     full_name: `${owner}/${name}`, owner, name, private: priv, default_branch: "main", size_kb, language,
     clone_url: `https://github.com/${owner}/${name}.git`, html_url: `https://github.com/${owner}/${name}`,
@@ -243,7 +248,7 @@ function install() {
       case "profile_login": {
         await sleep(150);
         if (!String(args.token).startsWith("github_pat_")) {
-          throw "GitHub rejected the token: 401 Bad credentials. Create a new token and paste it again.";
+          throw fail("auth", "token rejected by GitHub (401): create a fine-grained read-only token with Contents: read and Metadata: read");
         }
         const p: ProfileRecord = { id: "gh-583231", kind: "github", display_name: "The Octocat", github_login: "octocat", github_user_id: 583231, api_url: args.apiUrl ?? null, status: "active", created_at: NOW, last_used_at: NOW };
         state.profiles = [...state.profiles, p];
@@ -252,7 +257,7 @@ function install() {
         return { profile: p, user: { id: 583231, login: "octocat", name: "The Octocat" }, created: true };
       }
       case "profile_create_local": {
-        if (state.profiles.some((p) => p.id === args.id)) throw `A profile named “${args.id}” already exists.`;
+        if (state.profiles.some((p) => p.id === args.id)) throw fail("invalid_input", `A profile named “${args.id}” already exists.`);
         const p: ProfileRecord = { ...work, id: args.id, display_name: args.id, created_at: NOW };
         state.profiles = [...state.profiles, p];
         state.current = p.id;
@@ -260,7 +265,7 @@ function install() {
       }
       case "profile_use": {
         const p = state.profiles.find((x) => x.id === args.id);
-        if (!p) throw `No profile “${args.id}”.`;
+        if (!p) throw fail("not_found", `No profile “${args.id}”.`);
         state.current = p.id;
         return p;
       }
@@ -296,7 +301,7 @@ function install() {
         return repos();
       case "repo_add_github": {
         const g = github.find((x) => x.full_name === args.fullName)!;
-        const r: RepoInfo = { name: g.full_name, root: `/home/alice/.local/share/ferret/user_data/${state.current}/repos/${g.full_name}`, kind: "github", added_at: NOW, last_indexed_at: null, remote: g.clone_url, branch: args.branch ?? g.default_branch, head: null, paused: false, files: 0, chunks: 0, embedded_chunks: 0 };
+        const r: RepoInfo = { name: g.full_name, root: `/home/alice/.local/share/ferret/user_data/${state.current}/repos/${g.full_name}`, kind: "github", added_at: NOW, last_indexed_at: null, remote: g.full_name, branch: args.branch ?? g.default_branch, head: null, paused: false, files: 0, chunks: 0, embedded_chunks: 0 };
         repos().push(r);
         return r;
       }
@@ -330,7 +335,7 @@ function install() {
       }
       case "file_context": {
         const f = FILES[`${args.repo}:${args.path}`];
-        if (!f) throw `${args.path} is no longer in ${args.repo}.`;
+        if (!f) throw fail("not_found", `${args.path} is no longer in ${args.repo}.`);
         const start = Math.max(1, args.line - args.before);
         const ctx: FileContext = { start_line: start, lines: f.lines.slice(start - 1, args.line + args.after) };
         return ctx;
@@ -367,7 +372,7 @@ function install() {
         return null;
       }
     }
-    throw `mock backend: unknown command ${cmd}`;
+    throw fail("invalid_input", `mock backend: unknown command ${cmd}`);
   }, { shouldMockEvents: true });
 
   window.__ferret = {

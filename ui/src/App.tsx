@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useState } from "preact/hooks";
-import { api, errorMessage, on, type DeepLinkConfirmEvent, type ProfilesList, type RepoInfo } from "./api";
+import { api, errorHelp, errorMessage, EVENTS, on, type DeepLinkConfirmEvent, type ProfilesList, type RepoInfo } from "./api";
 import { useIndexing } from "./indexing";
 import { Header, type View } from "./components/Header";
 import { SignIn } from "./components/SignIn";
@@ -55,8 +55,8 @@ export function App() {
   useEffect(() => {
     void loadProfiles();
     const subs = [
-      on("error", (e) => toast("error", e.message)),
-      on("deep-link-search", async (e) => {
+      on(EVENTS.ERROR, (e) => toast("error", e.message)),
+      on(EVENTS.DEEP_LINK_SEARCH, async (e) => {
         if (e.profile) {
           try {
             await api.profileUse(e.profile);
@@ -68,12 +68,12 @@ export function App() {
         setView("search");
         setDeepLink({ query: e.query, n: Date.now() });
       }),
-      on("deep-link-confirm", (e) => setConfirmLink(e)),
+      on(EVENTS.DEEP_LINK_CONFIRM, (e) => setConfirmLink(e)),
     ];
     // Links that launched the app waited for this: every listener is in place now.
     Promise.all(subs)
       .then(() => api.uiReady())
-      .catch((e) => toast("error", errorMessage(e)));
+      .catch((e) => toast("error", errorMessage(e), errorHelp(e)));
     return () => subs.forEach((p) => p.then((f) => f()).catch(() => {}));
   }, []);
 
@@ -83,7 +83,7 @@ export function App() {
       await api.deepLinkFollow(link.url);
       await loadProfiles();
     } catch (e) {
-      toast("error", errorMessage(e));
+      toast("error", errorMessage(e), errorHelp(e));
     }
   };
 
@@ -140,7 +140,7 @@ export function App() {
       await loadProfiles();
       toast("ok", `Switched to ${p.github_login ?? p.display_name}`);
     } catch (e) {
-      toast("error", errorMessage(e));
+      toast("error", errorMessage(e), errorHelp(e));
     }
   };
 

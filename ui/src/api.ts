@@ -1,20 +1,22 @@
 /**
  * Ferret IPC contract: the only module that talks to the Rust backend.
  *
- * Every type mirrors a Rust serde struct, field for field (snake_case). Command arguments are
- * passed to `invoke` in camelCase, as Tauri v2 converts them to the Rust snake_case parameter
- * names (`apiUrl` → `api_url`, `fullName` → `full_name`). A failing command rejects with a
- * plain string (the Rust error's Display); `errorMessage` turns any rejection into text.
+ * Every type comes from `generated/contract.ts`, generated from the Rust types (run
+ * `scripts/gen-types.sh` after changing one; the test command fails while it is stale), so the
+ * two sides cannot drift. Command arguments are passed to `invoke` in camelCase, as Tauri v2
+ * converts them to the Rust snake_case parameter names (`apiUrl` → `api_url`). A failing
+ * command rejects with an `ErrorReport` (`{kind, message}`): `errorMessage` gives the text,
+ * `errorHelp` the advice for its kind.
  *
  * Commands (invoke name → args → result):
  *   profiles_list          → {}                                   → ProfilesList
- *   profile_login          → { apiUrl: string|null, token }       → LoginResult
+ *   profile_login          → { apiUrl: string|null, token }       → LoginOutcome
  *   profile_create_local   → { id }                               → ProfileRecord
  *   profile_use            → { id }                               → ProfileRecord
  *   profile_logout         → {}                                   → boolean
- *   profile_delete         → { id }                               → DeleteResult
+ *   profile_delete         → { id }                               → DeleteReport
  *   profile_stats          → { id: string|null }  (null=current)  → ProfileStats
- *   github_repos           → {}                                   → GitHubRepo[]
+ *   github_repos           → {}                                   → GitHubRepoChoice[]
  *   repos_list             → {}                                   → RepoInfo[]
  *   repo_add_local         → { path }                             → RepoInfo
  *   repo_add_github        → { fullName, branch: string|null }    → RepoInfo
@@ -41,13 +43,7 @@
  *   deep_link_follow       → { url }                              → void; follow a link the user
  *                            agreed to (switches to the profile it names)
  *
- * Events (listen):
- *   index-progress     IndexProgressEvent
- *   git-progress       GitProgressEvent
- *   jobs-changed       JobsChangedEvent
- *   deep-link-search   DeepLinkSearchEvent
- *   deep-link-confirm  DeepLinkConfirmEvent (a link names another profile: ask first)
- *   error              ErrorEvent
+ * Events (listen): `EVENTS` names them and `EventMap` gives each one's payload.
  *
  * Listening needs the `core:event:default` capability; the sign-in screen's token link is a
  * plain <a target="_blank"> (the shell should open external links in the browser).
@@ -57,251 +53,21 @@
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 
-// ---------------------------------------------------------------- profiles
+import type { ErrorKind, ErrorReport, EventMap } from "./generated/contract";
+import type {
+  DeleteReport, FileContext, GitHubRepoChoice, LoginOutcome, ModelStatus, ProfileRecord, ProfileStats,
+  ProfilesList, RepoInfo, SearchHit, SearchMode, Settings,
+} from "./generated/contract";
 
-export type ProfileKind = "github" | "local";
-export type ProfileStatus = "active" | "read-only" | "paused";
-
-export interface ProfileRecord {
-  id: string;
-  kind: ProfileKind;
-  display_name: string;
-  github_login: string | null;
-  github_user_id: number | null;
-  api_url: string | null;
-  status: ProfileStatus;
-  created_at: number;
-  last_used_at: number | null;
-}
-
-export interface ProfilesList {
-  profiles: ProfileRecord[];
-  /** Id of the current profile; "" on a first run (nobody signed in or chose a profile yet). */
-  current: string;
-}
-
-export interface GitHubUser {
-  id: number;
-  login: string;
-  name: string | null;
-}
-
-export interface LoginResult {
-  profile: ProfileRecord;
-  user: GitHubUser;
-  /** false when the token belonged to an existing profile (token replaced). */
-  created: boolean;
-}
-
-export interface DeleteResult {
-  profile: ProfileRecord;
-  directory: string;
-  bytes_removed: number;
-  keychain_entry_removed: boolean;
-}
-
-export interface LimitUsage {
-  name: "repos" | "chunks" | "bytes";
-  used: number;
-  limit: number;
-  /** used / limit, 0..1 (may exceed 1 when over the limit). */
-  fraction: number;
-}
-
-export interface ProfileStats {
-  profile: ProfileRecord;
-  repos: number;
-  files: number;
-  chunks: number;
-  vectors: number;
-  bytes_on_disk: number;
-  queries_run: number;
-  last_indexed_at: number | null;
-  limits: LimitUsage[];
-  warnings: string[];
-  /** Whether the profile is loaded in the engine's pool. */
-  open: boolean;
-}
-
-// ---------------------------------------------------------------- repositories
-
-export interface GitHubRepo {
-  full_name: string;
-  owner: string;
-  name: string;
-  private: boolean;
-  default_branch: string;
-  size_kb: number;
-  language: string | null;
-  clone_url: string;
-  html_url: string;
-  pushed_at: string | null;
-  estimated_files: number;
-  estimated_chunks: number;
-  /** Already added to the current profile. */
-  added: boolean;
-}
-
-export interface RepoInfo {
-  name: string;
-  root: string;
-  kind: "local" | "github";
-  added_at: number;
-  last_indexed_at: number | null;
-  remote: string | null;
-  branch: string | null;
-  head: string | null;
-  /** Not watched, fetched or indexed until resumed; still searched. */
-  paused: boolean;
-  files: number;
-  chunks: number;
-  embedded_chunks: number;
-}
-
-// ---------------------------------------------------------------- progress
-
-export type ProgressPhase = "walking" | "chunking" | "embedding" | "reembedding" | "saving" | "done";
-
-export interface Progress {
-  phase: ProgressPhase;
-  repo: string;
-  files_done: number;
-  files_total: number;
-  chunks_written: number;
-  embeddings_done: number;
-  embeddings_total: number;
-  elapsed_secs: number;
-  /** The model being re-embedded for, during a model switch (phase "reembedding"). */
-  model: string | null;
-}
-
-export type GitStage = "connecting" | "receiving" | "resolving" | "checking_out" | "done";
-
-export interface GitProgress {
-  stage: GitStage;
-  received_objects: number;
-  total_objects: number;
-  indexed_deltas: number;
-  total_deltas: number;
-  received_bytes: number;
-}
-
-export interface IndexProgressEvent {
-  repo: string | null;
-  progress: Progress;
-  overall: { repos_done: number; repos_total: number; percent: number };
-}
-
-export interface GitProgressEvent {
-  repo: string;
-  progress: GitProgress;
-}
-
-export interface JobsChangedEvent {
-  running: boolean;
-  paused: boolean;
-  summary: string;
-}
-
-export interface DeepLinkSearchEvent {
-  query: string;
-  profile: string | null;
-}
-
-export interface DeepLinkConfirmEvent {
-  url: string;
-  /** What the link does: "search for “…”" or "open repo/path:line". */
-  action: string;
-  profile: string;
-  profile_name: string;
-  current: string;
-  current_name: string;
-}
-
-export interface ErrorEvent {
-  message: string;
-}
-
-// ---------------------------------------------------------------- search
-
-export interface Highlight {
-  /** 0-based line within `snippet`. */
-  line: number;
-  /** UTF-8 byte offsets within that line. */
-  start: number;
-  end: number;
-}
-
-export interface SearchHit {
-  repo: string;
-  path: string;
-  start_line: number;
-  end_line: number;
-  language: string;
-  symbol: string | null;
-  kind: string;
-  snippet: string;
-  snippet_start_line: number;
-  highlights: Highlight[];
-  score: number;
-  lexical_rank: number | null;
-  semantic_rank: number | null;
-  chunk_id: number;
-}
-
-export type SearchMode = "hybrid" | "lexical" | "semantic";
-
-export interface FileContext {
-  /** 1-based line number of `lines[0]`. */
-  start_line: number;
-  lines: string[];
-}
-
-// ---------------------------------------------------------------- settings
-
-export type Editor = "vscode" | "jetbrains" | "vim" | "neovim" | "emacs" | "sublime" | "zed" | "custom";
-
-export interface Settings {
-  editor: Editor;
-  /** Template with {path} and {line}; used when editor is "custom". */
-  editor_command: string | null;
-  excludes: string[];
-  /** 0 = auto (half the cores). */
-  index_threads: number;
-  fetch_interval_mins: number;
-  start_at_login: boolean;
-}
-
-// ---------------------------------------------------------------- embedding models
-
-export interface ModelInfo {
-  id: string;
-  name: string;
-  description: string;
-  dims: number;
-  max_tokens: number;
-  max_windows: number;
-  /** Its files are in the model directory. */
-  installed: boolean;
-  /** Measured by this profile's index runs; null until one ran. */
-  chunks_per_sec: number | null;
-}
-
-export interface ModelSwitch {
-  to: string;
-  embedded: number;
-  total: number;
-}
-
-export interface ModelStatus {
-  active: string;
-  switch: ModelSwitch | null;
-  models: ModelInfo[];
-}
+export * from "./generated/contract";
 
 // ---------------------------------------------------------------- commands
 
-/** The text of a rejected command (Rust sends a string) or any other error. */
+function isErrorReport(err: unknown): err is ErrorReport {
+  return !!err && typeof err === "object" && "kind" in err && "message" in err;
+}
+
+/** The text of a rejected command (an `ErrorReport`) or of any other error. */
 export function errorMessage(err: unknown): string {
   if (typeof err === "string") return err;
   if (err instanceof Error) return err.message;
@@ -309,15 +75,39 @@ export function errorMessage(err: unknown): string {
   return String(err);
 }
 
+/** The kind of a rejected command's error, when the backend sent one. */
+export function errorKind(err: unknown): ErrorKind | null {
+  return isErrorReport(err) ? err.kind : null;
+}
+
+/** What the user can do about an error of this kind (the message says what went wrong). */
+export const ERROR_HELP: Partial<Record<ErrorKind, string>> = {
+  disk_full: "Free some disk space, then try again: nothing indexed so far was lost.",
+  auth: "Sign in again with a new token (Contents: read and Metadata: read is enough).",
+  rate_limited: "GitHub's rate limit resets within the hour; Ferret keeps working with what it has.",
+  network: "Check your network connection (and the API URL for GitHub Enterprise), then try again.",
+  corrupt: "A file of this profile is damaged; the message names it and how to rebuild it.",
+  busy: "Another Ferret process is busy with this profile; try again in a moment.",
+  limit: "Raise the profile's limits in Settings, or remove a repository first.",
+  model: "Run scripts/setup.sh to install the model files, or pick another model in Settings.",
+  keychain: "Ferret keeps tokens in the system keychain: unlock it (or start one) and try again.",
+};
+
+/** Advice for a rejected command's error kind, if there is any beyond its message. */
+export function errorHelp(err: unknown): string | undefined {
+  const kind = errorKind(err);
+  return kind ? ERROR_HELP[kind] : undefined;
+}
+
 export const api = {
   profilesList: () => invoke<ProfilesList>("profiles_list"),
-  profileLogin: (token: string, apiUrl: string | null) => invoke<LoginResult>("profile_login", { apiUrl, token }),
+  profileLogin: (token: string, apiUrl: string | null) => invoke<LoginOutcome>("profile_login", { apiUrl, token }),
   profileCreateLocal: (id: string) => invoke<ProfileRecord>("profile_create_local", { id }),
   profileUse: (id: string) => invoke<ProfileRecord>("profile_use", { id }),
   profileLogout: () => invoke<boolean>("profile_logout"),
-  profileDelete: (id: string) => invoke<DeleteResult>("profile_delete", { id }),
+  profileDelete: (id: string) => invoke<DeleteReport>("profile_delete", { id }),
   profileStats: (id: string | null = null) => invoke<ProfileStats>("profile_stats", { id }),
-  githubRepos: () => invoke<GitHubRepo[]>("github_repos"),
+  githubRepos: () => invoke<GitHubRepoChoice[]>("github_repos"),
   reposList: () => invoke<RepoInfo[]>("repos_list"),
   repoAddLocal: (path: string) => invoke<RepoInfo>("repo_add_local", { path }),
   repoAddGithub: (fullName: string, branch: string | null = null) =>
@@ -342,15 +132,6 @@ export const api = {
   uiReady: () => invoke<void>("ui_ready"),
   deepLinkFollow: (url: string) => invoke<void>("deep_link_follow", { url }),
 };
-
-export interface EventMap {
-  "index-progress": IndexProgressEvent;
-  "git-progress": GitProgressEvent;
-  "jobs-changed": JobsChangedEvent;
-  "deep-link-search": DeepLinkSearchEvent;
-  "deep-link-confirm": DeepLinkConfirmEvent;
-  error: ErrorEvent;
-}
 
 /** Subscribes to a backend event; resolves to the unsubscribe function. */
 export function on<K extends keyof EventMap>(event: K, handler: (payload: EventMap[K]) => void): Promise<UnlistenFn> {

@@ -1,6 +1,6 @@
 /** Indexing and clone progress, driven only by backend events (no polling). */
 import { useEffect, useRef, useState } from "preact/hooks";
-import { on, type GitProgress, type IndexProgressEvent, type JobsChangedEvent, type Progress } from "./api";
+import { EVENTS, on, type GitProgress, type IndexProgressEvent, type JobsChangedEvent, type Progress } from "./api";
 import { RateTracker } from "./lib/progress";
 
 export interface RepoProgress {
@@ -62,12 +62,12 @@ export function useIndexing(onRepoDone: (repo: string) => void, onIdle: () => vo
   cb.current = { onRepoDone, onIdle };
   useEffect(() => {
     const unlisten = [
-      on("index-progress", (payload) => {
+      on(EVENTS.INDEX_PROGRESS, (payload) => {
         setState((s) => reduceIndexing(s, { type: "index", payload }));
         if (payload.progress.phase === "done") cb.current.onRepoDone(payload.repo ?? payload.progress.repo);
       }),
-      on("git-progress", (payload) => setState((s) => reduceIndexing(s, { type: "git", payload }))),
-      on("jobs-changed", (payload) => {
+      on(EVENTS.GIT_PROGRESS, (payload) => setState((s) => reduceIndexing(s, { type: "git", payload }))),
+      on(EVENTS.JOBS_CHANGED, (payload) => {
         setState((s) => reduceIndexing(s, { type: "jobs", payload }));
         if (!payload.running) cb.current.onIdle();
       }),

@@ -173,7 +173,7 @@ pub fn profile(
             let report = profiles.delete(id, *force)?;
             println!(
                 "deleted profile {}: removed {} ({:.1} MiB){}",
-                report.profile,
+                report.profile.id,
                 report.directory.display(),
                 report.bytes_removed as f64 / (1024.0 * 1024.0),
                 if report.keychain_entry_removed {

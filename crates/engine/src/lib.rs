@@ -26,6 +26,7 @@
 //!   prints a token.
 
 pub mod background;
+pub mod contract;
 #[cfg(feature = "dev")]
 pub mod dev;
 pub mod engine;
@@ -44,7 +45,7 @@ pub use engine::{
     Engine, EngineOptions, FileContext, ModelInfo, ModelStatus, ModelSwitch, RepoInfo, Stats,
     SyncReport, SyncRun,
 };
-pub use error::{Error, Result};
+pub use error::{Error, ErrorKind, ErrorReport, Result};
 pub use pipeline::run::{IndexReport, Phase, Progress};
 pub use profiles::manager::{
     AllStats, DeleteReport, LoginOutcome, ProfileStats, Profiles, ProfilesOptions,

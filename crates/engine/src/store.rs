@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
+use crate::error::ErrorKind;
 use crate::{Error, Result};
 
 /// Each entry upgrades the schema by one version; never edit a released entry, add one.
@@ -236,6 +237,8 @@ pub(crate) fn migrate(conn: &Connection, path: &Path, migrations: &[&str]) -> Re
     if version > migrations.len() {
         return Err(Error::Database {
             path: path.to_path_buf(),
+            kind: ErrorKind::Refused,
+            source: None,
             message: format!(
                 "schema version {version} is newer than this Ferret understands ({}); \
                  upgrade Ferret",
@@ -292,6 +295,8 @@ impl Store {
         Err(Error::Database {
             path: self.path.clone(),
             message: format!("{} ({})", DAMAGED, problems.join("; ")),
+            kind: ErrorKind::Corrupt,
+            source: None,
         })
     }
 
@@ -1057,30 +1062,36 @@ const DAMAGED: &str = "the file is not a valid Ferret database (damaged or overw
     `ferret index` to rebuild the index from them";
 
 pub(crate) fn db_error(path: &Path, e: rusqlite::Error) -> Error {
-    let message = match &e {
-        // SQLite reports ENOSPC on the database or its WAL as SQLITE_FULL, and a full disk
-        // while growing the shared-memory index as SQLITE_IOERR_SHMSIZE.
-        rusqlite::Error::SqliteFailure(f, _)
-            if f.code == rusqlite::ErrorCode::DiskFull
-                || f.extended_code == rusqlite::ffi::SQLITE_IOERR_SHMSIZE =>
-        {
+    use rusqlite::ErrorCode;
+    let code = match &e {
+        rusqlite::Error::SqliteFailure(f, _) => Some((f.code, f.extended_code)),
+        _ => None,
+    };
+    // SQLite reports ENOSPC on the database or its WAL as SQLITE_FULL, and a full disk
+    // while growing the shared-memory index as SQLITE_IOERR_SHMSIZE.
+    if let Some((code, extended)) = code {
+        if code == ErrorCode::DiskFull || extended == rusqlite::ffi::SQLITE_IOERR_SHMSIZE {
             return Error::DiskFull {
-                what: path.display().to_string(),
+                what: format!("cannot write {}", path.display()),
+                source: Some(Box::new(e)),
             };
         }
-        rusqlite::Error::SqliteFailure(f, _)
-            if matches!(
-                f.code,
-                rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt
-            ) =>
-        {
-            format!("{DAMAGED} ({e})")
+    }
+    let (kind, message) = match code {
+        Some((ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt, _)) => {
+            (ErrorKind::Corrupt, format!("{DAMAGED} ({e})"))
         }
-        other => other.to_string(),
+        Some((ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked, _)) => (
+            ErrorKind::Busy,
+            format!("{e}: another Ferret process is writing to it; try again in a moment"),
+        ),
+        _ => (ErrorKind::Io, e.to_string()),
     };
     Error::Database {
         path: path.to_path_buf(),
         message,
+        kind,
+        source: Some(e),
     }
 }
 

@@ -244,7 +244,8 @@ impl VectorIndex {
             let _ = std::fs::remove_file(&tmp);
             if crate::error::is_disk_full(&os) || e.what().contains("No space left") {
                 return Err(Error::DiskFull {
-                    what: tmp.display().to_string(),
+                    what: format!("cannot write {}", tmp.display()),
+                    source: Some(Box::new(os)),
                 });
             }
             return Err(self.error("save", e));

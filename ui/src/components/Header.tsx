@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from "preact/hooks";
-import { api, errorMessage, type ProfileRecord, type ProfileStats, type ProfilesList } from "../api";
+import { api, errorHelp, errorMessage, type ProfileRecord, type ProfileStats, type ProfilesList } from "../api";
 import type { IndexingState } from "../indexing";
 import { formatBytes, formatCount } from "../lib/format";
 import { Icon, LogoMark, Modal, Spinner, type Toast } from "./ui";
@@ -103,7 +103,7 @@ function ProfileMenu({ profiles, current, onSwitch, onAddAccount, onChanged, toa
       toast("ok", `Signed out of ${profileLabel(current)}`, "The token was removed from the keychain; indexed code stays until you delete the profile.");
       await onChanged();
     } catch (e) {
-      toast("error", errorMessage(e));
+      toast("error", errorMessage(e), errorHelp(e));
     }
   };
 

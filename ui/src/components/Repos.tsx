@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useState } from "preact/hooks";
-import { api, errorMessage, type GitHubRepo, type ProfileRecord, type RepoInfo } from "../api";
+import { api, errorHelp, errorMessage, type GitHubRepoChoice, type ProfileRecord, type RepoInfo } from "../api";
 import type { IndexingState, RepoProgress } from "../indexing";
 import { formatBytes, formatCount, formatDuration, relativeTime } from "../lib/format";
 import { fraction, gitFraction, percentSemantic, progressRate } from "../lib/progress";
@@ -49,7 +49,7 @@ function IndexingPanel({ indexing, toast }: { indexing: IndexingState; toast: To
     try {
       await f();
     } catch (e) {
-      toast("error", errorMessage(e));
+      toast("error", errorMessage(e), errorHelp(e));
     }
   };
   const pct = overall?.percent ?? 0;
@@ -185,7 +185,7 @@ function AddedRepos({ profile, repos, reposError, reload, indexing, toast }: Par
       await f();
       if (ok) toast("ok", ok);
     } catch (e) {
-      toast("error", errorMessage(e));
+      toast("error", errorMessage(e), errorHelp(e));
     } finally {
       setBusy(null);
     }
@@ -345,7 +345,7 @@ function AddedRepos({ profile, repos, reposError, reload, indexing, toast }: Par
 }
 
 function GitHubBrowser({ repos, reload, toast }: { repos: RepoInfo[] | null; reload: () => Promise<void>; toast: ToastFn }) {
-  const [list, setList] = useState<GitHubRepo[] | null>(null);
+  const [list, setList] = useState<GitHubRepoChoice[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [filter, setFilter] = useState("");
   const [picked, setPicked] = useState<Set<string>>(new Set());
@@ -362,7 +362,7 @@ function GitHubBrowser({ repos, reload, toast }: { repos: RepoInfo[] | null; rel
   useEffect(() => void load(), []);
   // Mark repos added since the list was fetched.
   const added = useMemo(() => new Set((repos ?? []).map((r) => r.name)), [repos]);
-  const isAdded = (g: GitHubRepo) => g.added || added.has(g.full_name) || added.has(g.name);
+  const isAdded = (g: GitHubRepoChoice) => g.added || added.has(g.full_name) || added.has(g.name);
 
   const shown = useMemo(() => {
     const f = filter.trim().toLowerCase();

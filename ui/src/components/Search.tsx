@@ -1,6 +1,6 @@
 import type { JSX } from "preact";
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
-import { api, errorMessage, type FileContext, type RepoInfo, type SearchHit, type SearchMode } from "../api";
+import { api, errorHelp, errorMessage, type FileContext, type RepoInfo, type SearchHit, type SearchMode } from "../api";
 import { highlightSnippet } from "../lib/highlight";
 import { acceptCompletion, buildQuery, complete, extractChips, parseQuery, type Chip } from "../lib/query";
 import { bestHitIndex, foundBy, groupByFile, navigate, targetLine, visualOrder, type NavKey } from "../lib/results";
@@ -127,7 +127,7 @@ export function SearchView({
       navigator.clipboard?.writeText(link).catch(() => {});
       toast("ok", "Link copied", link);
     } catch (e) {
-      toast("error", errorMessage(e));
+      toast("error", errorMessage(e), errorHelp(e));
     }
   };
 

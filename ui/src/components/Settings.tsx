@@ -1,22 +1,9 @@
 import { useEffect, useState } from "preact/hooks";
-import { api, errorMessage, type Editor, type LimitUsage, type ModelStatus, type ProfileRecord, type ProfileStats, type Settings } from "../api";
+import { api, errorHelp, errorMessage, EDITORS, LIMIT_WARN_AT, type EditorKind, type LimitUsage, type ModelStatus, type ProfileRecord, type ProfileStats, type Settings } from "../api";
 import { formatBytes, formatCount, relativeTime } from "../lib/format";
 import { Bar, ErrorNote, Icon, Spinner, type Toast } from "./ui";
 
 type ToastFn = (kind: Toast["kind"], text: string, hint?: string) => void;
-
-export const EDITORS: [Editor, string][] = [
-  ["vscode", "Visual Studio Code"],
-  ["jetbrains", "JetBrains IDE"],
-  ["vim", "Vim"],
-  ["neovim", "Neovim"],
-  ["emacs", "Emacs"],
-  ["sublime", "Sublime Text"],
-  ["zed", "Zed"],
-  ["custom", "Custom command…"],
-];
-
-export const WARN_AT = 0.8;
 
 export function limitLabel(l: LimitUsage): string {
   const fmt = l.name === "bytes" ? formatBytes : formatCount;
@@ -63,7 +50,7 @@ export function ModelPanel({ toast }: { toast: ToastFn }) {
       if (s.switch) toast("ok", `Re-embedding for ${s.switch.to}`, `${status?.active ?? "The current model"} keeps answering searches until it is done.`);
       else toast("ok", `Searching with ${s.active}`);
     } catch (err) {
-      toast("error", errorMessage(err));
+      toast("error", errorMessage(err), errorHelp(err));
     } finally {
       setBusy(false);
     }
@@ -154,7 +141,7 @@ export function SettingsView({ profile, toast }: { profile: ProfileRecord; toast
       setSaved(next);
       toast("ok", "Settings saved");
     } catch (err) {
-      toast("error", errorMessage(err));
+      toast("error", errorMessage(err), errorHelp(err));
     } finally {
       setSaving(false);
     }
@@ -168,7 +155,7 @@ export function SettingsView({ profile, toast }: { profile: ProfileRecord; toast
           <p class="muted small">Enter on a result opens it here, at the line.</p>
           <label class="field">
             <span>Open results in</span>
-            <select class="input" id="editor" value={draft.editor} onChange={(e) => set("editor", e.currentTarget.value as Editor)}>
+            <select class="input" id="editor" value={draft.editor} onChange={(e) => set("editor", e.currentTarget.value as EditorKind)}>
               {EDITORS.map(([id, label]) => (
                 <option value={id}>{label}</option>
               ))}
@@ -255,7 +242,7 @@ export function SettingsView({ profile, toast }: { profile: ProfileRecord; toast
             <>
               <div class="limits">
                 {stats.limits.map((l) => {
-                  const tone = l.fraction >= 1 ? "danger" : l.fraction >= WARN_AT ? "warn" : "ok";
+                  const tone = l.fraction >= 1 ? "danger" : l.fraction >= LIMIT_WARN_AT ? "warn" : "ok";
                   return (
                     <div class={`limit ${tone}`} data-limit={l.name}>
                       <div class="limit-head">

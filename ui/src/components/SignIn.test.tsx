@@ -29,8 +29,8 @@ describe("SignIn", () => {
   });
 
   it("shows the backend's error verbatim and clears the token", async () => {
-    const message = "GitHub rejected the token: 401 Bad credentials";
-    const { token, calls, onDone, container } = setup(() => Promise.reject(message));
+    const message = "token rejected by GitHub (401): create a fine-grained read-only token";
+    const { token, calls, onDone, container } = setup(() => Promise.reject({ kind: "auth", message }));
     fireEvent.input(token, { target: { value: "ghp_secret123" } });
     fireEvent.submit(token.closest("form")!);
     expect(token.value).toBe("");

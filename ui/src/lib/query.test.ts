@@ -54,7 +54,7 @@ describe("autocomplete", () => {
   it("suggests languages (and resolves aliases) after lang:", () => {
     expect(complete("lang:ru", [])?.options).toEqual(["rust", "ruby"]);
     expect(complete("lang:py", [])?.options).toEqual(["python"]);
-    expect(complete("lang:ts", [])?.options).toEqual(["typescript"]);
+    expect(complete("lang:ts", [])?.options).toEqual(["typescript", "tsx"]);
   });
   it("accepting turns the partial token into a chip", () => {
     const c = complete("retry repo:fer", repos)!;

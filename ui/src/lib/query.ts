@@ -1,5 +1,7 @@
 /** Query syntax chips (`repo:` `lang:` `path:` `-path:`) and autocomplete, after GitHub code search. */
 
+import { LANGUAGES } from "../generated/contract";
+
 export type ChipKey = "repo" | "lang" | "path" | "-path";
 
 export interface Chip {
@@ -95,25 +97,6 @@ export interface Completion {
   options: string[];
 }
 
-/** Canonical language names with the aliases the engine accepts. */
-export const LANGUAGES: [string, string[]][] = [
-  ["rust", ["rs"]],
-  ["typescript", ["ts", "tsx"]],
-  ["javascript", ["js", "jsx"]],
-  ["python", ["py"]],
-  ["go", ["golang"]],
-  ["java", []],
-  ["c", ["h"]],
-  ["cpp", ["c++", "cc", "hpp"]],
-  ["csharp", ["cs", "c#"]],
-  ["ruby", ["rb"]],
-  ["php", []],
-  ["bash", ["sh", "shell"]],
-  ["markdown", ["md"]],
-  ["toml", []],
-  ["json", []],
-  ["yaml", ["yml"]],
-];
 
 /**
  * Suggestions for the unfinished last token when it is `repo:` or `lang:`: repo names that

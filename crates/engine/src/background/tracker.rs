@@ -10,6 +10,7 @@ use super::runner::JobEvent;
 
 /// A job's progress over all its repositories, for one bar and one status line.
 #[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Overall {
     /// Repositories whose files are all chunked (all of them once the job is done).
     pub repos_done: u64,

@@ -14,6 +14,7 @@ use super::Engine;
 /// `ferret model list` and the Settings page: which model serves searches, the switch in
 /// progress, and every model this build knows.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ModelStatus {
     pub active: String,
     pub switch: Option<ModelSwitch>,
@@ -22,6 +23,7 @@ pub struct ModelStatus {
 
 /// A model switch in progress: distinct chunk texts embedded for the new model so far.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ModelSwitch {
     pub to: String,
     pub embedded: u64,
@@ -30,6 +32,7 @@ pub struct ModelSwitch {
 
 /// One catalogue entry, with what it costs here.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ModelInfo {
     pub id: String,
     pub name: String,

@@ -21,6 +21,7 @@ use super::Engine;
 
 /// A repository with its indexed counts.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RepoInfo {
     pub name: String,
     pub root: PathBuf,
@@ -59,6 +60,7 @@ pub struct SyncRun {
 
 /// Lines around a place in a file, for the preview pane.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct FileContext {
     /// 1-based line number of `lines[0]`.
     pub start_line: u32,

@@ -29,6 +29,7 @@ use crate::{Error, Result};
 
 /// Which editor opens results.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum EditorKind {
     #[default]
@@ -65,6 +66,14 @@ impl EditorKind {
             EditorKind::Sublime => "sublime",
             EditorKind::Zed => "zed",
             EditorKind::Custom => "custom",
+        }
+    }
+
+    /// The editor as the Settings page lists it.
+    pub fn choice_label(self) -> &'static str {
+        match self {
+            EditorKind::Custom => "Custom command…",
+            other => other.display_name(),
         }
     }
 

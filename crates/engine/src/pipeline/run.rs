@@ -34,6 +34,7 @@ const EMBED_BATCH: usize = 128;
 const SAVE_EVERY: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum Phase {
     #[default]
@@ -48,6 +49,7 @@ pub enum Phase {
 
 /// A snapshot of an indexing run, sent to the progress callback.
 #[derive(Debug, Clone, Serialize, Default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Progress {
     pub phase: Phase,
     pub repo: String,

@@ -41,6 +41,7 @@ pub struct Usage {
 
 /// One limit with its usage, for stats and the UI's usage bars.
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct LimitUsage {
     pub name: &'static str,
     pub used: u64,

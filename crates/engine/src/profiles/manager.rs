@@ -48,6 +48,7 @@ impl Default for ProfilesOptions {
 
 /// The result of `login`.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct LoginOutcome {
     pub profile: ProfileRecord,
     pub user: GitHubUser,
@@ -57,8 +58,10 @@ pub struct LoginOutcome {
 
 /// What `delete` removed.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DeleteReport {
-    pub profile: String,
+    /// The profile as it was before deletion.
+    pub profile: ProfileRecord,
     pub directory: PathBuf,
     pub bytes_removed: u64,
     pub keychain_entry_removed: bool,
@@ -66,6 +69,7 @@ pub struct DeleteReport {
 
 /// One profile's figures.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ProfileStats {
     pub profile: ProfileRecord,
     pub repos: u64,
@@ -320,7 +324,7 @@ impl Profiles {
             }
         }
         Ok(DeleteReport {
-            profile: id.to_string(),
+            profile: record,
             directory: paths.root,
             bytes_removed,
             keychain_entry_removed,

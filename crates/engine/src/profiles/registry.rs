@@ -13,6 +13,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
 use super::{validate_profile_id, DEFAULT_PROFILE};
+use crate::error::ErrorKind;
 use crate::store::{db_error, now};
 use crate::{redact, Error, Result};
 
@@ -44,6 +45,7 @@ const MIGRATIONS: &[&str] = &[r#"
 
 /// Who a profile belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum ProfileKind {
     /// Signed in with a GitHub (or GitHub Enterprise) token.
@@ -63,6 +65,7 @@ impl ProfileKind {
 
 /// What a profile may do right now. Enforced by the engine, not the shells.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "kebab-case")]
 pub enum ProfileStatus {
     /// Everything allowed.
@@ -100,6 +103,7 @@ impl FromStr for ProfileStatus {
 
 /// One row of the registry.
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ProfileRecord {
     pub id: String,
     pub kind: ProfileKind,
@@ -177,19 +181,23 @@ impl Registry {
             .map_err(err)?;
         self.conn
             .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
-            .map_err(|e| match e {
-                rusqlite::Error::SqliteFailure(f, _)
-                    if f.code == rusqlite::ErrorCode::NotADatabase =>
-                {
-                    Error::Database {
-                        path: self.path.clone(),
-                        message: "not a valid profile registry (corrupt?): move it aside; \
-                                  profiles' data under user_data/ is untouched and each can \
-                                  be registered again by signing in"
-                            .into(),
-                    }
+            .map_err(|e| {
+                let not_a_database = matches!(
+                    &e,
+                    rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::NotADatabase
+                );
+                if !not_a_database {
+                    return err(e);
                 }
-                other => err(other),
+                Error::Database {
+                    path: self.path.clone(),
+                    message: "not a valid profile registry (corrupt?): move it aside; \
+                              profiles' data under user_data/ is untouched and each can \
+                              be registered again by signing in"
+                        .into(),
+                    kind: ErrorKind::Corrupt,
+                    source: Some(e),
+                }
             })?;
         crate::store::migrate(&self.conn, &self.path, MIGRATIONS)
     }

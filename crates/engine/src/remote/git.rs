@@ -24,7 +24,7 @@ use git2::{
 };
 use serde::Serialize;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 
 /// The user name sent with a token; GitHub accepts any, this one documents what it is.
 const TOKEN_USER: &str = "x-access-token";
@@ -35,6 +35,7 @@ const PROGRESS_INTERVAL: Duration = Duration::from_millis(100);
 
 /// What a clone or fetch is doing now.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum GitStage {
     /// Connecting and negotiating with the server.
@@ -52,6 +53,7 @@ pub enum GitStage {
 
 /// A progress report for a clone or fetch.
 #[derive(Debug, Clone, Default, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct GitProgress {
     pub stage: GitStage,
     pub received_objects: u64,
@@ -404,28 +406,40 @@ impl<'a> Session<'a> {
         let lower = message.to_ascii_lowercase();
         match self.auth.get() {
             AuthState::Rejected => {
-                return Error::Git(format!(
-                    "the git server rejected the token (401) for {url}: check the token can \
+                return Error::git(
+                    ErrorKind::Auth,
+                    format!(
+                        "the git server rejected the token (401) for {url}: check the token can \
                      read this repository (Contents: read) and has not expired"
-                ))
+                    ),
+                )
             }
             AuthState::NeedsToken => {
-                return Error::Git(format!(
+                return Error::git(
+                    ErrorKind::Auth,
+                    format!(
                     "{url}: this repository needs a token; add a GitHub token that can read it \
                      (a fine-grained token with Contents: read is enough)"
-                ))
+                ),
+                )
             }
             AuthState::Unsupported => {
-                return Error::Git(format!(
-                    "{url}: the server asks for an authentication method Ferret does not \
+                return Error::git(
+                    ErrorKind::Git,
+                    format!(
+                        "{url}: the server asks for an authentication method Ferret does not \
                      support; use an https:// URL that accepts a token"
-                ))
+                    ),
+                )
             }
             AuthState::Sent if lower.contains("401") || lower.contains("authentication") => {
-                return Error::Git(format!(
-                    "the git server rejected the token (401) for {url}: check the token can \
+                return Error::git(
+                    ErrorKind::Auth,
+                    format!(
+                        "the git server rejected the token (401) for {url}: check the token can \
                      read this repository (Contents: read) and has not expired"
-                ))
+                    ),
+                )
             }
             AuthState::NotAsked | AuthState::Sent => {}
         }
@@ -441,19 +455,28 @@ impl<'a> Session<'a> {
             "timed out",
         ];
         if UNREACHABLE.iter().any(|needle| lower.contains(needle)) {
-            return Error::Git(format!(
+            return Error::git(
+                ErrorKind::Network,
+                format!(
                 "cannot reach {} (offline?) while trying to {doing} {url}: {message}; check the \
                  network connection and try again",
                 self.remote.host
-            ));
+            ),
+            );
         }
         if lower.contains("404") || lower.contains("not found") {
-            return Error::Git(format!(
-                "repository {url} was not found: check the owner and name, and that the token \
+            return Error::git(
+                ErrorKind::NotFound,
+                format!(
+                    "repository {url} was not found: check the owner and name, and that the token \
                  can read it (private repositories need a token with Contents: read)"
-            ));
+                ),
+            );
         }
-        Error::Git(format!("could not {doing} {url}: {message}"))
+        Error::git(
+            ErrorKind::Git,
+            format!("could not {doing} {url}: {message}"),
+        )
     }
 }
 
@@ -550,13 +573,21 @@ fn clone_into(
     if session.should_stop() {
         return Err(Error::Cancelled);
     }
-    let head = repo
-        .head()
-        .map_err(|e| Error::Git(format!("the clone of {url} has no HEAD: {}", e.message())))?;
+    let head = repo.head().map_err(|e| {
+        Error::git(
+            ErrorKind::Git,
+            format!("the clone of {url} has no HEAD: {}", e.message()),
+        )
+    })?;
     let branch = head.shorthand().unwrap_or_default().to_string();
     let commit = head
         .peel_to_commit()
-        .map_err(|e| Error::Git(format!("the clone of {url} has no commit: {}", e.message())))?
+        .map_err(|e| {
+            Error::git(
+                ErrorKind::Git,
+                format!("the clone of {url} has no commit: {}", e.message()),
+            )
+        })?
         .id()
         .to_string();
     drop(head);
@@ -595,19 +626,25 @@ pub fn fetch_fast_forward(
     let repo = open(repo_dir)?;
     let url = {
         let remote = repo.find_remote("origin").map_err(|e| {
-            Error::Git(format!(
+            Error::git(
+                ErrorKind::Git,
+                format!(
                 "the clone at {} has no 'origin' remote ({}); remove the repository and add it \
                  again",
                 repo_dir.display(),
                 e.message()
-            ))
+            ),
+            )
         })?;
         remote.url().map(str::to_string).ok_or_else(|| {
-            Error::Git(format!(
+            Error::git(
+                ErrorKind::Git,
+                format!(
                 "the 'origin' URL of the clone at {} is not UTF-8; remove the repository and add \
                  it again",
                 repo_dir.display()
-            ))
+            ),
+            )
         })?
     };
     let session = Session::new(&url, cancel, progress)?;
@@ -673,10 +710,13 @@ pub fn fetch_fast_forward(
         .find_reference(&tracking_ref)
         .and_then(|r| r.peel_to_commit())
         .map_err(|e| {
-            Error::Git(format!(
-                "fetched {url} but origin/{branch} is missing ({}); try again",
-                e.message()
-            ))
+            Error::git(
+                ErrorKind::Git,
+                format!(
+                    "fetched {url} but origin/{branch} is missing ({}); try again",
+                    e.message()
+                ),
+            )
         })?;
     let new = new_commit.id();
     if new == old {
@@ -688,16 +728,19 @@ pub fn fetch_fast_forward(
         });
     }
     let fast_forward = repo.graph_descendant_of(new, old).map_err(|e| {
-        Error::Git(format!(
-            "cannot compare the history of {url}: {}",
-            e.message()
-        ))
+        Error::git(
+            ErrorKind::Git,
+            format!("cannot compare the history of {url}: {}", e.message()),
+        )
     })?;
     if !fast_forward {
-        return Err(Error::Git(format!(
-            "the history of branch {branch:?} on {url} was rewritten (force-pushed), so the \
+        return Err(Error::git(
+            ErrorKind::Git,
+            format!(
+                "the history of branch {branch:?} on {url} was rewritten (force-pushed), so the \
              clone cannot be fast-forwarded; remove the repository from Ferret and add it again"
-        )));
+            ),
+        ));
     }
     let changed = diff_commits(&repo, old, new)?;
 
@@ -705,21 +748,27 @@ pub fn fetch_fast_forward(
     checkout.safe();
     repo.checkout_tree(new_commit.as_object(), Some(&mut checkout))
         .map_err(|e| {
-            Error::Git(format!(
+            Error::git(
+                ErrorKind::Git,
+                format!(
                 "cannot update the files of the clone of {url} at {}: {}; it has local changes \
                  in the way: remove the repository and add it again",
                 repo_dir.display(),
                 e.message()
-            ))
+            ),
+            )
         })?;
     repo.find_reference(&local_ref)
         .and_then(|mut r| r.set_target(new, "ferret: fast-forward").map(|_| ()))
         .map_err(|e| {
-            Error::Git(format!(
-                "updated the files of {} but could not move branch {branch:?}: {}; sync again",
-                repo_dir.display(),
-                e.message()
-            ))
+            Error::git(
+                ErrorKind::Git,
+                format!(
+                    "updated the files of {} but could not move branch {branch:?}: {}; sync again",
+                    repo_dir.display(),
+                    e.message()
+                ),
+            )
         })?;
     session.enter(GitStage::Done);
     Ok(SyncOutcome {
@@ -748,11 +797,14 @@ pub fn changed_paths(repo_dir: &Path, old: &str, new: &str) -> Result<Vec<Change
 pub fn head_commit(repo_dir: &Path) -> Result<String> {
     let repo = open(repo_dir)?;
     let commit = repo.head().and_then(|h| h.peel_to_commit()).map_err(|e| {
-        Error::Git(format!(
-            "the repository at {} has no commit checked out: {}",
-            repo_dir.display(),
-            e.message()
-        ))
+        Error::git(
+            ErrorKind::Git,
+            format!(
+                "the repository at {} has no commit checked out: {}",
+                repo_dir.display(),
+                e.message()
+            ),
+        )
     })?;
     Ok(commit.id().to_string())
 }
@@ -772,11 +824,14 @@ fn diff_commits(repo: &Repository, old: Oid, new: Oid) -> Result<Vec<ChangedPath
     };
     let (old_tree, new_tree) = (tree(old)?, tree(new)?);
     let git_err = |e: git2::Error| {
-        Error::Git(format!(
-            "cannot compare commits {old} and {new} in {}: {}",
-            repo.path().display(),
-            e.message()
-        ))
+        Error::git(
+            ErrorKind::Git,
+            format!(
+                "cannot compare commits {old} and {new} in {}: {}",
+                repo.path().display(),
+                e.message()
+            ),
+        )
     };
     let mut diff = repo
         .diff_tree_to_tree(Some(&old_tree), Some(&new_tree), None)
@@ -822,11 +877,14 @@ fn open(repo_dir: &Path) -> Result<Repository> {
                 repo_dir.display()
             ))
         } else {
-            Error::Git(format!(
-                "cannot open the repository at {}: {}",
-                repo_dir.display(),
-                e.message()
-            ))
+            Error::git(
+                ErrorKind::Git,
+                format!(
+                    "cannot open the repository at {}: {}",
+                    repo_dir.display(),
+                    e.message()
+                ),
+            )
         }
     })
 }

@@ -14,7 +14,7 @@ use ureq::http::{Response, Uri};
 use ureq::Body;
 use zeroize::Zeroizing;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::profiles::secrets::Secret;
 use crate::redact::redact_tokens;
 
@@ -32,6 +32,7 @@ const MAX_BODY_BYTES: u64 = 32 * 1024 * 1024;
 
 /// The account a token belongs to (`GET /user`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct GitHubUser {
     pub id: u64,
     pub login: String,
@@ -43,6 +44,7 @@ pub struct GitHubUser {
 /// Deserialises from GitHub's repository JSON (`owner.login`, `size`, …) and also from its own
 /// serialised form (`owner` as a string, `size_kb`), so it can be cached as JSON.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(from = "RawRepo")]
 pub struct GitHubRepo {
     pub full_name: String,
@@ -62,6 +64,7 @@ pub struct GitHubRepo {
 /// it already, and a guess at the work indexing it takes. The CLI's `github repos` and the
 /// app's repository picker show exactly this.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct GitHubRepoChoice {
     #[serde(flatten)]
     pub repo: GitHubRepo,
@@ -301,12 +304,15 @@ impl GitHubClient {
                 }
             }
         }
-        Err(Error::GitHub(format!(
+        Err(Error::github(
+            ErrorKind::Refused,
+            format!(
             "GitHub listed more than {MAX_PAGES} pages of repositories for {path} ({} so far); \
              stopped there. Use a fine-grained token limited to the repositories you want to \
              index",
             all.len()
-        )))
+        ),
+        ))
     }
 
     /// One repository (`GET /repos/{owner}/{name}`). A 404 is [`Error::NotFound`]: GitHub
@@ -343,16 +349,21 @@ impl GitHubClient {
     fn transport_error(&self, err: &ureq::Error, what: &str) -> Error {
         let cause = redact_tokens(&err.to_string()).into_owned();
         match err {
-            ureq::Error::Json(_) | ureq::Error::BodyExceedsLimit(_) => Error::GitHub(format!(
-                "GitHub's answer for {what} could not be read: {cause}"
-            )),
-            ureq::Error::TooManyRedirects | ureq::Error::RedirectFailed => Error::GitHub(format!(
-                "GitHub redirected {what} in a way we cannot follow: {cause}"
-            )),
-            _ => Error::GitHub(format!(
+            ureq::Error::Json(_) | ureq::Error::BodyExceedsLimit(_) => Error::github(
+                ErrorKind::Network,
+                format!("GitHub's answer for {what} could not be read: {cause}"),
+            ),
+            ureq::Error::TooManyRedirects | ureq::Error::RedirectFailed => Error::github(
+                ErrorKind::Network,
+                format!("GitHub redirected {what} in a way we cannot follow: {cause}"),
+            ),
+            _ => Error::github(
+                ErrorKind::Network,
+                format!(
                 "cannot reach GitHub at {} (offline?): {cause}; check your network or --api-url",
                 self.api_url
-            )),
+            ),
+            ),
         }
     }
 
@@ -379,30 +390,45 @@ impl GitHubClient {
             .to_string();
         let message = error_message(response);
         let message = message.as_deref().unwrap_or(reason.as_str());
-        let text = match status {
-            401 => format!(
-                "token rejected by GitHub (401): create a fine-grained read-only token at {} \
-                 with Contents: read and Metadata: read",
-                self.token_settings_url()
+        let (kind, text) = match status {
+            401 => (
+                ErrorKind::Auth,
+                format!(
+                    "token rejected by GitHub (401): create a fine-grained read-only token at \
+                     {} with Contents: read and Metadata: read",
+                    self.token_settings_url()
+                ),
             ),
-            403 | 429 if remaining.as_deref() == Some("0") => rate_limit_message(
-                reset.as_deref().and_then(|r| r.trim().parse().ok()),
-                now_unix(),
+            403 | 429 if remaining.as_deref() == Some("0") => (
+                ErrorKind::RateLimited,
+                rate_limit_message(
+                    reset.as_deref().and_then(|r| r.trim().parse().ok()),
+                    now_unix(),
+                ),
             ),
-            403 | 429 if retry_after.is_some() || status == 429 => format!(
-                "GitHub's secondary rate limit was hit for {what}; wait {} seconds and try \
-                 again ({message})",
-                retry_after.as_deref().unwrap_or("60")
+            403 | 429 if retry_after.is_some() || status == 429 => (
+                ErrorKind::RateLimited,
+                format!(
+                    "GitHub's secondary rate limit was hit for {what}; wait {} seconds and try \
+                     again ({message})",
+                    retry_after.as_deref().unwrap_or("60")
+                ),
             ),
-            403 => format!(
-                "GitHub refused {what} (403 Forbidden): {message}. Check that the token has \
+            403 => (
+                ErrorKind::Auth,
+                format!(
+                    "GitHub refused {what} (403 Forbidden): {message}. Check that the token has \
                  Contents: read and Metadata: read for this repository, and if the organisation \
                  uses SAML single sign-on, authorise the token for it at {}/settings/tokens",
-                self.web_url
+                    self.web_url
+                ),
             ),
-            _ => format!("GitHub answered {status} {reason} for {what}: {message}"),
+            _ => (
+                ErrorKind::Network,
+                format!("GitHub answered {status} {reason} for {what}: {message}"),
+            ),
         };
-        Err(Error::GitHub(redact_tokens(&text).into_owned()))
+        Err(Error::github(kind, redact_tokens(&text)))
     }
 
     /// Pagination links must stay on the API's own scheme and host, so the token is never
@@ -419,12 +445,15 @@ impl GitHubClient {
         if same {
             Ok(())
         } else {
-            Err(Error::GitHub(format!(
-                "GitHub's next-page link {} points away from {}; refusing to send the token \
+            Err(Error::github(
+                ErrorKind::Refused,
+                format!(
+                    "GitHub's next-page link {} points away from {}; refusing to send the token \
                  there",
-                redact_tokens(url),
-                self.api_url
-            )))
+                    redact_tokens(url),
+                    self.api_url
+                ),
+            ))
         }
     }
 }
@@ -485,20 +514,26 @@ fn read_json<T: serde::de::DeserializeOwned>(response: Response<Body>, what: &st
         .limit(MAX_BODY_BYTES)
         .read_to_string()
         .map_err(|e| {
-            Error::GitHub(format!(
-                "GitHub's answer for {what} could not be read: {}",
-                redact_tokens(&e.to_string())
-            ))
+            Error::github(
+                ErrorKind::Network,
+                format!(
+                    "GitHub's answer for {what} could not be read: {}",
+                    redact_tokens(&e.to_string())
+                ),
+            )
         })?;
     parse_json(&text, what)
 }
 
 fn parse_json<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> Result<T> {
     serde_json::from_str(text).map_err(|e| {
-        Error::GitHub(format!(
-            "GitHub answered {what} with JSON we do not understand ({}); is the API URL right?",
-            redact_tokens(&e.to_string())
-        ))
+        Error::github(
+            ErrorKind::Network,
+            format!(
+                "GitHub answered {what} with JSON we do not understand ({}); is the API URL right?",
+                redact_tokens(&e.to_string())
+            ),
+        )
     })
 }
 
@@ -729,7 +764,7 @@ mod tests {
     fn malformed_json_names_the_endpoint() {
         let err = parse_json::<GitHubUser>("<html>proxy login</html>", "/user").unwrap_err();
         let text = err.to_string();
-        assert!(matches!(err, Error::GitHub(_)));
+        assert!(matches!(err, Error::GitHub { .. }));
         assert!(text.contains("/user") && text.contains("JSON"), "{text}");
     }
 

@@ -32,6 +32,7 @@ const CANDIDATES: usize = 100;
 const SNIPPET_LINES: usize = 10;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum SearchMode {
     #[default]
@@ -71,6 +72,7 @@ impl Default for SearchOptions {
 
 /// A highlighted range in a snippet: line index within the snippet, byte columns.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Highlight {
     pub line: u32,
     pub start: u32,
@@ -79,6 +81,7 @@ pub struct Highlight {
 
 /// One result, as the CLI prints it and the UI shows it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SearchHit {
     pub repo: String,
     /// Relative to the repository root, `/` separated.

@@ -77,6 +77,12 @@ impl Language {
             .map_or("text", |(_, name, _)| name)
     }
 
+    /// Every language's stable name with the aliases `lang:` accepts, in a fixed order
+    /// (the UI's query completion offers exactly these).
+    pub fn names_and_aliases() -> impl Iterator<Item = (&'static str, &'static [&'static str])> {
+        NAMES.iter().map(|(_, name, aliases)| (*name, *aliases))
+    }
+
     /// Parses a `lang:` value: the name or an alias, case-insensitive.
     pub fn from_name(s: &str) -> Option<Language> {
         let s = s.to_ascii_lowercase();
