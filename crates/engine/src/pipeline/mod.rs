@@ -7,6 +7,7 @@
 
 pub mod chunk;
 pub mod embed;
+pub(crate) mod ignore_rules;
 pub mod run;
 pub mod tokens;
 pub mod walk;

@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use super::ignore_rules::IgnoreRules;
 use crate::{Error, Result};
 
 /// Why a file was left out of the index.
@@ -154,35 +155,29 @@ pub fn walk_repo(root: &Path, opts: &WalkOptions) -> Result<WalkReport> {
         )));
     }
 
+    // The ignore files and excludes are decided by the same rules the watcher uses (see
+    // `ignore_rules`), not by the walker's own gitignore support, so the two never
+    // disagree; the walker only lists directories and prunes what the rules drop.
+    let rules = std::sync::Mutex::new(IgnoreRules::new(root, &opts.excludes)?);
     let mut builder = ignore::WalkBuilder::new(root);
     builder
-        .hidden(false)
+        .standard_filters(false)
         .follow_links(false)
-        .git_ignore(true)
-        .git_global(true)
-        .git_exclude(true)
-        .ignore(true)
-        .parents(false)
-        .require_git(false)
         .sort_by_file_name(|a, b| a.cmp(b));
-    if !opts.excludes.is_empty() {
-        let mut overrides = ignore::overrides::OverrideBuilder::new(root);
-        for pattern in &opts.excludes {
-            overrides.add(&format!("!{pattern}")).map_err(|e| {
-                Error::InvalidInput(format!("bad exclude pattern {pattern:?}: {e}"))
-            })?;
-        }
-        builder.overrides(
-            overrides
-                .build()
-                .map_err(|e| Error::InvalidInput(format!("bad exclude patterns: {e}")))?,
-        );
-    }
     // Hidden directories such as .github or .config hold real code and config; only the
     // VCS directories are dropped, and cheaply, before descending into them.
-    builder.filter_entry(|entry| {
-        !(entry.file_type().is_some_and(|t| t.is_dir())
-            && matches!(entry.file_name().to_str(), Some(".git" | ".hg" | ".svn")))
+    builder.filter_entry(move |entry| {
+        let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
+        if entry.depth() == 0 {
+            return true;
+        }
+        if is_dir && matches!(entry.file_name().to_str(), Some(".git" | ".hg" | ".svn")) {
+            return false;
+        }
+        !rules
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .matches(entry.path(), is_dir)
     });
 
     let mut report = WalkReport::default();

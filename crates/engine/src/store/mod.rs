@@ -1,0 +1,331 @@
+//! The profile's SQLite database: the source of truth for everything indexed.
+//!
+//! One file (`meta.sqlite`) in WAL mode with foreign keys on holds repositories, files,
+//! chunks (with their text, so results and snippets never depend on the working copy being
+//! unchanged), the FTS5 lexical index, every embedding (keyed by model id and chunk content
+//! hash, so a chunk text is embedded once per profile, whatever repo or path it shows up in),
+//! and the skip log. Schema changes are versioned migrations keyed on `PRAGMA user_version`.
+//!
+//! Chunk texts are stored deflated: code compresses 2-3x, the text is read only for the
+//! handful of results shown and for embedding, and it is the largest part of the index.
+//!
+//! The FTS5 table is contentless (`content=''`, `contentless_delete=1`): it stores only the
+//! inverted index of the code-aware token text (see [`crate::pipeline::tokens`]), not a second copy
+//! of the code, and its rowid is the chunk id.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::error::ErrorKind;
+use crate::{Error, Result};
+
+mod audit;
+mod codec;
+mod embeddings;
+mod repos;
+mod schema;
+mod tx;
+
+pub use codec::{pack, unpack};
+pub(crate) use schema::migrate;
+use schema::MIGRATIONS;
+pub use tx::Tx;
+
+/// A repository known to the profile.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RepoRow {
+    pub id: i64,
+    pub name: String,
+    pub root: PathBuf,
+    pub kind: String,
+    pub added_at: i64,
+    pub last_indexed_at: Option<i64>,
+    /// `OWNER/NAME` of a cloned GitHub repository; `None` for local ones.
+    pub remote: Option<String>,
+    pub clone_url: Option<String>,
+    pub branch: Option<String>,
+    /// The commit the clone was last synced to.
+    pub head: Option<String>,
+    /// Paused by the user: not watched, fetched or indexed until resumed; still searched.
+    pub paused: bool,
+}
+
+/// Where a cloned repository came from.
+#[derive(Debug, Clone)]
+pub struct RemoteInfo<'a> {
+    pub full_name: &'a str,
+    pub clone_url: &'a str,
+    pub branch: &'a str,
+    pub head: &'a str,
+}
+
+/// One entry of a profile's audit log.
+#[derive(Debug, Clone, serde::Serialize, PartialEq)]
+pub struct AuditRow {
+    pub at: i64,
+    pub event: String,
+    pub detail: String,
+}
+
+/// What the indexer knows about a file from its last run.
+#[derive(Debug, Clone)]
+pub struct FileRow {
+    pub id: i64,
+    pub size: i64,
+    pub mtime_ns: i64,
+    pub hash: Vec<u8>,
+}
+
+/// A chunk ready to be written.
+#[derive(Debug, Clone)]
+pub struct NewChunk {
+    pub start_line: u32,
+    pub end_line: u32,
+    pub symbol: Option<String>,
+    pub kind: String,
+    pub content_hash: Vec<u8>,
+    pub text: String,
+    /// Code-aware token text of the body, for FTS.
+    pub body_tokens: String,
+    /// Token text of the symbol, for FTS (weighted above the body).
+    pub symbol_tokens: String,
+}
+
+/// A chunk text waiting for its embedding.
+#[derive(Debug, Clone)]
+pub struct PendingChunk {
+    pub content_hash: Vec<u8>,
+    pub text: String,
+    pub path: String,
+    pub symbol: Option<String>,
+    pub kind: String,
+}
+
+/// A chunk with everything a search result shows.
+#[derive(Debug, Clone)]
+pub struct ChunkRow {
+    pub id: i64,
+    pub repo: String,
+    pub path: String,
+    pub language: String,
+    pub start_line: u32,
+    pub end_line: u32,
+    pub symbol: Option<String>,
+    pub kind: String,
+    pub text: String,
+}
+
+/// An open database connection. Cheap to open; each thread that needs one opens its own.
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+/// The unix time in seconds.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    /// A file that is not a valid database is reported with the recovery step, never
+    /// overwritten.
+    pub fn open(path: &Path) -> Result<Self> {
+        let conn = Connection::open(path).map_err(|e| db_error(path, e))?;
+        let store = Store {
+            conn,
+            path: path.to_path_buf(),
+        };
+        store.configure()?;
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// Reads every page of the database (`PRAGMA quick_check`): a file damaged anywhere is
+    /// reported now, with the recovery step, instead of failing some later search or index
+    /// run halfway. Read-only; the file is never changed.
+    pub fn check_integrity(&self) -> Result<()> {
+        let mut stmt = self
+            .conn
+            .prepare("PRAGMA quick_check(5)")
+            .map_err(|e| self.err(e))?;
+        let problems: Vec<String> = stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .and_then(|rows| rows.collect())
+            .map_err(|e| self.err(e))?;
+        if problems.iter().all(|p| p == "ok") {
+            return Ok(());
+        }
+        Err(Error::Database {
+            path: self.path.clone(),
+            message: format!("{} ({})", DAMAGED, problems.join("; ")),
+            kind: ErrorKind::Corrupt,
+            source: None,
+        })
+    }
+
+    fn configure(&self) -> Result<()> {
+        self.conn
+            .busy_timeout(Duration::from_secs(10))
+            .map_err(|e| self.err(e))?;
+        self.conn
+            .execute_batch(
+                "PRAGMA journal_mode = WAL;
+                 PRAGMA synchronous = NORMAL;
+                 PRAGMA foreign_keys = ON;
+                 PRAGMA temp_store = MEMORY;
+                 PRAGMA cache_size = -32000;",
+            )
+            .map_err(|e| self.err(e))
+    }
+
+    fn migrate(&self) -> Result<()> {
+        migrate(&self.conn, &self.path, MIGRATIONS)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The raw connection, for the modules that build their own queries (search).
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    pub(crate) fn err(&self, e: rusqlite::Error) -> Error {
+        db_error(&self.path, e)
+    }
+
+    /// Runs `f` in one transaction: all of it lands or none of it does.
+    pub fn transaction<T>(&mut self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
+        let path = self.path.clone();
+        let tx = self.conn.transaction().map_err(|e| db_error(&path, e))?;
+        let out = f(&Tx {
+            tx: &tx,
+            path: &path,
+        })?;
+        tx.commit().map_err(|e| db_error(&path, e))?;
+        Ok(out)
+    }
+
+    // ---- generation ----
+
+    /// A counter bumped by every transaction that changes which chunks exist or which have
+    /// vectors; the vector index file records the value it reflects.
+    pub fn generation(&self) -> Result<i64> {
+        self.conn
+            .query_row(
+                "SELECT value FROM state WHERE key = 'generation'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .map(|v| v.unwrap_or(0))
+            .map_err(|e| self.err(e))
+    }
+
+    /// Chunks by id, with the repository and file they belong to.
+    pub fn chunks_by_ids(&self, ids: &[i64]) -> Result<Vec<ChunkRow>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let json = serde_json::to_string(ids).expect("ids serialize");
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT c.id, r.name, f.path, f.language, c.start_line, c.end_line, c.symbol,
+                        c.kind, c.text
+                 FROM chunks c JOIN files f ON f.id = c.file_id JOIN repos r ON r.id = f.repo_id
+                 WHERE c.id IN (SELECT value FROM json_each(?1))",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![json], |r| {
+                Ok(ChunkRow {
+                    id: r.get(0)?,
+                    repo: r.get(1)?,
+                    path: r.get(2)?,
+                    language: r.get(3)?,
+                    start_line: r.get(4)?,
+                    end_line: r.get(5)?,
+                    symbol: r.get(6)?,
+                    kind: r.get(7)?,
+                    text: unpack(&r.get::<_, Vec<u8>>(8)?),
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.err(e))
+    }
+
+    /// A single integer from a query without parameters (stats).
+    pub fn count(&self, sql: &str) -> Result<i64> {
+        self.conn
+            .query_row(sql, [], |r| r.get(0))
+            .map_err(|e| self.err(e))
+    }
+
+    /// Skipped files per reason, over all repositories (or one).
+    pub fn skipped_by_reason(&self, repo_id: Option<i64>) -> Result<Vec<(String, i64)>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT reason, COUNT(*) FROM skipped WHERE (?1 IS NULL OR repo_id = ?1)
+                 GROUP BY reason ORDER BY reason",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![repo_id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.err(e))
+    }
+}
+
+/// What to do about a database file SQLite cannot read. Ferret never overwrites it: the
+/// user decides (a backup may exist); everything in it can be rebuilt from the repositories.
+const DAMAGED: &str = "the file is not a valid Ferret database (damaged or overwritten); \
+    Ferret leaves it untouched. Move it aside (for example `mv meta.sqlite meta.sqlite.bad` \
+    in that directory), then add your repositories again (`ferret repo add`) and run \
+    `ferret index` to rebuild the index from them";
+
+pub(crate) fn db_error(path: &Path, e: rusqlite::Error) -> Error {
+    use rusqlite::ErrorCode;
+    let code = match &e {
+        rusqlite::Error::SqliteFailure(f, _) => Some((f.code, f.extended_code)),
+        _ => None,
+    };
+    // SQLite reports ENOSPC on the database or its WAL as SQLITE_FULL, and a full disk
+    // while growing the shared-memory index as SQLITE_IOERR_SHMSIZE.
+    if let Some((code, extended)) = code {
+        if code == ErrorCode::DiskFull || extended == rusqlite::ffi::SQLITE_IOERR_SHMSIZE {
+            return Error::DiskFull {
+                what: format!("cannot write {}", path.display()),
+                source: Some(Box::new(e)),
+            };
+        }
+    }
+    let (kind, message) = match code {
+        Some((ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt, _)) => {
+            (ErrorKind::Corrupt, format!("{DAMAGED} ({e})"))
+        }
+        Some((ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked, _)) => (
+            ErrorKind::Busy,
+            format!("{e}: another Ferret process is writing to it; try again in a moment"),
+        ),
+        _ => (ErrorKind::Io, e.to_string()),
+    };
+    Error::Database {
+        path: path.to_path_buf(),
+        message,
+        kind,
+        source: Some(e),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,169 @@
+//! Repositories and their files: registering, listing, pausing and removing them.
+use rusqlite::params;
+
+use super::*;
+
+impl Store {
+    pub fn add_repo(&self, name: &str, root: &Path, kind: &str) -> Result<RepoRow> {
+        self.add_repo_with(name, root, kind, None)
+    }
+
+    /// Registers a repository cloned from a remote.
+    pub fn add_remote_repo(&self, name: &str, root: &Path, remote: &RemoteInfo) -> Result<RepoRow> {
+        self.add_repo_with(name, root, "github", Some(remote))
+    }
+
+    fn add_repo_with(
+        &self,
+        name: &str,
+        root: &Path,
+        kind: &str,
+        remote: Option<&RemoteInfo>,
+    ) -> Result<RepoRow> {
+        let root_str = root.to_string_lossy();
+        if let Some(existing) = self.repo_by_root(&root_str)? {
+            return Err(Error::InvalidInput(format!(
+                "{} is already added as {:?}",
+                root.display(),
+                existing.name
+            )));
+        }
+        if self.repo_by_name(name)?.is_some() {
+            return Err(Error::InvalidInput(format!(
+                "a repository named {name:?} already exists; remove it first or rename this one"
+            )));
+        }
+        self.conn
+            .execute(
+                "INSERT INTO repos (name, root, kind, added_at, remote, clone_url, branch, head)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![
+                    name,
+                    root_str,
+                    kind,
+                    now(),
+                    remote.map(|r| r.full_name),
+                    remote.map(|r| r.clone_url),
+                    remote.map(|r| r.branch),
+                    remote.map(|r| r.head),
+                ],
+            )
+            .map_err(|e| self.err(e))?;
+        self.repo_by_name(name)?
+            .ok_or_else(|| Error::NotFound(format!("repository {name} vanished")))
+    }
+
+    pub fn repos(&self) -> Result<Vec<RepoRow>> {
+        self.query_repos("ORDER BY name", params![])
+    }
+
+    pub fn repo_by_name(&self, name: &str) -> Result<Option<RepoRow>> {
+        Ok(self
+            .query_repos("WHERE name = ?1", params![name])?
+            .into_iter()
+            .next())
+    }
+
+    /// The repository cloned from `OWNER/NAME`, if added.
+    pub fn repo_by_remote(&self, full_name: &str) -> Result<Option<RepoRow>> {
+        Ok(self
+            .query_repos("WHERE remote = ?1", params![full_name])?
+            .into_iter()
+            .next())
+    }
+
+    /// Pauses or resumes one repository.
+    pub fn set_repo_paused(&self, repo_id: i64, paused: bool) -> Result<()> {
+        self.conn
+            .execute(
+                "UPDATE repos SET paused = ?2 WHERE id = ?1",
+                params![repo_id, paused as i64],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Records the commit a clone now sits at.
+    pub fn set_repo_head(&self, repo_id: i64, head: &str) -> Result<()> {
+        self.conn
+            .execute(
+                "UPDATE repos SET head = ?2 WHERE id = ?1",
+                params![repo_id, head],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    fn repo_by_root(&self, root: &str) -> Result<Option<RepoRow>> {
+        Ok(self
+            .query_repos("WHERE root = ?1", params![root])?
+            .into_iter()
+            .next())
+    }
+
+    fn query_repos(&self, tail: &str, args: &[&dyn rusqlite::ToSql]) -> Result<Vec<RepoRow>> {
+        let sql =
+            format!("SELECT id, name, root, kind, added_at, last_indexed_at, remote, clone_url, branch, head, paused FROM repos {tail}");
+        let mut stmt = self.conn.prepare_cached(&sql).map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(args, |r| {
+                Ok(RepoRow {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                    root: PathBuf::from(r.get::<_, String>(2)?),
+                    kind: r.get(3)?,
+                    added_at: r.get(4)?,
+                    last_indexed_at: r.get(5)?,
+                    remote: r.get(6)?,
+                    clone_url: r.get(7)?,
+                    branch: r.get(8)?,
+                    head: r.get(9)?,
+                    paused: r.get::<_, i64>(10)? != 0,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Removes a repository and everything indexed from it. Returns the removed chunk ids so
+    /// the caller can drop them from the vector index.
+    pub fn remove_repo(&mut self, repo_id: i64) -> Result<Vec<i64>> {
+        self.transaction(|tx| {
+            let file_ids = tx.file_ids_of_repo(repo_id)?;
+            let mut removed = Vec::new();
+            for file_id in file_ids {
+                removed.extend(tx.delete_file(file_id)?);
+            }
+            tx.exec("DELETE FROM repos WHERE id = ?1", params![repo_id])?;
+            tx.bump_generation()?;
+            Ok(removed)
+        })
+    }
+
+    /// path -> what the last run recorded, for one repository.
+    pub fn files_of_repo(
+        &self,
+        repo_id: i64,
+    ) -> Result<std::collections::HashMap<String, FileRow>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id, path, size, mtime_ns, hash FROM files WHERE repo_id = ?1")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![repo_id], |r| {
+                Ok((
+                    r.get::<_, String>(1)?,
+                    FileRow {
+                        id: r.get(0)?,
+                        size: r.get(2)?,
+                        mtime_ns: r.get(3)?,
+                        hash: r.get(4)?,
+                    },
+                ))
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.err(e))
+    }
+}

@@ -1,0 +1,154 @@
+//! The schema of `meta.sqlite`, as numbered migrations, and the migration runner every
+//! Ferret database shares.
+
+use std::path::Path;
+
+use rusqlite::Connection;
+
+use super::db_error;
+use crate::error::ErrorKind;
+use crate::{Error, Result};
+
+/// Each entry upgrades the schema by one version; never edit a released entry, add one.
+pub(super) const MIGRATIONS: &[&str] = &[
+    // 1: initial schema.
+    r#"
+    CREATE TABLE repos (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        root TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL DEFAULT 'local',
+        added_at INTEGER NOT NULL,
+        last_indexed_at INTEGER
+    );
+    CREATE TABLE files (
+        id INTEGER PRIMARY KEY,
+        repo_id INTEGER NOT NULL REFERENCES repos(id) ON DELETE CASCADE,
+        path TEXT NOT NULL,
+        language TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        mtime_ns INTEGER NOT NULL,
+        hash BLOB NOT NULL,
+        UNIQUE (repo_id, path)
+    );
+    CREATE TABLE chunks (
+        id INTEGER PRIMARY KEY,
+        file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+        start_line INTEGER NOT NULL,
+        end_line INTEGER NOT NULL,
+        symbol TEXT,
+        kind TEXT NOT NULL,
+        content_hash BLOB NOT NULL,
+        text BLOB NOT NULL
+    );
+    CREATE INDEX chunks_by_file ON chunks(file_id);
+    CREATE INDEX chunks_by_hash ON chunks(content_hash);
+    CREATE VIRTUAL TABLE chunks_fts USING fts5(
+        symbol, path, body,
+        content = '', contentless_delete = 1,
+        tokenize = 'porter unicode61 remove_diacritics 2'
+    );
+    CREATE TABLE embeddings (
+        model_id TEXT NOT NULL,
+        content_hash BLOB NOT NULL,
+        vector BLOB NOT NULL,
+        PRIMARY KEY (model_id, content_hash)
+    ) WITHOUT ROWID;
+    CREATE TABLE skipped (
+        repo_id INTEGER NOT NULL REFERENCES repos(id) ON DELETE CASCADE,
+        path TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        PRIMARY KEY (repo_id, path)
+    );
+    CREATE TABLE state (
+        key TEXT PRIMARY KEY,
+        value INTEGER NOT NULL
+    );
+    "#,
+    // 2: cloned GitHub repositories, the audit log, usage counters.
+    r#"
+    ALTER TABLE repos ADD COLUMN remote TEXT;
+    ALTER TABLE repos ADD COLUMN clone_url TEXT;
+    ALTER TABLE repos ADD COLUMN branch TEXT;
+    ALTER TABLE repos ADD COLUMN head TEXT;
+    CREATE TABLE audit (
+        id INTEGER PRIMARY KEY,
+        at INTEGER NOT NULL,
+        event TEXT NOT NULL,
+        detail TEXT NOT NULL
+    );
+    CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    CREATE TABLE usage (
+        key TEXT PRIMARY KEY,
+        value INTEGER NOT NULL
+    );
+    "#,
+    // 3: background jobs (see `crate::background::jobs`).
+    r#"
+    CREATE TABLE jobs (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,
+        repo TEXT,
+        state TEXT NOT NULL,
+        cancel_requested INTEGER NOT NULL DEFAULT 0,
+        files_done INTEGER NOT NULL DEFAULT 0,
+        files_total INTEGER NOT NULL DEFAULT 0,
+        chunks_written INTEGER NOT NULL DEFAULT 0,
+        embeddings_done INTEGER NOT NULL DEFAULT 0,
+        embeddings_total INTEGER NOT NULL DEFAULT 0,
+        rate REAL NOT NULL DEFAULT 0,
+        eta_secs REAL,
+        error TEXT,
+        created_at INTEGER NOT NULL,
+        started_at INTEGER,
+        finished_at INTEGER,
+        updated_at INTEGER NOT NULL
+    );
+    CREATE INDEX jobs_by_state ON jobs(state, id);
+    "#,
+    // 4: repositories paused one by one (not watched, fetched or indexed; still searched).
+    r#"
+    ALTER TABLE repos ADD COLUMN paused INTEGER NOT NULL DEFAULT 0;
+    "#,
+    // 5: embedding models as versions: the one that serves searches, and the one being
+    // built beside it after a switch. No 'active' row means the original default model.
+    r#"
+    CREATE TABLE model_state (
+        role TEXT PRIMARY KEY CHECK (role IN ('active', 'target')),
+        model_id TEXT NOT NULL,
+        since INTEGER NOT NULL
+    );
+    "#,
+];
+
+/// Brings a database's schema up to date: each entry of `migrations` upgrades it by one
+/// version (`PRAGMA user_version`), in its own transaction. Shared by every Ferret database.
+pub(crate) fn migrate(conn: &Connection, path: &Path, migrations: &[&str]) -> Result<()> {
+    let err = |e| db_error(path, e);
+    let version: usize = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(err)?;
+    if version > migrations.len() {
+        return Err(Error::Database {
+            path: path.to_path_buf(),
+            kind: ErrorKind::Refused,
+            source: None,
+            message: format!(
+                "schema version {version} is newer than this Ferret understands ({}); \
+                 upgrade Ferret",
+                migrations.len()
+            ),
+        });
+    }
+    for (i, sql) in migrations.iter().enumerate().skip(version) {
+        let tx = conn.unchecked_transaction().map_err(err)?;
+        tx.execute_batch(sql).map_err(err)?;
+        tx.pragma_update(None, "user_version", i + 1).map_err(err)?;
+        tx.commit().map_err(err)?;
+    }
+    Ok(())
+}
