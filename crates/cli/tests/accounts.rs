@@ -2,7 +2,6 @@
 //! the token goes in on stdin and never comes out (stdout, stderr, logs at trace level,
 //! files under the data dir). Needs the Secret Service (the test script provides one).
 
-mod common;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -11,7 +10,7 @@ use std::process::{Output, Stdio};
 use ferret_tests::git_server::{make_bare_repo, GitServer};
 use ferret_tests::github_server::{FixtureRepo, GitHubFixture, GitHubServer};
 
-use common::ferret;
+use crate::common::ferret;
 
 const USER_ID: u64 = 920_001;
 

@@ -1,13 +1,12 @@
 //! The `ferret` binary as users and scripts call it: help, JSON shapes, one-line errors, and
 //! an indexer killed mid-run that resumes to exactly what a clean run produces.
 
-mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{chunk_set, ferret, model_vector_count, run_ok, vector_count};
+use crate::common::{chunk_set, ferret, model_vector_count, run_ok, vector_count};
 
 fn fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/polyglot")

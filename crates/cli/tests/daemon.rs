@@ -2,13 +2,12 @@
 //! paused and resumed, and a daemon killed with SIGKILL at random points (over 20 times)
 //! ends with exactly the index a clean run produces.
 
-mod common;
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{chunk_set, ferret, run_ok, vector_count};
+use crate::common::{chunk_set, ferret, run_ok, vector_count};
 
 fn json(cmd: &mut Command) -> serde_json::Value {
     serde_json::from_slice(&run_ok(cmd).stdout).expect("json")
