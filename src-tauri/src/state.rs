@@ -148,7 +148,7 @@ impl Shell {
         drop(old);
         *lock(&self.tracker) = JobTracker::default();
         let engine = self.profiles.engine(id).map_err(ErrorReport::from)?;
-        let sink = self.sink(app, id, engine.clone());
+        let sink = self.sink(app, id);
         let background =
             ProfileBackground::start(engine.clone(), BackgroundOptions::for_engine(&engine), sink)
                 .map_err(ErrorReport::from)?;
@@ -196,7 +196,7 @@ impl Shell {
         let _ = app.emit(event::JOBS_CHANGED, state);
     }
 
-    fn sink(&self, app: &AppHandle, id: &str, engine: Arc<Engine>) -> EventSink {
+    fn sink(&self, app: &AppHandle, id: &str) -> EventSink {
         let app = app.clone();
         let id = id.to_string();
         let tracker = self.tracker.clone();
@@ -205,11 +205,7 @@ impl Shell {
             if event.profile != id {
                 return;
             }
-            let repos_total = match (&event.progress, &event.job.repo) {
-                (Some(_), None) => engine.repos().map(|r| r.len() as u64).unwrap_or(1),
-                _ => 1,
-            };
-            let update = lock(&tracker).update(event, repos_total);
+            let update = lock(&tracker).update(event);
             if let (Some(overall), Some(progress)) = (update.overall, &event.progress) {
                 let _ = app.emit(
                     event::INDEX_PROGRESS,
@@ -217,6 +213,8 @@ impl Shell {
                         repo: event.job.repo.clone(),
                         progress: progress.clone(),
                         overall,
+                        rate: event.job.rate,
+                        eta_secs: event.job.eta_secs,
                     },
                 );
             }

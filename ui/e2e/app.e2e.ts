@@ -5,7 +5,7 @@ beforeAll(start);
 afterAll(stop);
 
 const progress = (repo: string, over: Record<string, unknown>) => ({
-  phase: "chunking", repo, files_done: 0, files_total: 640, chunks_written: 0, embeddings_done: 0, embeddings_total: 0, elapsed_secs: 0, model: null, ...over,
+  phase: "chunking", repo, repo_index: 0, repos_total: 2, files_done: 0, files_total: 640, chunks_written: 0, embeddings_done: 0, embeddings_total: 0, elapsed_secs: 0, model: null, ...over,
 });
 
 describe("sign-in", () => {
@@ -145,15 +145,15 @@ describe("repositories and progress", () => {
     const B = "acme-corp/web-console";
     await emit(page, "jobs-changed", { running: true, paused: false, summary: "Cloning and indexing 2 repositories" });
     await emit(page, "git-progress", { repo: B, progress: { stage: "receiving", received_objects: 5200, total_objects: 13000, indexed_deltas: 0, total_deltas: 0, received_bytes: 21_500_000 } });
-    await emit(page, "index-progress", { repo: A, progress: progress(A, { phase: "chunking", files_done: 0, elapsed_secs: 0 }), overall: { repos_done: 0, repos_total: 2, percent: 2 } });
-    await emit(page, "index-progress", { repo: A, progress: progress(A, { phase: "chunking", files_done: 400, chunks_written: 5900, elapsed_secs: 2 }), overall: { repos_done: 0, repos_total: 2, percent: 14 } });
-    await emit(page, "index-progress", { repo: A, progress: progress(A, { phase: "embedding", files_done: 640, chunks_written: 9420, embeddings_done: 1000, embeddings_total: 9420, elapsed_secs: 4 }), overall: { repos_done: 0, repos_total: 2, percent: 20 } });
-    await emit(page, "index-progress", { repo: A, progress: progress(A, { phase: "embedding", files_done: 640, chunks_written: 9420, embeddings_done: 4120, embeddings_total: 9420, elapsed_secs: 44 }), overall: { repos_done: 0, repos_total: 2, percent: 37 } });
+    await emit(page, "index-progress", { repo: A, progress: progress(A, { phase: "chunking", files_done: 0, elapsed_secs: 0 }), overall: { repos_done: 0, repos_total: 2, percent: 2 }, rate: 0, eta_secs: null });
+    await emit(page, "index-progress", { repo: A, progress: progress(A, { phase: "chunking", files_done: 400, chunks_written: 5900, elapsed_secs: 2 }), overall: { repos_done: 0, repos_total: 2, percent: 14 }, rate: 0, eta_secs: null });
+    await emit(page, "index-progress", { repo: A, progress: progress(A, { phase: "embedding", files_done: 640, chunks_written: 9420, embeddings_done: 1000, embeddings_total: 9420, elapsed_secs: 4 }), overall: { repos_done: 0, repos_total: 2, percent: 20 }, rate: 0, eta_secs: null });
+    await emit(page, "index-progress", { repo: A, progress: progress(A, { phase: "embedding", files_done: 640, chunks_written: 9420, embeddings_done: 4120, embeddings_total: 9420, elapsed_secs: 44 }), overall: { repos_done: 0, repos_total: 2, percent: 37 }, rate: 78, eta_secs: 68 });
 
     const rowA = page.locator(`.progress-row[data-repo="${A}"]`);
     await rowA.getByText("43% semantic").waitFor();
-    expect(await rowA.getByText("78 chunks/s").count()).toBe(1); // (4120-1000)/(44-4)
-    expect(await rowA.getByTestId("eta").textContent()).toBe("ETA 1m 08s"); // 5300 / 78
+    expect(await rowA.getByText("78 chunks/s").count()).toBe(1); // the engine's rate
+    expect(await rowA.getByTestId("eta").textContent()).toBe("ETA 1m 08s"); // and its ETA
     expect(await page.getByTestId("overall-pct").textContent()).toBe("37%");
     expect(await page.locator(`.progress-row[data-repo="${B}"]`).textContent()).toContain("Receiving objects");
     expect(await page.locator(".activity").textContent()).toContain("37%");
@@ -166,9 +166,9 @@ describe("repositories and progress", () => {
     expect((await calls(page, "index_resume")).length).toBe(1);
     await emit(page, "jobs-changed", { running: true, paused: false, summary: "Indexing 2 repositories" });
 
-    await emit(page, "index-progress", { repo: A, progress: progress(A, { phase: "done", files_done: 640, chunks_written: 9420, embeddings_done: 9420, embeddings_total: 9420, elapsed_secs: 112 }), overall: { repos_done: 1, repos_total: 2, percent: 50 } });
+    await emit(page, "index-progress", { repo: A, progress: progress(A, { phase: "done", files_done: 640, chunks_written: 9420, embeddings_done: 9420, embeddings_total: 9420, elapsed_secs: 112 }), overall: { repos_done: 1, repos_total: 2, percent: 50 }, rate: 0, eta_secs: null });
     await emit(page, "git-progress", { repo: B, progress: { stage: "done", received_objects: 13000, total_objects: 13000, indexed_deltas: 9000, total_deltas: 9000, received_bytes: 54_000_000 } });
-    await emit(page, "index-progress", { repo: B, progress: { phase: "done", repo: B, files_done: 1820, files_total: 1820, chunks_written: 24100, embeddings_done: 24100, embeddings_total: 24100, elapsed_secs: 300, model: null }, overall: { repos_done: 2, repos_total: 2, percent: 100 } });
+    await emit(page, "index-progress", { repo: B, progress: { phase: "done", repo: B, files_done: 1820, files_total: 1820, chunks_written: 24100, embeddings_done: 24100, embeddings_total: 24100, elapsed_secs: 300, model: null, repo_index: 1, repos_total: 2 }, overall: { repos_done: 2, repos_total: 2, percent: 100 }, rate: 0, eta_secs: null });
     await page.getByTestId("overall-pct").getByText("100%").waitFor();
     const bars = await page.locator(".indexing [role=progressbar]").evaluateAll((els) => els.map((e) => e.getAttribute("aria-valuenow")));
     expect(bars.every((v) => v === "100")).toBe(true);

@@ -1,13 +1,14 @@
 /** Indexing and clone progress, driven only by backend events (no polling). */
 import { useEffect, useRef, useState } from "preact/hooks";
 import { EVENTS, on, type GitProgress, type IndexProgressEvent, type JobsChangedEvent, type Progress } from "./api";
-import { RateTracker } from "./lib/progress";
+import type { Speed } from "./lib/progress";
 
 export interface RepoProgress {
   repo: string;
   progress?: Progress;
   git?: GitProgress;
-  tracker: RateTracker;
+  /** The engine's rate and ETA for the repository's current phase. */
+  speed?: Speed;
 }
 
 export interface IndexingState {
@@ -20,7 +21,7 @@ export interface IndexingState {
 
 export const IDLE: IndexingState = { jobs: { running: false, paused: false, summary: "" }, overall: null, repos: {}, order: [] };
 
-/** Applies one event to the state (pure apart from the rate trackers it carries along). */
+/** Applies one event to the state (pure). */
 export function reduceIndexing(
   s: IndexingState,
   e: { type: "index"; payload: IndexProgressEvent } | { type: "git"; payload: { repo: string; progress: GitProgress } } | { type: "jobs"; payload: JobsChangedEvent },
@@ -34,18 +35,18 @@ export function reduceIndexing(
     }
     case "index": {
       const name = e.payload.repo ?? e.payload.progress.repo;
-      const prev = s.repos[name] ?? { repo: name, tracker: new RateTracker() };
-      prev.tracker.push(e.payload.progress);
+      const prev = s.repos[name] ?? { repo: name };
+      const speed = { rate: e.payload.rate, eta_secs: e.payload.eta_secs };
       return {
         ...s,
         overall: e.payload.overall,
-        repos: { ...s.repos, [name]: { ...prev, progress: e.payload.progress } },
+        repos: { ...s.repos, [name]: { ...prev, progress: e.payload.progress, speed } },
         order: s.order.includes(name) ? s.order : [...s.order, name],
       };
     }
     case "git": {
       const name = e.payload.repo;
-      const prev = s.repos[name] ?? { repo: name, tracker: new RateTracker() };
+      const prev = s.repos[name] ?? { repo: name };
       return {
         ...s,
         repos: { ...s.repos, [name]: { ...prev, git: e.payload.progress } },

@@ -2,7 +2,6 @@
 //! the token goes in on stdin and never comes out (stdout, stderr, logs at trace level,
 //! files under the data dir). Needs the Secret Service (the test script provides one).
 
-
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};

@@ -1,7 +1,6 @@
 //! The `ferret` binary as users and scripts call it: help, JSON shapes, one-line errors, and
 //! an indexer killed mid-run that resumes to exactly what a clean run produces.
 
-
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};

@@ -2,7 +2,6 @@
 //! paused and resumed, and a daemon killed with SIGKILL at random points (over 20 times)
 //! ends with exactly the index a clean run produces.
 
-
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};

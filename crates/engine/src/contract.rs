@@ -56,6 +56,11 @@ pub struct IndexProgressEvent {
     pub repo: Option<String>,
     pub progress: Progress,
     pub overall: Overall,
+    /// Items per second in the current phase (files while chunking, chunks while
+    /// embedding), measured by the engine's job runner.
+    pub rate: f64,
+    /// Seconds left in the current phase at that rate, once there is one.
+    pub eta_secs: Option<f64>,
 }
 
 /// `git-progress` payload.

@@ -120,7 +120,7 @@ function ProgressRow({ rp, paused }: { rp: RepoProgress; paused: boolean }) {
     );
   }
   if (!p) return null;
-  const r = progressRate(p, rp.tracker);
+  const r = progressRate(p, rp.speed);
   const done = p.phase === "done";
   const lexical = done ? 1 : fraction(p.files_done, p.files_total);
   const semantic = done ? 1 : fraction(p.embeddings_done, p.embeddings_total);

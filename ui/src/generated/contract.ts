@@ -120,7 +120,12 @@ export type Phase = "walking" | "chunking" | "embedding" | "reembedding" | "savi
 /**
  * A snapshot of an indexing run, sent to the progress callback.
  */
-export type Progress = { phase: Phase, repo: string, files_done: number, files_total: number, chunks_written: number, embeddings_done: number, embeddings_total: number, elapsed_secs: number, 
+export type Progress = { phase: Phase, repo: string, 
+/**
+ * `repo` is the run's `repo_index`-th repository (0-based) of `repos_total`, so a
+ * caller can show progress over all of them without counting repositories itself.
+ */
+repo_index: number, repos_total: number, files_done: number, files_total: number, chunks_written: number, embeddings_done: number, embeddings_total: number, elapsed_secs: number, 
 /**
  * The model being embedded for, while re-embedding after a model switch.
  */
@@ -157,7 +162,16 @@ export type IndexProgressEvent = {
 /**
  * The job's repository, or `None` when it covers all of them.
  */
-repo: string | null, progress: Progress, overall: Overall, };
+repo: string | null, progress: Progress, overall: Overall, 
+/**
+ * Items per second in the current phase (files while chunking, chunks while
+ * embedding), measured by the engine's job runner.
+ */
+rate: number, 
+/**
+ * Seconds left in the current phase at that rate, once there is one.
+ */
+eta_secs: number | null, };
 
 /**
  * `git-progress` payload.

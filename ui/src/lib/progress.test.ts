@@ -1,40 +1,21 @@
 import type { Progress } from "../api";
 import { relativeTime, formatDuration, formatBytes, slugify } from "./format";
-import { eta, gitFraction, percentSemantic, phaseFraction, progressRate, RateTracker } from "./progress";
+import { gitFraction, percentSemantic, phaseFraction, progressRate } from "./progress";
 
 const p = (over: Partial<Progress>): Progress => ({
-  phase: "chunking", repo: "r", files_done: 0, files_total: 100, chunks_written: 0, embeddings_done: 0, embeddings_total: 0, elapsed_secs: 0, model: null, ...over,
+  phase: "chunking", repo: "r", repo_index: 0, repos_total: 1, files_done: 0, files_total: 100, chunks_written: 0, embeddings_done: 0, embeddings_total: 0, elapsed_secs: 0, model: null, ...over,
 });
 
 describe("progress math", () => {
-  it("computes rate over the event window and ETA from it", () => {
-    const t = new RateTracker(10);
-    t.push(p({ files_done: 0, elapsed_secs: 0 }));
-    expect(t.rate("files")).toBeNull();
-    t.push(p({ files_done: 20, elapsed_secs: 2 }));
-    expect(t.rate("files")).toBe(10);
-    const r = progressRate(p({ files_done: 20, elapsed_secs: 2 }), t);
-    expect(r).toEqual({ rate: 10, unit: "files/s", eta: 8 });
+  it("shows the engine's rate and ETA in the unit of the phase", () => {
+    expect(progressRate(p({ files_done: 20 }), { rate: 10, eta_secs: 8 })).toEqual({ rate: 10, unit: "files/s", eta: 8 });
+    const r = progressRate(p({ phase: "embedding", embeddings_done: 1100, embeddings_total: 2000 }), { rate: 10, eta_secs: 90 });
+    expect(r).toEqual({ rate: 10, unit: "chunks/s", eta: 90 });
+    expect(progressRate(p({ phase: "done" }), { rate: 10, eta_secs: 0 })).toEqual({ rate: null, unit: "", eta: 0 });
   });
-  it("uses embeddings in the embedding phase and forgets old samples", () => {
-    const t = new RateTracker(5);
-    for (let s = 0; s <= 20; s += 2) t.push(p({ phase: "embedding", embeddings_done: s < 10 ? s * 100 : 1000 + (s - 10) * 10, embeddings_total: 2000, elapsed_secs: s }));
-    // within the last 5 s the rate is 10/s, not the early 100/s
-    expect(t.rate("embeddings")).toBeCloseTo(10);
-    const r = progressRate(p({ phase: "embedding", embeddings_done: 1100, embeddings_total: 2000, elapsed_secs: 20 }), t);
-    expect(r.unit).toBe("chunks/s");
-    expect(r.eta).toBeCloseTo(90);
-  });
-  it("resets when a new run starts", () => {
-    const t = new RateTracker();
-    t.push(p({ files_done: 50, elapsed_secs: 10 }));
-    t.push(p({ files_done: 2, elapsed_secs: 1 }));
-    expect(t.rate("files")).toBeNull();
-  });
-  it("has no ETA without progress", () => {
-    expect(eta(10, null)).toBeNull();
-    expect(eta(10, 0)).toBeNull();
-    expect(eta(0, null)).toBe(0);
+  it("has no rate or ETA before the engine measured one", () => {
+    expect(progressRate(p({}), undefined)).toEqual({ rate: null, unit: "files/s", eta: null });
+    expect(progressRate(p({}), { rate: 0, eta_secs: null })).toEqual({ rate: null, unit: "files/s", eta: null });
   });
   it("percent semantic rounds down and reaches 100 only when complete", () => {
     expect(percentSemantic(0, 0)).toBe(0);

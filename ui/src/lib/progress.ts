@@ -1,34 +1,5 @@
-/** Progress arithmetic: rates and ETAs from event samples, semantic coverage, percentages. */
+/** Progress arithmetic: the engine's rate and ETA shown per phase, semantic coverage, percentages. */
 import type { GitProgress, Progress } from "../api";
-
-export interface Sample {
-  t: number; // elapsed_secs from the event
-  files: number;
-  embeddings: number;
-}
-
-/** Keeps the last samples of one repository's indexing to compute rates over a sliding window. */
-export class RateTracker {
-  private samples: Sample[] = [];
-  constructor(private windowSecs = 10) {}
-
-  push(p: Progress): void {
-    const s = { t: p.elapsed_secs, files: p.files_done, embeddings: p.embeddings_done };
-    const last = this.samples[this.samples.length - 1];
-    if (last && s.t < last.t) this.samples = []; // a new run started
-    this.samples.push(s);
-    const cutoff = s.t - this.windowSecs;
-    while (this.samples.length > 2 && this.samples[0]!.t < cutoff) this.samples.shift();
-  }
-
-  /** Units per second over the window, or null without two samples at different times. */
-  rate(field: "files" | "embeddings"): number | null {
-    const first = this.samples[0];
-    const last = this.samples[this.samples.length - 1];
-    if (!first || !last || last.t <= first.t) return null;
-    return (last[field] - first[field]) / (last.t - first.t);
-  }
-}
 
 export function fraction(done: number, total: number): number {
   if (total <= 0) return 0;
@@ -49,22 +20,18 @@ export function phaseFraction(p: Progress): number {
   return fraction(p.files_done, p.files_total);
 }
 
-/** Seconds left, or null when it cannot be known (no rate yet, or stalled). */
-export function eta(remaining: number, ratePerSec: number | null): number | null {
-  if (remaining <= 0) return 0;
-  if (ratePerSec == null || ratePerSec <= 0 || !Number.isFinite(ratePerSec)) return null;
-  return remaining / ratePerSec;
+/** The rate (per second) and seconds left the engine measured for a repository's run. */
+export interface Speed {
+  rate: number;
+  eta_secs: number | null;
 }
 
-/** Rate and ETA for the phase the repository is in. */
-export function progressRate(p: Progress, tracker: RateTracker): { rate: number | null; unit: string; eta: number | null } {
-  if (p.phase === "embedding" || p.phase === "reembedding" || p.phase === "saving") {
-    const rate = tracker.rate("embeddings");
-    return { rate, unit: "chunks/s", eta: eta(p.embeddings_total - p.embeddings_done, rate) };
-  }
+/** Rate and ETA for the phase the repository is in, as the engine measured them. */
+export function progressRate(p: Progress, speed: Speed | undefined): { rate: number | null; unit: string; eta: number | null } {
   if (p.phase === "done") return { rate: null, unit: "", eta: 0 };
-  const rate = tracker.rate("files");
-  return { rate, unit: "files/s", eta: eta(p.files_total - p.files_done, rate) };
+  const embedding = p.phase === "embedding" || p.phase === "reembedding" || p.phase === "saving";
+  const rate = speed && speed.rate > 0 && Number.isFinite(speed.rate) ? speed.rate : null;
+  return { rate, unit: embedding ? "chunks/s" : "files/s", eta: rate == null ? null : speed?.eta_secs ?? null };
 }
 
 /** A clone's fraction: objects received, then deltas resolved, then checkout. */

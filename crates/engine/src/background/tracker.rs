@@ -28,10 +28,11 @@ fn fraction(done: u64, total: u64) -> f64 {
     }
 }
 
-/// The overall figures of a run that is on its `repo_index`-th (0-based) repository of
-/// `repos_total`.
-pub fn overall(p: &Progress, repo_index: u64, repos_total: u64) -> Overall {
-    let repos_total = repos_total.max(repo_index + 1);
+/// The overall figures of a run, from where its progress says it is (its `repo_index`-th
+/// repository, 0-based, of `repos_total`).
+pub fn overall(p: &Progress) -> Overall {
+    let repo_index = p.repo_index;
+    let repos_total = p.repos_total.max(repo_index + 1);
     let lexical = |done: u64, current: f64| (done as f64 + current) / repos_total as f64;
     let (repos_done, percent) = match p.phase {
         Phase::Walking => (repo_index, 50.0 * lexical(repo_index, 0.0)),
@@ -64,9 +65,6 @@ pub fn overall(p: &Progress, repo_index: u64, repos_total: u64) -> Overall {
 pub struct JobTracker {
     /// Unfinished jobs by id, as last seen.
     open: std::collections::BTreeMap<i64, Job>,
-    /// Repositories the running job has reached, in order.
-    seen: Vec<String>,
-    seen_job: Option<i64>,
     last: Option<Overall>,
     /// Jobs already reported finished (the newest few): a finished job can send more than
     /// one event, and its notification must go out once.
@@ -88,9 +86,8 @@ pub struct TrackerUpdate {
 }
 
 impl JobTracker {
-    /// Applies an event; `repos_total` is how many repositories the profile has (a job
-    /// for one repository counts one).
-    pub fn update(&mut self, event: &JobEvent, repos_total: u64) -> TrackerUpdate {
+    /// Applies an event.
+    pub fn update(&mut self, event: &JobEvent) -> TrackerUpdate {
         let job = &event.job;
         let previous = self.open.get(&job.id).map(|j| j.state);
         let state_changed = previous != Some(job.state);
@@ -104,18 +101,7 @@ impl JobTracker {
         } else {
             self.open.insert(job.id, job.clone());
         }
-        let overall = event.progress.as_ref().map(|p| {
-            if self.seen_job != Some(job.id) {
-                self.seen_job = Some(job.id);
-                self.seen.clear();
-            }
-            if !p.repo.is_empty() && !self.seen.contains(&p.repo) {
-                self.seen.push(p.repo.clone());
-            }
-            let index = self.seen.iter().position(|r| *r == p.repo).unwrap_or(0) as u64;
-            let total = if job.repo.is_some() { 1 } else { repos_total };
-            overall(p, index, total)
-        });
+        let overall = event.progress.as_ref().map(overall);
         if overall.is_some() {
             self.last = overall;
         }
@@ -202,6 +188,8 @@ mod tests {
         Progress {
             phase,
             repo: repo.into(),
+            repo_index: u64::from(repo.as_bytes()[0] - b'a'),
+            repos_total: 7,
             files_done: files.0,
             files_total: files.1,
             embeddings_done: embeds.0,
@@ -212,16 +200,26 @@ mod tests {
 
     #[test]
     fn overall_progress_spans_repositories_then_embedding() {
-        let o = overall(&progress("b", Phase::Chunking, (5, 10), (0, 0)), 1, 4);
+        let of4 = |p: Progress| {
+            overall(&Progress {
+                repos_total: 4,
+                ..p
+            })
+        };
+        let o = of4(progress("b", Phase::Chunking, (5, 10), (0, 0)));
         assert_eq!((o.repos_done, o.repos_total), (1, 4));
         assert!((o.percent - 18.8).abs() < 0.01, "{o:?}");
-        let o = overall(&progress("d", Phase::Embedding, (0, 0), (30, 40)), 3, 4);
+        let o = of4(progress("d", Phase::Embedding, (0, 0), (30, 40)));
         assert_eq!(o.repos_done, 4);
         assert!((o.percent - 87.5).abs() < 0.01, "{o:?}");
-        let done = overall(&progress("d", Phase::Done, (0, 0), (0, 0)), 3, 4);
+        let done = of4(progress("d", Phase::Done, (0, 0), (0, 0)));
         assert_eq!(done.percent, 100.0);
         // More repositories than announced never gives more than 100%.
-        let o = overall(&progress("x", Phase::Chunking, (1, 1), (0, 0)), 5, 2);
+        let o = overall(&Progress {
+            repo_index: 5,
+            repos_total: 2,
+            ..progress("x", Phase::Chunking, (1, 1), (0, 0))
+        });
         assert!(o.percent <= 50.0 && o.repos_total == 6, "{o:?}");
     }
 
@@ -229,37 +227,37 @@ mod tests {
     fn tracker_sums_up_jobs_in_one_line() {
         let mut t = JobTracker::default();
         assert_eq!(t.summary(false), "Up to date");
-        let u = t.update(&event(1, None, JobState::Queued, None), 7);
+        let u = t.update(&event(1, None, JobState::Queued, None));
         assert!(u.state_changed && u.overall.is_none());
         assert_eq!(t.summary(false), "1 job waiting");
         assert_eq!(t.summary(true), "Paused");
-        t.update(&event(1, None, JobState::Running, None), 7);
+        t.update(&event(1, None, JobState::Running, None));
         assert_eq!(t.summary(false), "Indexing…");
         for repo in ["a", "b", "c"] {
             let p = progress(repo, Phase::Walking, (0, 0), (0, 0));
-            t.update(&event(1, None, JobState::Running, Some(p)), 7);
+            t.update(&event(1, None, JobState::Running, Some(p)));
         }
         let p = progress("d", Phase::Chunking, (4, 10), (0, 0));
-        let u = t.update(&event(1, None, JobState::Running, Some(p)), 7);
+        let u = t.update(&event(1, None, JobState::Running, Some(p)));
         assert!(!u.state_changed);
         assert_eq!(u.overall.unwrap().repos_done, 3);
         assert_eq!(t.summary(false), "Indexing 3/7 repos, 24%");
         assert!(t.running() && !t.paused());
-        let u = t.update(&event(1, None, JobState::Completed, None), 7);
+        let u = t.update(&event(1, None, JobState::Completed, None));
         assert!(u.state_changed);
         assert_eq!(u.finished.unwrap().id, 1);
         // A second event for the finished job (its last progress) is not a second finish.
         let p = progress("d", Phase::Done, (10, 10), (0, 0));
-        let again = t.update(&event(1, None, JobState::Completed, Some(p)), 7);
+        let again = t.update(&event(1, None, JobState::Completed, Some(p)));
         assert_eq!(again.finished, None, "reported once");
         assert_eq!(t.summary(false), "Up to date");
-        t.update(&event(2, Some("a"), JobState::Paused, None), 7);
+        t.update(&event(2, Some("a"), JobState::Paused, None));
         assert!(t.paused());
         assert_eq!(t.summary(false), "Paused");
         // A single-repository job counts one repository.
-        t.update(&event(3, Some("a"), JobState::Running, None), 7);
+        t.update(&event(3, Some("a"), JobState::Running, None));
         let p = progress("a", Phase::Embedding, (0, 0), (1, 2));
-        let u = t.update(&event(3, Some("a"), JobState::Running, Some(p)), 7);
+        let u = t.update(&event(3, Some("a"), JobState::Running, Some(p)));
         assert_eq!(u.overall.unwrap().repos_total, 1);
         assert_eq!(t.summary(false), "Indexing 1/1 repos, 75%");
     }

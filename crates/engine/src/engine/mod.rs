@@ -46,12 +46,17 @@ pub struct EngineOptions {
     pub threads: Option<usize>,
 }
 
+/// How long a count of the clones' bytes is reused (see `Engine::bytes_on_disk`).
+const CLONE_BYTES_TTL: std::time::Duration = std::time::Duration::from_secs(600);
+
 /// Queries run since the counter was last written (see [`Engine::search`]).
 const QUERIES_KEY: &str = "queries_run";
 
 /// An open profile.
 pub struct Engine {
-    data_root: PathBuf,
+    /// The profile registry, kept open: the runner reads the profile's status on every
+    /// progress tick (a pause from another process must stop it within a batch).
+    registry: Mutex<Registry>,
     paths: ProfilePaths,
     config: ProfileConfig,
     model_dir: Option<PathBuf>,
@@ -64,6 +69,10 @@ pub struct Engine {
     /// The active model's index, loaded on the first semantic search; dropped after an
     /// index run (and a model swap) so the next search sees the new file.
     vectors: RwLock<Option<(&'static str, Arc<VectorIndex>)>>,
+    /// Bytes of the clones under `repos/` and when they were counted: walking every clone
+    /// costs seconds on a big profile, so an index run reuses a recent count (clones change
+    /// only by clone, sync and remove, which drop it).
+    clone_bytes: Mutex<Option<(std::time::Instant, u64)>>,
     /// Queries not yet added to the database's counter (a busy database defers the write).
     unsaved_queries: std::sync::atomic::AtomicU64,
 }
@@ -85,7 +94,6 @@ impl Engine {
             Some(id) => registry.require(id)?.id,
             None => registry.current()?,
         };
-        drop(registry);
         let paths = ProfilePaths::new(&root, &profile)?;
         paths.ensure_dirs()?;
         let config = ProfileConfig::load(&paths.config_file())?;
@@ -100,7 +108,8 @@ impl Engine {
             .unwrap_or_else(|| config.effective_threads())
             .max(1);
         Ok(Engine {
-            data_root: root,
+            registry: Mutex::new(registry),
+            clone_bytes: Mutex::new(None),
             paths,
             config,
             model_dir,
@@ -127,7 +136,10 @@ impl Engine {
     /// The profile's registry record, read fresh (another process may have changed its
     /// status).
     pub fn record(&self) -> Result<ProfileRecord> {
-        Registry::open(&self.data_root)?.require(&self.paths.id)
+        self.registry
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .require(&self.paths.id)
     }
 
     /// Refuses `action` when the profile is read-only.
@@ -148,8 +160,42 @@ impl Engine {
         Ok(Usage {
             repos: store.count("SELECT COUNT(*) FROM repos")? as u64,
             chunks: store.count("SELECT COUNT(*) FROM chunks")? as u64,
-            bytes: profiles::limits::dir_bytes(&self.paths.root),
+            bytes: self.bytes_on_disk(),
         })
+    }
+
+    /// The profile directory's size: its databases and vector files counted now, its
+    /// clones from a count at most [`CLONE_BYTES_TTL`] old.
+    fn bytes_on_disk(&self) -> u64 {
+        let repos_dir = self.paths.repos_dir();
+        let clones = {
+            let mut cached = self.clone_bytes.lock().unwrap_or_else(|p| p.into_inner());
+            match *cached {
+                Some((at, bytes)) if at.elapsed() < CLONE_BYTES_TTL => bytes,
+                _ => {
+                    let bytes = profiles::limits::dir_bytes(&repos_dir);
+                    *cached = Some((std::time::Instant::now(), bytes));
+                    bytes
+                }
+            }
+        };
+        let rest: u64 = std::fs::read_dir(&self.paths.root)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|entry| entry.path() != repos_dir)
+            .map(|entry| match entry.file_type() {
+                Ok(t) if t.is_dir() => profiles::limits::dir_bytes(&entry.path()),
+                Ok(t) if t.is_file() => entry.metadata().map_or(0, |m| m.len()),
+                _ => 0,
+            })
+            .sum();
+        clones + rest
+    }
+
+    /// Forgets the clones' size (after a clone, a sync or a removal changed it).
+    pub(crate) fn clones_changed(&self) {
+        *self.clone_bytes.lock().unwrap_or_else(|p| p.into_inner()) = None;
     }
 
     /// Fails before an operation that would take the profile past a limit.

@@ -157,6 +157,7 @@ impl Engine {
                     "repo-added",
                     &format!("github:{full_name} {} at {}", outcome.branch, outcome.head),
                 )?;
+                self.clones_changed();
                 Ok(repo)
             }
             Err(e) => {
@@ -232,6 +233,7 @@ impl Engine {
                 });
             }
         }
+        self.clones_changed();
         Ok(reports)
     }
 
@@ -447,6 +449,7 @@ impl Engine {
         }
         vectors.save(store.generation()?)?;
         self.invalidate_vectors();
+        self.clones_changed();
         Ok(removed.len() as u64)
     }
 }

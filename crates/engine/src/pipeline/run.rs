@@ -53,6 +53,10 @@ pub enum Phase {
 pub struct Progress {
     pub phase: Phase,
     pub repo: String,
+    /// `repo` is the run's `repo_index`-th repository (0-based) of `repos_total`, so a
+    /// caller can show progress over all of them without counting repositories itself.
+    pub repo_index: u64,
+    pub repos_total: u64,
     pub files_done: u64,
     pub files_total: u64,
     pub chunks_written: u64,
@@ -148,9 +152,13 @@ pub fn run(
         repos: repos.len() as u64,
         ..Default::default()
     };
-    let mut progress = Progress::default();
-    for repo in repos {
+    let mut progress = Progress {
+        repos_total: repos.len() as u64,
+        ..Progress::default()
+    };
+    for (index, repo) in repos.iter().enumerate() {
         progress.repo = repo.name.clone();
+        progress.repo_index = index as u64;
         progress.phase = Phase::Walking;
         (opts.progress)(&progress);
         index_repo_lexical(
