@@ -146,15 +146,7 @@ fn job_from_row(r: &Row<'_>) -> rusqlite::Result<Job> {
 
 fn query_jobs(store: &Store, tail: &str, args: &[&dyn rusqlite::ToSql]) -> Result<Vec<Job>> {
     let sql = format!("SELECT {COLUMNS} FROM jobs {tail}");
-    let mut stmt = store
-        .conn()
-        .prepare_cached(&sql)
-        .map_err(|e| store.err(e))?;
-    let rows = stmt
-        .query_map(args, job_from_row)
-        .map_err(|e| store.err(e))?;
-    rows.collect::<rusqlite::Result<_>>()
-        .map_err(|e| store.err(e))
+    store.query_all(&sql, args, job_from_row)
 }
 
 fn exec(store: &Store, sql: &str, args: &[&dyn rusqlite::ToSql]) -> Result<usize> {

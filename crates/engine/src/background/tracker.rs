@@ -256,7 +256,10 @@ mod tests {
         assert_eq!(t.summary(false), "Paused");
         // A single-repository job counts one repository.
         t.update(&event(3, Some("a"), JobState::Running, None));
-        let p = progress("a", Phase::Embedding, (0, 0), (1, 2));
+        let p = Progress {
+            repos_total: 1,
+            ..progress("a", Phase::Embedding, (0, 0), (1, 2))
+        };
         let u = t.update(&event(3, Some("a"), JobState::Running, Some(p)));
         assert_eq!(u.overall.unwrap().repos_total, 1);
         assert_eq!(t.summary(false), "Indexing 1/1 repos, 75%");

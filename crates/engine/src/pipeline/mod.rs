@@ -9,5 +9,5 @@ pub mod chunk;
 pub mod embed;
 pub(crate) mod ignore_rules;
 pub mod run;
-pub mod tokens;
+pub(crate) mod tokens;
 pub mod walk;

@@ -202,6 +202,15 @@ impl Registry {
         crate::store::migrate(&self.conn, &self.path, MIGRATIONS)
     }
 
+    fn query_all<T, C: FromIterator<T>, P: rusqlite::Params>(
+        &self,
+        sql: &str,
+        params: P,
+        map: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<C> {
+        crate::store::query_all(&self.conn, &self.path, sql, params, map)
+    }
+
     fn err(&self, e: rusqlite::Error) -> Error {
         db_error(&self.path, e)
     }
@@ -230,30 +239,25 @@ impl Registry {
             "SELECT id, kind, display_name, github_login, github_user_id, api_url, status,
                     created_at, last_used_at FROM profiles {tail}"
         );
-        let mut stmt = self.conn.prepare_cached(&sql).map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map(args, |r| {
-                let kind: String = r.get(1)?;
-                let status: String = r.get(6)?;
-                Ok(ProfileRecord {
-                    id: r.get(0)?,
-                    kind: if kind == "github" {
-                        ProfileKind::GitHub
-                    } else {
-                        ProfileKind::Local
-                    },
-                    display_name: r.get(2)?,
-                    github_login: r.get(3)?,
-                    github_user_id: r.get::<_, Option<i64>>(4)?.map(|n| n as u64),
-                    api_url: r.get(5)?,
-                    status: status.parse().unwrap_or_default(),
-                    created_at: r.get(7)?,
-                    last_used_at: r.get(8)?,
-                })
+        self.query_all(&sql, args, |r| {
+            let kind: String = r.get(1)?;
+            let status: String = r.get(6)?;
+            Ok(ProfileRecord {
+                id: r.get(0)?,
+                kind: if kind == "github" {
+                    ProfileKind::GitHub
+                } else {
+                    ProfileKind::Local
+                },
+                display_name: r.get(2)?,
+                github_login: r.get(3)?,
+                github_user_id: r.get::<_, Option<i64>>(4)?.map(|n| n as u64),
+                api_url: r.get(5)?,
+                status: status.parse().unwrap_or_default(),
+                created_at: r.get(7)?,
+                last_used_at: r.get(8)?,
             })
-            .map_err(|e| self.err(e))?;
-        rows.collect::<rusqlite::Result<_>>()
-            .map_err(|e| self.err(e))
+        })
     }
 
     /// Registers a GitHub account's profile, or refreshes its login if it exists. Returns the
@@ -400,25 +404,19 @@ impl Registry {
     }
 
     pub fn audit_log(&self, profile: Option<&str>) -> Result<Vec<AuditEntry>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT at, profile, event, detail FROM audit
+        self.query_all(
+            "SELECT at, profile, event, detail FROM audit
                  WHERE ?1 IS NULL OR profile = ?1 ORDER BY id",
-            )
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map(params![profile], |r| {
+            params![profile],
+            |r| {
                 Ok(AuditEntry {
                     at: r.get(0)?,
                     profile: r.get(1)?,
                     event: r.get(2)?,
                     detail: r.get(3)?,
                 })
-            })
-            .map_err(|e| self.err(e))?;
-        rows.collect::<rusqlite::Result<_>>()
-            .map_err(|e| self.err(e))
+            },
+        )
     }
 }
 

@@ -10,7 +10,7 @@
 
 mod filter;
 pub mod fusion;
-pub mod query;
+pub(crate) mod query;
 mod snippet;
 
 use std::collections::HashMap;

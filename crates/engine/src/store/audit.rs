@@ -17,21 +17,13 @@ impl Store {
     }
 
     pub fn audit_log(&self) -> Result<Vec<AuditRow>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT at, event, detail FROM audit ORDER BY id")
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok(AuditRow {
-                    at: r.get(0)?,
-                    event: r.get(1)?,
-                    detail: r.get(2)?,
-                })
+        self.query_all("SELECT at, event, detail FROM audit ORDER BY id", [], |r| {
+            Ok(AuditRow {
+                at: r.get(0)?,
+                event: r.get(1)?,
+                detail: r.get(2)?,
             })
-            .map_err(|e| self.err(e))?;
-        rows.collect::<rusqlite::Result<_>>()
-            .map_err(|e| self.err(e))
+        })
     }
 
     /// Adds `n` to a usage counter (queries run, ...).

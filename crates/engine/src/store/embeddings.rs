@@ -31,17 +31,13 @@ impl Store {
     /// since, are left out).
     pub fn pending_chunks(&self, ids: &[i64]) -> Result<Vec<PendingChunk>> {
         let json = serde_json::to_string(ids).expect("ids serialize");
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT c.content_hash, c.text, f.path, c.symbol, c.kind
+        self.query_all(
+            "SELECT c.content_hash, c.text, f.path, c.symbol, c.kind
                  FROM json_each(?1) j JOIN chunks c ON c.id = j.value
                  JOIN files f ON f.id = c.file_id
                  ORDER BY j.key",
-            )
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map(params![json], |r| {
+            params![json],
+            |r| {
                 Ok(PendingChunk {
                     content_hash: r.get(0)?,
                     text: unpack(&r.get::<_, Vec<u8>>(1)?),
@@ -49,10 +45,8 @@ impl Store {
                     symbol: r.get(3)?,
                     kind: r.get(4)?,
                 })
-            })
-            .map_err(|e| self.err(e))?;
-        rows.collect::<rusqlite::Result<_>>()
-            .map_err(|e| self.err(e))
+            },
+        )
     }
 
     /// The stored vectors of the given chunks (those that have one).
@@ -61,19 +55,13 @@ impl Store {
             return Ok(Vec::new());
         }
         let json = serde_json::to_string(ids).expect("ids serialize");
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT c.id, e.vector FROM chunks c
+        self.query_all(
+            "SELECT c.id, e.vector FROM chunks c
                  JOIN embeddings e ON e.model_id = ?1 AND e.content_hash = c.content_hash
                  WHERE c.id IN (SELECT value FROM json_each(?2))",
-            )
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map(params![model_id, json], |r| Ok((r.get(0)?, r.get(1)?)))
-            .map_err(|e| self.err(e))?;
-        rows.collect::<rusqlite::Result<_>>()
-            .map_err(|e| self.err(e))
+            params![model_id, json],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
     }
 
     /// One chunk id per distinct chunk text (the bench re-embeds exactly these).
@@ -129,15 +117,11 @@ impl Store {
     /// Chunk ids (with vectors) whose content hash is one of `hashes`: the chunks a batch of
     /// fresh embeddings belongs to, duplicates included.
     pub fn chunk_ids_with_hash(&self, hash: &[u8]) -> Result<Vec<i64>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT id FROM chunks WHERE content_hash = ?1")
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map(params![hash], |r| r.get(0))
-            .map_err(|e| self.err(e))?;
-        rows.collect::<rusqlite::Result<_>>()
-            .map_err(|e| self.err(e))
+        self.query_all(
+            "SELECT id FROM chunks WHERE content_hash = ?1",
+            params![hash],
+            |r| r.get(0),
+        )
     }
 
     /// The number of chunks that have a vector for `model_id` (what the vector index holds).

@@ -131,6 +131,16 @@ pub fn now() -> i64 {
 }
 
 impl Store {
+    /// Every row of `sql` with `params`, through `map` (see [`query_all`]).
+    pub(crate) fn query_all<T, C: FromIterator<T>, P: rusqlite::Params>(
+        &self,
+        sql: &str,
+        params: P,
+        map: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<C> {
+        query_all(&self.conn, &self.path, sql, params, map)
+    }
+
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     /// A file that is not a valid database is reported with the recovery step, never
     /// overwritten.
@@ -234,17 +244,13 @@ impl Store {
             return Ok(Vec::new());
         }
         let json = serde_json::to_string(ids).expect("ids serialize");
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT c.id, r.name, f.path, f.language, c.start_line, c.end_line, c.symbol,
+        self.query_all(
+            "SELECT c.id, r.name, f.path, f.language, c.start_line, c.end_line, c.symbol,
                         c.kind, c.text
                  FROM chunks c JOIN files f ON f.id = c.file_id JOIN repos r ON r.id = f.repo_id
                  WHERE c.id IN (SELECT value FROM json_each(?1))",
-            )
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map(params![json], |r| {
+            params![json],
+            |r| {
                 Ok(ChunkRow {
                     id: r.get(0)?,
                     repo: r.get(1)?,
@@ -256,10 +262,8 @@ impl Store {
                     kind: r.get(7)?,
                     text: unpack(&r.get::<_, Vec<u8>>(8)?),
                 })
-            })
-            .map_err(|e| self.err(e))?;
-        rows.collect::<rusqlite::Result<_>>()
-            .map_err(|e| self.err(e))
+            },
+        )
     }
 
     /// A single integer from a query without parameters (stats).
@@ -271,18 +275,12 @@ impl Store {
 
     /// Skipped files per reason, over all repositories (or one).
     pub fn skipped_by_reason(&self, repo_id: Option<i64>) -> Result<Vec<(String, i64)>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT reason, COUNT(*) FROM skipped WHERE (?1 IS NULL OR repo_id = ?1)
+        self.query_all(
+            "SELECT reason, COUNT(*) FROM skipped WHERE (?1 IS NULL OR repo_id = ?1)
                  GROUP BY reason ORDER BY reason",
-            )
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map(params![repo_id], |r| Ok((r.get(0)?, r.get(1)?)))
-            .map_err(|e| self.err(e))?;
-        rows.collect::<rusqlite::Result<_>>()
-            .map_err(|e| self.err(e))
+            params![repo_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
     }
 }
 
@@ -292,6 +290,21 @@ const DAMAGED: &str = "the file is not a valid Ferret database (damaged or overw
     Ferret leaves it untouched. Move it aside (for example `mv meta.sqlite meta.sqlite.bad` \
     in that directory), then add your repositories again (`ferret repo add`) and run \
     `ferret index` to rebuild the index from them";
+
+/// Runs `sql` (a cached statement) with `params` and collects every row through `map`;
+/// a failure names the database. Shared by the profile's store and the registry.
+pub(crate) fn query_all<T, C: FromIterator<T>, P: rusqlite::Params>(
+    conn: &Connection,
+    path: &Path,
+    sql: &str,
+    params: P,
+    map: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> Result<C> {
+    let err = |e| db_error(path, e);
+    let mut stmt = conn.prepare_cached(sql).map_err(err)?;
+    let rows = stmt.query_map(params, map).map_err(err)?;
+    rows.collect::<rusqlite::Result<_>>().map_err(err)
+}
 
 pub(crate) fn db_error(path: &Path, e: rusqlite::Error) -> Error {
     use rusqlite::ErrorCode;

@@ -104,26 +104,21 @@ impl Store {
     fn query_repos(&self, tail: &str, args: &[&dyn rusqlite::ToSql]) -> Result<Vec<RepoRow>> {
         let sql =
             format!("SELECT id, name, root, kind, added_at, last_indexed_at, remote, clone_url, branch, head, paused FROM repos {tail}");
-        let mut stmt = self.conn.prepare_cached(&sql).map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map(args, |r| {
-                Ok(RepoRow {
-                    id: r.get(0)?,
-                    name: r.get(1)?,
-                    root: PathBuf::from(r.get::<_, String>(2)?),
-                    kind: r.get(3)?,
-                    added_at: r.get(4)?,
-                    last_indexed_at: r.get(5)?,
-                    remote: r.get(6)?,
-                    clone_url: r.get(7)?,
-                    branch: r.get(8)?,
-                    head: r.get(9)?,
-                    paused: r.get::<_, i64>(10)? != 0,
-                })
+        self.query_all(&sql, args, |r| {
+            Ok(RepoRow {
+                id: r.get(0)?,
+                name: r.get(1)?,
+                root: PathBuf::from(r.get::<_, String>(2)?),
+                kind: r.get(3)?,
+                added_at: r.get(4)?,
+                last_indexed_at: r.get(5)?,
+                remote: r.get(6)?,
+                clone_url: r.get(7)?,
+                branch: r.get(8)?,
+                head: r.get(9)?,
+                paused: r.get::<_, i64>(10)? != 0,
             })
-            .map_err(|e| self.err(e))?;
-        rows.collect::<rusqlite::Result<_>>()
-            .map_err(|e| self.err(e))
+        })
     }
 
     /// Removes a repository and everything indexed from it. Returns the removed chunk ids so
@@ -146,12 +141,10 @@ impl Store {
         &self,
         repo_id: i64,
     ) -> Result<std::collections::HashMap<String, FileRow>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT id, path, size, mtime_ns, hash FROM files WHERE repo_id = ?1")
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map(params![repo_id], |r| {
+        self.query_all(
+            "SELECT id, path, size, mtime_ns, hash FROM files WHERE repo_id = ?1",
+            params![repo_id],
+            |r| {
                 Ok((
                     r.get::<_, String>(1)?,
                     FileRow {
@@ -161,9 +154,7 @@ impl Store {
                         hash: r.get(4)?,
                     },
                 ))
-            })
-            .map_err(|e| self.err(e))?;
-        rows.collect::<rusqlite::Result<_>>()
-            .map_err(|e| self.err(e))
+            },
+        )
     }
 }
