@@ -45,6 +45,9 @@ HOME=$test_home XDG_DATA_HOME=$test_home/.local/share dbus-run-session -- bash -
   cargo test --workspace --locked
 '
 
+step "MCP: the official Python SDK drives \`ferret mcp\`"
+HOME=$test_home tests/mcp/run.sh
+
 step "desktop end to end (the real app under Xvfb: tauri-driver + WebKitWebDriver)"
 tests/desktop-e2e/run.sh
 

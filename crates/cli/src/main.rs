@@ -6,6 +6,7 @@
 mod account_cmd;
 mod bench_cmd;
 mod daemon_cmd;
+mod mcp;
 mod model_cmd;
 mod progress;
 
@@ -110,6 +111,8 @@ enum Command {
         #[command(subcommand)]
         command: model_cmd::ModelCommand,
     },
+    /// Serve this profile's index to coding agents over MCP (stdio), read-only.
+    Mcp(mcp::McpArgs),
 }
 
 #[derive(Subcommand)]
@@ -245,6 +248,22 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(args) => bench_cmd::bench(args, cli.model_dir.clone()),
         Command::Eval(args) => bench_cmd::eval(args, &*open(&cli, None)?),
         Command::Model { command } => model_cmd::model(&*open(&cli, None)?, command),
+        Command::Mcp(args) => {
+            let profiles = profiles(&cli, Some(1))?;
+            let id = profiles.resolve(cli.profile.as_deref())?;
+            match args.print_config {
+                Some(client) => {
+                    let exe = std::env::current_exe()?;
+                    let exe = exe.canonicalize().unwrap_or(exe);
+                    print!(
+                        "{}",
+                        mcp::config::render(client, &exe, &id, cli.data_dir.as_deref())
+                    );
+                    Ok(())
+                }
+                None => mcp::serve(profiles.engine(&id)?),
+            }
+        }
     }
 }
 

@@ -258,6 +258,17 @@ impl Engine {
         self.embedder_for(self.model()?)
     }
 
+    /// Whether the active model is loaded, so a hybrid search would not wait for it.
+    /// Never blocks: while another thread loads the model, the answer is `false`.
+    pub fn model_ready(&self) -> bool {
+        let Ok(model) = self.model() else {
+            return false;
+        };
+        self.embedders
+            .try_lock()
+            .is_ok_and(|loaded| loaded.iter().any(|e| e.model_id() == model.id))
+    }
+
     /// The embedder of model version `spec`, loaded on first use.
     fn embedder_for(&self, spec: &'static ModelSpec) -> Result<Arc<Embedder>> {
         let mut loaded = self.embedders.lock().unwrap_or_else(|p| p.into_inner());
