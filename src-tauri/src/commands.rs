@@ -7,6 +7,7 @@ use std::sync::atomic::Ordering;
 
 use ferret_engine::background::JobKind;
 use ferret_engine::contract::{event, GitProgressEvent, ProfilesList, Settings};
+use ferret_engine::links::agents::{self, AgentSetup};
 use ferret_engine::links::deeplink::DeepLink;
 use ferret_engine::links::editor::{self};
 use ferret_engine::profiles::manager::{DeleteReport, LoginOutcome};
@@ -450,4 +451,29 @@ pub fn ui_ready(app: AppHandle) {
 #[tauri::command]
 pub async fn deep_link_follow(app: AppHandle, url: String) -> Res<()> {
     blocking(app, move |app, _| crate::links::follow(app, &url, true)).await
+}
+
+/// How to connect a coding agent to the current profile: the `ferret mcp` command and each
+/// known client's configuration (the CLI ships beside the app).
+#[tauri::command]
+pub async fn agent_setup(app: AppHandle) -> Res<AgentSetup> {
+    blocking(app, |_, shell| {
+        let exe = std::env::current_exe()
+            .map_err(|e| shell_failure(&format!("cannot find this program's path: {e}")))?;
+        let data_dir = std::env::var_os("FERRET_DATA_DIR").map(std::path::PathBuf::from);
+        Ok(agents::setup(
+            &agents::ferret_beside(&exe),
+            &shell.current_id()?,
+            data_dir.as_deref(),
+        ))
+    })
+    .await
+}
+
+/// Puts `text` on the system clipboard (the webview's own clipboard access is unreliable).
+#[tauri::command]
+pub async fn clipboard_write(app: AppHandle, text: String) -> Res<()> {
+    app.clipboard()
+        .write_text(text)
+        .map_err(|e| shell_failure(&format!("cannot write the clipboard: {e}")))
 }

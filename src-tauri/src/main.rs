@@ -188,6 +188,8 @@ fn main() {
             commands::settings_set,
             commands::model_status,
             commands::model_use,
+            commands::agent_setup,
+            commands::clipboard_write,
             commands::pick_folder,
             commands::ui_ready,
             commands::deep_link_follow,

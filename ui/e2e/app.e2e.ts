@@ -312,6 +312,25 @@ describe("settings", () => {
     await context.close();
   });
 
+  it("shows how to connect a coding agent to this profile, with copy buttons", async () => {
+    const { page, context, errors } = await open("signed-in", "light");
+    await page.locator("#search-input").waitFor();
+    await page.keyboard.press("Control+3");
+    await page.locator("#agent-setup").waitFor();
+    expect(await page.locator("#agent-command").textContent()).toBe("/usr/bin/ferret mcp --profile gh-5123");
+    expect(await page.locator("#agent-config").textContent()).toContain("claude mcp add ferret -- /usr/bin/ferret mcp --profile gh-5123");
+    await page.locator("#agent-client").selectOption("vscode");
+    const vscode = JSON.parse((await page.locator("#agent-config").textContent()) ?? "{}");
+    expect(vscode.servers.ferret).toEqual({ type: "stdio", command: "/usr/bin/ferret", args: ["mcp", "--profile", "gh-5123"] });
+    await page.locator("#agent-setup").scrollIntoViewIfNeeded();
+    await shot(page, "settings-agent");
+    await page.locator("#agent-config-copy").click();
+    await page.getByText("Copied the VS Code configuration").waitFor();
+    expect((await calls(page, "clipboard_write")).map((c) => c.text)).toEqual([(await page.locator("#agent-config").textContent()) ?? ""]);
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
   it("shows the search model with its speed, and switches with progress while the old model serves", async () => {
     const { page, context, errors } = await open("signed-in", "light");
     await page.locator("#search-input").waitFor();

@@ -6,7 +6,7 @@
  */
 import { mockIPC } from "@tauri-apps/api/mocks";
 import type {
-  ErrorKind, ErrorReport, FileContext, GitHubRepoChoice, ModelStatus, ProfileRecord, ProfileStats, RepoInfo, SearchHit, Settings,
+  AgentSetup, ErrorKind, ErrorReport, FileContext, GitHubRepoChoice, ModelStatus, ProfileRecord, ProfileStats, RepoInfo, SearchHit, Settings,
 } from "../src/api";
 
 declare global {
@@ -364,6 +364,22 @@ function install() {
           switch: args.id === state.model.active ? null : { to: String(args.id), embedded: 0, total: 1200 },
         };
         return state.model;
+      case "agent_setup": {
+        const exe = "/usr/bin/ferret";
+        const args = ["mcp", "--profile", state.current];
+        const json = (v: unknown) => JSON.stringify(v, null, 2) + "\n";
+        return {
+          command: [exe, ...args].join(" "),
+          configs: [
+            { client: "claude-code", name: "Claude Code", place: "run in a terminal", text: `claude mcp add ferret -- ${exe} ${args.join(" ")}\n` },
+            { client: "cursor", name: "Cursor", place: "~/.cursor/mcp.json", text: json({ mcpServers: { ferret: { command: exe, args } } }) },
+            { client: "vscode", name: "VS Code", place: ".vscode/mcp.json in the workspace", text: json({ servers: { ferret: { type: "stdio", command: exe, args } } }) },
+            { client: "zed", name: "Zed", place: "Zed's settings.json", text: json({ context_servers: { ferret: { source: "custom", command: exe, args, env: {} } } }) },
+          ],
+        } satisfies AgentSetup;
+      }
+      case "clipboard_write":
+        return null;
       case "ui_ready":
         return null;
       case "deep_link_follow": {

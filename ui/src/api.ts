@@ -37,6 +37,9 @@
  *   model_status           → {}                                   → ModelStatus
  *   model_use              → { id }                               → ModelStatus (a switch
  *                            queues a background re-embed; the old model serves meanwhile)
+ *   agent_setup            → {}                                   → AgentSetup (`ferret mcp` for
+ *                            this profile and each coding agent's configuration)
+ *   clipboard_write        → { text }                             → void
  *   pick_folder            → {}                                   → string|null (native dialog)
  *   ui_ready               → {}                                   → void; the page listens now:
  *                            links that arrived while it loaded are handled
@@ -55,6 +58,7 @@ import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 
 import type { ErrorKind, ErrorReport, EventMap } from "./generated/contract";
 import type {
+  AgentSetup,
   DeleteReport, FileContext, GitHubRepoChoice, LoginOutcome, ModelStatus, ProfileRecord, ProfileStats,
   ProfilesList, RepoInfo, SearchHit, SearchMode, Settings,
 } from "./generated/contract";
@@ -128,6 +132,8 @@ export const api = {
   settingsSet: (settings: Settings) => invoke<void>("settings_set", { settings }),
   modelStatus: () => invoke<ModelStatus>("model_status"),
   modelUse: (id: string) => invoke<ModelStatus>("model_use", { id }),
+  agentSetup: () => invoke<AgentSetup>("agent_setup"),
+  clipboardWrite: (text: string) => invoke<void>("clipboard_write", { text }),
   pickFolder: () => invoke<string | null>("pick_folder"),
   uiReady: () => invoke<void>("ui_ready"),
   deepLinkFollow: (url: string) => invoke<void>("deep_link_follow", { url }),

@@ -257,7 +257,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     let exe = exe.canonicalize().unwrap_or(exe);
                     print!(
                         "{}",
-                        mcp::config::render(client, &exe, &id, cli.data_dir.as_deref())
+                        ferret_engine::links::agents::config_text(
+                            client,
+                            &exe,
+                            &id,
+                            cli.data_dir.as_deref()
+                        )
                     );
                     Ok(())
                 }

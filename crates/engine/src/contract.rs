@@ -172,6 +172,7 @@ pub fn typescript() -> String {
     use crate::background::Overall;
     use crate::engine::{FileContext, ModelInfo, ModelStatus, ModelSwitch, RepoInfo};
     use crate::error::{ErrorKind, ErrorReport};
+    use crate::links::agents::{AgentClient, AgentConfig, AgentSetup};
     use crate::pipeline::run::Phase;
     use crate::profiles::limits::LimitUsage;
     use crate::profiles::manager::{DeleteReport, LoginOutcome, ProfileStats};
@@ -214,6 +215,9 @@ pub fn typescript() -> String {
         ModelInfo,
         ModelSwitch,
         ModelStatus,
+        AgentClient,
+        AgentConfig,
+        AgentSetup,
     );
 
     out.push_str("/** Event names and their payloads. */\nexport const EVENTS = {\n");

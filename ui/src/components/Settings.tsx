@@ -1,5 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
-import { api, errorHelp, errorMessage, EDITORS, LIMIT_WARN_AT, type EditorKind, type LimitUsage, type ModelStatus, type ProfileRecord, type ProfileStats, type Settings } from "../api";
+import { api, errorHelp, errorMessage, EDITORS, LIMIT_WARN_AT, type AgentClient, type AgentSetup, type EditorKind, type LimitUsage, type ModelStatus, type ProfileRecord, type ProfileStats, type Settings } from "../api";
 import { formatBytes, formatCount, relativeTime } from "../lib/format";
 import { Bar, ErrorNote, Icon, Spinner, type Toast } from "./ui";
 
@@ -105,6 +105,56 @@ export function ModelPanel({ toast }: { toast: ToastFn }) {
   );
 }
 
+/** The `ferret mcp` command for this profile and each agent's configuration, with copy buttons. */
+export function AgentPanel({ profile, toast }: { profile: ProfileRecord; toast: ToastFn }) {
+  const [setup, setSetup] = useState<AgentSetup | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [client, setClient] = useState<AgentClient>("claude-code");
+
+  useEffect(() => {
+    api.agentSetup().then(setSetup, (e) => setError(errorMessage(e)));
+  }, [profile.id]);
+
+  const copy = async (text: string, what: string) => {
+    try {
+      await api.clipboardWrite(text);
+      toast("ok", `Copied ${what}`);
+    } catch (err) {
+      toast("error", errorMessage(err), errorHelp(err));
+    }
+  };
+
+  if (error) return <ErrorNote message={error} hint="The agent setup could not be prepared for this profile." />;
+  if (!setup) return <Spinner />;
+  const config = setup.configs.find((c) => c.client === client) ?? setup.configs[0]!;
+  return (
+    <div class="agent-setup" id="agent-setup">
+      <label class="field">
+        <span>Server command</span>
+        <div class="copy-row">
+          <code class="mono copy-text" id="agent-command">{setup.command}</code>
+          <button type="button" class="btn small" id="agent-command-copy" onClick={() => copy(setup.command, "the command")}>
+            Copy
+          </button>
+        </div>
+      </label>
+      <label class="field">
+        <span>Agent</span>
+        <select class="input" id="agent-client" value={client} onChange={(e) => setClient(e.currentTarget.value as AgentClient)}>
+          {setup.configs.map((c) => (
+            <option value={c.client}>{c.name}</option>
+          ))}
+        </select>
+        <span class="hint">{config.place}</span>
+      </label>
+      <pre class="mono agent-config" id="agent-config">{config.text}</pre>
+      <button type="button" class="btn small" id="agent-config-copy" onClick={() => copy(config.text, `the ${config.name} configuration`)}>
+        Copy configuration
+      </button>
+    </div>
+  );
+}
+
 export function SettingsView({ profile, toast }: { profile: ProfileRecord; toast: ToastFn }) {
   const [saved, setSaved] = useState<Settings | null>(null);
   const [draft, setDraft] = useState<Settings | null>(null);
@@ -206,6 +256,12 @@ export function SettingsView({ profile, toast }: { profile: ProfileRecord; toast
           <h2>Search model</h2>
           <p class="muted small">The embedding model that finds code by meaning. Switching re-embeds every chunk in the background; searches keep working meanwhile.</p>
           <ModelPanel toast={toast} />
+        </section>
+
+        <section class="panel">
+          <h2>Connect a coding agent</h2>
+          <p class="muted small">Claude Code, Cursor, VS Code, Zed and other agents can search this profile's index through Ferret's MCP server: private, read-only, answered on this machine.</p>
+          <AgentPanel profile={profile} toast={toast} />
         </section>
 
         <section class="panel">

@@ -294,6 +294,29 @@ export type ModelSwitch = { to: string, embedded: number, total: number, };
  */
 export type ModelStatus = { active: string, switch: ModelSwitch | null, models: Array<ModelInfo>, };
 
+/**
+ * Coding agents with a known configuration format.
+ */
+export type AgentClient = "claude-code" | "cursor" | "vscode" | "zed";
+
+/**
+ * One client's configuration, ready to paste.
+ */
+export type AgentConfig = { client: AgentClient, name: string, 
+/**
+ * Where the text goes ("run in a terminal", a file name).
+ */
+place: string, text: string, };
+
+/**
+ * What the Settings page shows: the server command and every client's configuration.
+ */
+export type AgentSetup = { 
+/**
+ * The command line that serves the profile (for any other MCP client).
+ */
+command: string, configs: Array<AgentConfig>, };
+
 /** Event names and their payloads. */
 export const EVENTS = {
   INDEX_PROGRESS: "index-progress",

@@ -18,7 +18,6 @@
 //!   with a message that says what to do, never a crash. The server exits when its client
 //!   closes stdin.
 
-pub mod config;
 mod render;
 mod tools;
 
@@ -34,7 +33,7 @@ use rmcp::model::{
 use rmcp::service::{RequestContext, RoleServer};
 use rmcp::{ErrorData as McpError, ServerHandler, ServiceExt};
 
-use config::Client;
+use ferret_engine::links::agents::AgentClient;
 
 /// Longest a tool call may take before it is answered with a timeout error (well under the
 /// 15 s agents tend to allow).
@@ -42,9 +41,10 @@ const CALL_TIME_LIMIT: Duration = Duration::from_secs(10);
 
 #[derive(Args)]
 pub struct McpArgs {
-    /// Print the configuration that connects CLIENT to this profile, then exit.
+    /// Print the configuration that connects CLIENT (claude-code, cursor, vscode, zed) to
+    /// this profile, then exit.
     #[arg(long, value_name = "CLIENT")]
-    pub print_config: Option<Client>,
+    pub print_config: Option<AgentClient>,
 }
 
 /// The server: one open profile.
