@@ -154,12 +154,27 @@ enum RepoCommand {
 fn main() -> ExitCode {
     ferret_engine::redact::init_logging("warn");
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Mcp(_)) {
+        stop_quietly_on_closed_pipe();
+    }
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("ferret: error: {err}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// `ferret jobs --json | head`: when the reader goes away, end the way ripgrep and every C
+/// tool do (SIGPIPE, no message) instead of panicking on the next `println!`. Rust ignores
+/// SIGPIPE by default; the MCP server keeps it ignored, since a client that goes away is
+/// its normal end and rmcp handles the closed pipe.
+fn stop_quietly_on_closed_pipe() {
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of a signal before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 

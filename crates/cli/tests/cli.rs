@@ -95,6 +95,43 @@ fn index_then_search_json_has_the_contract_fields() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("cmd/geo.go"));
 }
 
+/// `ferret search … | head -c 100`: the reader goes away mid-output and ferret stops
+/// quietly, as ripgrep does, instead of panicking with "failed printing to stdout".
+#[test]
+fn a_closed_pipe_ends_output_quietly() {
+    use std::io::Read;
+    let data = tempfile::tempdir().unwrap();
+    let repo = data.path().join("big");
+    make_big_repo(&repo);
+    run_ok(ferret(data.path()).args(["repo", "add", repo.to_str().unwrap(), "--no-index"]));
+    run_ok(ferret(data.path()).args(["index", "--lexical-only"]));
+    // 200 hits with snippets: far more than a pipe holds, so writes fail once it closes.
+    let mut child = ferret(data.path())
+        .args([
+            "search",
+            "input scaled module",
+            "--mode",
+            "lexical",
+            "-n",
+            "200",
+            "--json",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 100];
+    stdout.read_exact(&mut first).unwrap();
+    drop(stdout);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("Broken pipe"),
+        "a closed pipe must not be a crash: {stderr}"
+    );
+}
+
 /// A repository big enough that indexing takes a few seconds.
 fn make_big_repo(root: &Path) {
     for i in 0..60 {

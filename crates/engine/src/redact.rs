@@ -153,7 +153,7 @@ pub fn init_logging(default_filter: &str) {
         } else {
             let _ignored = writeln!(
                 stderr,
-                "note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace"
+                "ferret: this is a bug; run again with RUST_BACKTRACE=1 for the details to report"
             );
         }
     }));
@@ -180,7 +180,7 @@ fn panic_report(
         .map(|l| format!(" at {}:{}:{}", l.file(), l.line(), l.column()))
         .unwrap_or_default();
     format!(
-        "\nthread '{thread}' panicked{location}:\n{}\n",
+        "ferret: internal error{location} (thread '{thread}'): {}\n",
         redact_tokens(message)
     )
 }
@@ -319,7 +319,7 @@ mod tests {
             "{stderr}"
         );
         assert!(!stderr.contains("filtered out by level"), "{stderr}");
-        assert!(stderr.contains("panicked at "), "{stderr}");
+        assert!(stderr.contains("ferret: internal error at "), "{stderr}");
         assert!(
             stderr.contains("request failed: Authorization: Bearer ***"),
             "{stderr}"
@@ -341,13 +341,17 @@ mod tests {
     }
 
     #[test]
-    fn panic_report_is_redacted_and_shaped_like_the_default() {
+    fn panic_report_is_one_redacted_line() {
         let location = std::panic::Location::caller();
         let report = panic_report("main", Some(location), &format!("bad token {CLASSIC}"));
         assert!(!report.contains(CLASSIC), "{report}");
-        assert!(report.contains("thread 'main' panicked at "), "{report}");
-        assert!(report.contains(location.file()), "{report}");
+        assert!(report.starts_with("ferret: internal error at "), "{report}");
+        assert!(
+            report.contains(location.file()) && report.contains("thread 'main'"),
+            "{report}"
+        );
         assert!(report.ends_with("bad token ghp_***\n"), "{report}");
+        assert_eq!(report.lines().count(), 1, "{report}");
         let payload: Box<dyn std::any::Any + Send> = Box::new(format!("owned {CLASSIC}"));
         assert_eq!(panic_message(payload.as_ref()), format!("owned {CLASSIC}"));
         let payload: Box<dyn std::any::Any + Send> = Box::new(42_u8);
