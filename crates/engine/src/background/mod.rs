@@ -106,6 +106,7 @@ impl ProfileBackground {
                 name: r.name,
                 root: r.root,
                 excludes: engine.config().excludes.clone(),
+                skip_dirs: vec![engine.data_root().to_path_buf()],
             })
             .collect())
     }

@@ -57,6 +57,8 @@ pub struct Engine {
     /// The profile registry, kept open: the runner reads the profile's status on every
     /// progress tick (a pause from another process must stop it within a batch).
     registry: Mutex<Registry>,
+    /// Every profile's data lives under it; never indexed or watched (see `ignore_rules`).
+    data_root: PathBuf,
     paths: ProfilePaths,
     config: ProfileConfig,
     model_dir: Option<PathBuf>,
@@ -109,6 +111,7 @@ impl Engine {
             .max(1);
         Ok(Engine {
             registry: Mutex::new(registry),
+            data_root: root.canonicalize().unwrap_or(root),
             clone_bytes: Mutex::new(None),
             paths,
             config,
@@ -119,6 +122,11 @@ impl Engine {
             vectors: RwLock::new(None),
             unsaved_queries: std::sync::atomic::AtomicU64::new(0),
         })
+    }
+
+    /// The data directory holding every profile (this one's under `user_data/`).
+    pub fn data_root(&self) -> &std::path::Path {
+        &self.data_root
     }
 
     pub fn profile_id(&self) -> &str {
@@ -329,6 +337,7 @@ impl Engine {
             walk: WalkOptions {
                 max_file_bytes: self.config.max_file_bytes,
                 excludes: self.config.excludes.clone(),
+                skip_dirs: vec![self.data_root.clone()],
             },
             limits: ChunkLimits::default(),
             threads: self.threads,

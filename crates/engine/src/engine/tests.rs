@@ -64,3 +64,29 @@ fn file_context_takes_lines_around_the_line() {
     assert_eq!(end.lines, ["line 9", "line 10"]);
     assert!(engine.file_context("proj", "../x", 1, 1, 1).is_err());
 }
+
+/// A data directory inside an indexed repository (a user who keeps everything in one
+/// folder): Ferret's own files are never indexed, so the index cannot feed on itself.
+#[test]
+fn the_data_directory_inside_a_repository_is_never_indexed() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("proj");
+    std::fs::create_dir_all(repo.join("src")).unwrap();
+    std::fs::write(repo.join("src/lib.rs"), "pub fn only_file() {}\n").unwrap();
+    let engine = Engine::open(EngineOptions {
+        data_root: Some(repo.join(".ferret-data")),
+        ..EngineOptions::default()
+    })
+    .unwrap();
+    engine.add_repo(&repo, Some("proj")).unwrap();
+    let cancel = std::sync::atomic::AtomicBool::new(false);
+    engine.index(None, &cancel, true, &|_| {}).unwrap();
+    // Twice: the first run wrote the database, the WAL and the job lock inside the repo.
+    let report = engine.index(None, &cancel, true, &|_| {}).unwrap();
+    let repos = engine.repos().unwrap();
+    assert_eq!(repos[0].files, 1, "only src/lib.rs is indexed: {report:?}");
+    assert_eq!(
+        report.files_changed, 0,
+        "the second run found nothing new: {report:?}"
+    );
+}

@@ -8,7 +8,10 @@
 //! directory from the path's own directory up to the root, where the deepest file with a
 //! matching line decides (a `!negation` there re-includes the path), `.ignore` before
 //! `.gitignore` as in ripgrep; then `.git/info/exclude`; then git's global excludes
-//! (`core.excludesFile`, by default `~/.config/git/ignore`). A path inside an ignored
+//! (`core.excludesFile`, by default `~/.config/git/ignore`). Before all of them, the
+//! directories Ferret must never read as code, whatever the rules say: its own data
+//! directory, when a user keeps it inside a repository (its database, WAL and lock files
+//! change on every index run, so indexing or watching them would never end). A path inside an ignored
 //! directory is ignored whatever the rules say about the path itself, as in git. Per-directory
 //! files are read lazily and cached until [`IgnoreRules::reload`].
 
@@ -24,14 +27,21 @@ use crate::{Error, Result};
 /// The ignore rules of one repository.
 pub(crate) struct IgnoreRules {
     root: PathBuf,
+    /// Absolute directories never indexed or watched (Ferret's data directory).
+    skip_dirs: Vec<PathBuf>,
     excludes: Gitignore,
     repo_wide: Vec<Gitignore>,
     dirs: HashMap<PathBuf, Vec<Gitignore>>,
 }
 
 impl IgnoreRules {
-    /// The rules of the repository at `root` (absolute) with the profile's `excludes`.
-    pub(crate) fn new(root: &Path, excludes: &[String]) -> Result<IgnoreRules> {
+    /// The rules of the repository at `root` (absolute) with the profile's `excludes`;
+    /// nothing under `skip_dirs` is ever taken.
+    pub(crate) fn new(
+        root: &Path,
+        excludes: &[String],
+        skip_dirs: &[PathBuf],
+    ) -> Result<IgnoreRules> {
         let mut builder = GitignoreBuilder::new(root);
         for pattern in excludes {
             builder.add_line(None, pattern).map_err(|e| {
@@ -41,7 +51,23 @@ impl IgnoreRules {
         let excludes = builder
             .build()
             .map_err(|e| Error::InvalidInput(format!("bad exclude patterns: {e}")))?;
+        // Compared with paths under `root`, which the walker and the watcher build from the
+        // root as given: a skip directory is matched as written and as resolved.
+        let canonical_root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+        let skip_dirs = skip_dirs
+            .iter()
+            .flat_map(|dir| {
+                let resolved = dir.canonicalize().unwrap_or_else(|_| dir.clone());
+                let under_root = resolved
+                    .strip_prefix(&canonical_root)
+                    .map(|rel| root.join(rel))
+                    .ok();
+                [Some(dir.clone()), Some(resolved), under_root]
+            })
+            .flatten()
+            .collect();
         let mut rules = IgnoreRules {
+            skip_dirs,
             root: root.to_path_buf(),
             excludes,
             repo_wide: Vec::new(),
@@ -109,6 +135,9 @@ impl IgnoreRules {
             Ok(rel) if !rel.as_os_str().is_empty() => {}
             Ok(_) => return false,
             Err(_) => return true,
+        }
+        if self.skip_dirs.iter().any(|dir| path.starts_with(dir)) {
+            return true;
         }
         if self.excludes.matched(path, is_dir).is_ignore() {
             return true;
@@ -229,7 +258,7 @@ mod tests {
         .map(|f| f.rel_path)
         .collect();
 
-        let mut rules = IgnoreRules::new(root, &excludes).unwrap();
+        let mut rules = IgnoreRules::new(root, &excludes, &[]).unwrap();
         let mut all = Vec::new();
         every_file(root, &mut all);
         let watched: BTreeSet<String> = all
@@ -273,7 +302,7 @@ mod tests {
     #[test]
     fn bad_excludes_are_refused_with_the_pattern() {
         let dir = tempfile::tempdir().unwrap();
-        let err = IgnoreRules::new(dir.path(), &["{unclosed".to_string()])
+        let err = IgnoreRules::new(dir.path(), &["{unclosed".to_string()], &[])
             .err()
             .unwrap()
             .to_string();

@@ -78,6 +78,8 @@ pub struct WalkOptions {
     pub max_file_bytes: u64,
     /// Extra gitignore-style patterns (the profile's excludes).
     pub excludes: Vec<String>,
+    /// Absolute directories never walked into (Ferret's data directory).
+    pub skip_dirs: Vec<PathBuf>,
 }
 
 impl Default for WalkOptions {
@@ -85,6 +87,7 @@ impl Default for WalkOptions {
         WalkOptions {
             max_file_bytes: 1024 * 1024,
             excludes: Vec::new(),
+            skip_dirs: Vec::new(),
         }
     }
 }
@@ -158,7 +161,7 @@ pub fn walk_repo(root: &Path, opts: &WalkOptions) -> Result<WalkReport> {
     // The ignore files and excludes are decided by the same rules the watcher uses (see
     // `ignore_rules`), not by the walker's own gitignore support, so the two never
     // disagree; the walker only lists directories and prunes what the rules drop.
-    let rules = std::sync::Mutex::new(IgnoreRules::new(root, &opts.excludes)?);
+    let rules = std::sync::Mutex::new(IgnoreRules::new(root, &opts.excludes, &opts.skip_dirs)?);
     let mut builder = ignore::WalkBuilder::new(root);
     builder
         .standard_filters(false)
@@ -396,6 +399,7 @@ mod tests {
         let opts = WalkOptions {
             max_file_bytes: 1000,
             excludes: vec!["*.txt".into()],
+            skip_dirs: Vec::new(),
         };
         let report = walk_repo(root, &opts).unwrap();
         let files: Vec<&str> = report.files.iter().map(|f| f.rel_path.as_str()).collect();

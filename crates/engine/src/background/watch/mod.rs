@@ -83,6 +83,8 @@ pub struct WatchedRepo {
     pub root: PathBuf,
     /// Extra gitignore-style patterns to ignore, as in [`crate::pipeline::walk::WalkOptions::excludes`].
     pub excludes: Vec<String>,
+    /// Absolute directories never watched (Ferret's data directory).
+    pub skip_dirs: Vec<PathBuf>,
 }
 
 /// What changed in one repository since the previous batch.
@@ -387,7 +389,7 @@ impl Worker {
                 root.display()
             )));
         }
-        let rules = IgnoreRules::new(&root, &repo.excludes)?;
+        let rules = IgnoreRules::new(&root, &repo.excludes, &repo.skip_dirs)?;
         let mut state = Repo {
             id: self.next_id,
             name: repo.name.clone(),

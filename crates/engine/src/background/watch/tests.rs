@@ -19,6 +19,7 @@ fn repo(name: &str, root: &Path) -> WatchedRepo {
         name: name.into(),
         root: root.to_path_buf(),
         excludes: Vec::new(),
+        skip_dirs: Vec::new(),
     }
 }
 
@@ -386,4 +387,36 @@ fn add_refuses_duplicates_missing_roots_and_bad_excludes() {
     assert_eq!(watcher.mode("gone"), None);
     assert_eq!(watcher.mode("bad"), None);
     assert_eq!(watcher.mode("r"), Some(WatchMode::Events));
+}
+
+/// Ferret's data directory inside a watched repository: its writes (database, WAL, job
+/// lock, vector files) never become batches, or the daemon would index itself forever.
+#[test]
+fn writes_under_a_skipped_directory_emit_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(root, "src/lib.rs", "fn a() {}\n");
+    write(root, ".ferret-data/user_data/default/config.json", "{}");
+    let mut watched = repo("r", root);
+    watched.skip_dirs = vec![root.join(".ferret-data")];
+    let (_watcher, rx) = start(vec![watched], options());
+    write(
+        root,
+        ".ferret-data/user_data/default/meta.sqlite-wal",
+        "wal",
+    );
+    write(root, ".ferret-data/user_data/default/job.lock", "1");
+    write(root, ".ferret-data/new/vectors.usearch.tmp", "v");
+    assert!(
+        collect_for(&rx, Duration::from_millis(800)).is_empty(),
+        "the data directory's writes were reported"
+    );
+    write(root, "src/lib.rs", "fn b() {}\n");
+    let batches = collect_until(&rx, |b| has_all(b, "r", &["src/lib.rs"]));
+    assert!(
+        all_paths(&batches, "r")
+            .iter()
+            .all(|p| !p.starts_with(".ferret-data")),
+        "{batches:?}"
+    );
 }
