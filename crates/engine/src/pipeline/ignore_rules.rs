@@ -27,7 +27,8 @@ use crate::{Error, Result};
 /// The ignore rules of one repository.
 pub(crate) struct IgnoreRules {
     root: PathBuf,
-    /// Absolute directories never indexed or watched (Ferret's data directory).
+    /// Directories inside the repository never indexed or watched (Ferret's data
+    /// directory), as paths under `root`.
     skip_dirs: Vec<PathBuf>,
     excludes: Gitignore,
     repo_wide: Vec<Gitignore>,
@@ -54,17 +55,15 @@ impl IgnoreRules {
         // Compared with paths under `root`, which the walker and the watcher build from the
         // root as given: a skip directory is matched as written and as resolved.
         let canonical_root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+        // Only a skip directory *inside* the repository matters; a repository inside one
+        // (a GitHub clone under the data directory's `repos/`) is indexed as usual.
         let skip_dirs = skip_dirs
             .iter()
-            .flat_map(|dir| {
+            .filter_map(|dir| {
                 let resolved = dir.canonicalize().unwrap_or_else(|_| dir.clone());
-                let under_root = resolved
-                    .strip_prefix(&canonical_root)
-                    .map(|rel| root.join(rel))
-                    .ok();
-                [Some(dir.clone()), Some(resolved), under_root]
+                let rel = resolved.strip_prefix(&canonical_root).ok()?;
+                (!rel.as_os_str().is_empty()).then(|| root.join(rel))
             })
-            .flatten()
             .collect();
         let mut rules = IgnoreRules {
             skip_dirs,
@@ -297,6 +296,22 @@ mod tests {
         ] {
             assert!(!walked.contains(dropped), "{dropped} should be left out");
         }
+    }
+
+    #[test]
+    fn a_skip_directory_applies_inside_the_repository_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let clone = data.join("user_data/p/repos/o/n");
+        fs::create_dir_all(clone.join("src")).unwrap();
+        fs::write(clone.join("src/lib.rs"), "fn f() {}\n").unwrap();
+        // A clone under the data directory is indexed as usual.
+        let mut rules = IgnoreRules::new(&clone, &[], std::slice::from_ref(&data)).unwrap();
+        assert!(!rules.is_ignored(&clone.join("src/lib.rs"), false));
+        // The data directory inside a repository is left out.
+        let mut rules = IgnoreRules::new(dir.path(), &[], std::slice::from_ref(&data)).unwrap();
+        assert!(rules.is_ignored(&data.join("user_data/p/config.json"), false));
+        assert!(!rules.is_ignored(&dir.path().join("notes.md"), false));
     }
 
     #[test]
