@@ -100,6 +100,8 @@ impl Engine {
         paths.ensure_dirs()?;
         let config = ProfileConfig::load(&paths.config_file())?;
         let store = Store::open(&paths.meta_db())?;
+        // The database (and its WAL) were just created with the umask's modes.
+        profiles::private::private_files_in(&paths.root)?;
         store.check_integrity()?;
         let model_dir = opts
             .model_dir
@@ -337,6 +339,7 @@ impl Engine {
             walk: WalkOptions {
                 max_file_bytes: self.config.max_file_bytes,
                 excludes: self.config.excludes.clone(),
+                index_secrets: self.config.index_secret_files,
                 skip_dirs: vec![self.data_root.clone()],
             },
             limits: ChunkLimits::default(),

@@ -90,3 +90,43 @@ fn the_data_directory_inside_a_repository_is_never_indexed() {
         "the second run found nothing new: {report:?}"
     );
 }
+
+/// The data directory holds the user's code: owner-only on creation, and an install made
+/// before this rule (0755/0644 under umask 022) is repaired when it is opened.
+#[cfg(unix)]
+#[test]
+fn the_data_directory_is_private_and_repaired_at_open() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("data");
+    let open = || {
+        Engine::open(EngineOptions {
+            data_root: Some(root.clone()),
+            ..EngineOptions::default()
+        })
+        .unwrap()
+    };
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let profile = root.join("user_data/default");
+    let checked = [
+        (root.clone(), 0o700),
+        (root.join("user_data"), 0o700),
+        (profile.clone(), 0o700),
+        (profile.join("vectors"), 0o700),
+        (root.join("profiles.sqlite"), 0o600),
+        (profile.join("meta.sqlite"), 0o600),
+    ];
+    drop(open());
+    drop(open());
+    for (path, want) in &checked {
+        assert_eq!(mode(path), *want, "{} on creation", path.display());
+    }
+    for (path, want) in &checked {
+        let loose = if *want == 0o700 { 0o755 } else { 0o644 };
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(loose)).unwrap();
+    }
+    drop(open());
+    for (path, want) in &checked {
+        assert_eq!(mode(path), *want, "{} repaired at open", path.display());
+    }
+}

@@ -30,6 +30,9 @@ pub enum SkipReason {
     InvalidUtf8,
     Symlink,
     Unreadable,
+    /// Likely credentials (`.env`, private keys, package-manager tokens): not code, and
+    /// not to be copied into an index (`index_secret_files` in the profile config opts in).
+    Secret,
 }
 
 impl SkipReason {
@@ -44,6 +47,7 @@ impl SkipReason {
             SkipReason::InvalidUtf8 => "invalid-utf8",
             SkipReason::Symlink => "symlink",
             SkipReason::Unreadable => "unreadable",
+            SkipReason::Secret => "secret",
         }
     }
 }
@@ -78,6 +82,8 @@ pub struct WalkOptions {
     pub max_file_bytes: u64,
     /// Extra gitignore-style patterns (the profile's excludes).
     pub excludes: Vec<String>,
+    /// Index files skipped as [`SkipReason::Secret`] too (off by default).
+    pub index_secrets: bool,
     /// Absolute directories never walked into (Ferret's data directory).
     pub skip_dirs: Vec<PathBuf>,
 }
@@ -87,6 +93,7 @@ impl Default for WalkOptions {
         WalkOptions {
             max_file_bytes: 1024 * 1024,
             excludes: Vec::new(),
+            index_secrets: false,
             skip_dirs: Vec::new(),
         }
     }
@@ -139,6 +146,30 @@ const GENERATED_SUFFIXES: &[&str] = &[
 ];
 
 /// Extensions that are binary by nature; skipping them by name saves reading them.
+/// Files that hold credentials by convention: environment files, SSH private keys, and the
+/// token files of npm, pip, git, curl/ftp (`.netrc`) and Docker.
+const SECRET_NAMES: &[&str] = &[
+    ".env",
+    ".npmrc",
+    ".yarnrc.yml",
+    ".netrc",
+    "_netrc",
+    ".pypirc",
+    ".git-credentials",
+    ".dockercfg",
+    ".htpasswd",
+    "id_rsa",
+    "id_dsa",
+    "id_ecdsa",
+    "id_ed25519",
+];
+
+/// Key and keystore formats.
+const SECRET_EXTENSIONS: &[&str] = &["pem", "key", "p12", "pfx", "jks", "keystore", "ppk", "kdbx"];
+
+/// `.env.<stage>` files hold secrets, except the templates meant to be committed.
+const ENV_TEMPLATES: &[&str] = &[".env.example", ".env.sample", ".env.template", ".env.dist"];
+
 const BINARY_EXTENSIONS: &[&str] = &[
     "png", "jpg", "jpeg", "gif", "bmp", "ico", "icns", "webp", "tiff", "psd", "pdf", "zip", "gz",
     "tgz", "bz2", "xz", "zst", "7z", "rar", "tar", "jar", "war", "class", "so", "dylib", "dll",
@@ -215,7 +246,9 @@ pub fn walk_repo(root: &Path, opts: &WalkOptions) -> Result<WalkReport> {
         if !file_type.is_file() {
             continue;
         }
-        if let Some(reason) = skip_by_name(&rel_path) {
+        if let Some(reason) =
+            skip_by_name(&rel_path).filter(|r| !(*r == SkipReason::Secret && opts.index_secrets))
+        {
             report.skipped.push(Skipped {
                 rel_path,
                 reason,
@@ -267,6 +300,15 @@ pub fn skip_by_name(rel_path: &str) -> Option<SkipReason> {
     let extension = file_name
         .rsplit_once('.')
         .map(|(_, ext)| ext.to_ascii_lowercase());
+    let env_file = file_name.starts_with(".env.") && !ENV_TEMPLATES.contains(&file_name);
+    if SECRET_NAMES.contains(&file_name)
+        || env_file
+        || extension
+            .as_deref()
+            .is_some_and(|ext| SECRET_EXTENSIONS.contains(&ext))
+    {
+        return Some(SkipReason::Secret);
+    }
     if extension.is_some_and(|ext| BINARY_EXTENSIONS.contains(&ext.as_str())) {
         return Some(SkipReason::Binary);
     }
@@ -354,6 +396,53 @@ mod tests {
         assert_eq!(skip_by_name("src/main.rs"), None);
     }
 
+    /// Credentials are not code: `.env` files, private keys and the credential files of
+    /// package managers are left out with their own reason, unless the profile opts in.
+    #[test]
+    fn secrets_are_skipped_unless_the_profile_opts_in() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for (rel, text) in [
+            ("src/main.rs", "fn main() {}\n"),
+            (".env", "DATABASE_URL=postgres://u:p@h/db\n"),
+            (".env.production", "API_KEY=abc\n"),
+            (".env.example", "API_KEY=\n"),
+            ("deploy/server.pem", "-----BEGIN PRIVATE KEY-----\n"),
+            ("keys/id_ed25519", "-----BEGIN OPENSSH PRIVATE KEY-----\n"),
+            ("keys/id_ed25519.pub", "ssh-ed25519 AAAA\n"),
+            (".npmrc", "//registry.npmjs.org/:_authToken=x\n"),
+            ("home/.netrc", "machine h login u password p\n"),
+            (".pypirc", "[pypi]\npassword = x\n"),
+            (".git-credentials", "https://u:t@github.com\n"),
+        ] {
+            let path = root.join(rel);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, text).unwrap();
+        }
+        let report = walk_repo(root, &WalkOptions::default()).unwrap();
+        let files: Vec<&str> = report.files.iter().map(|f| f.rel_path.as_str()).collect();
+        assert_eq!(
+            files,
+            [".env.example", "keys/id_ed25519.pub", "src/main.rs"]
+        );
+        let secret: Vec<&str> = report
+            .skipped
+            .iter()
+            .filter(|s| s.reason == SkipReason::Secret)
+            .map(|s| s.rel_path.as_str())
+            .collect();
+        assert_eq!(secret.len(), 8, "{secret:?}");
+        let opted_in = walk_repo(
+            root,
+            &WalkOptions {
+                index_secrets: true,
+                ..WalkOptions::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(opted_in.files.len(), 11);
+    }
+
     #[test]
     fn classifies_content() {
         assert!(classify_content(b"fn main() {}\n".to_vec()).is_ok());
@@ -400,6 +489,7 @@ mod tests {
             max_file_bytes: 1000,
             excludes: vec!["*.txt".into()],
             skip_dirs: Vec::new(),
+            index_secrets: false,
         };
         let report = walk_repo(root, &opts).unwrap();
         let files: Vec<&str> = report.files.iter().map(|f| f.rel_path.as_str()).collect();

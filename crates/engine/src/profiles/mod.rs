@@ -19,6 +19,7 @@
 pub mod limits;
 pub mod manager;
 pub mod pool;
+pub(crate) mod private;
 pub mod registry;
 pub mod secrets;
 
@@ -111,10 +112,15 @@ impl ProfilePaths {
     }
 
     /// Creates the profile's directories if they are missing.
+    /// Creates the profile's directories, owner-only, and repairs the modes of what an
+    /// older version left readable to others (see [`private`]).
     pub fn ensure_dirs(&self) -> Result<()> {
+        if let Some(user_data) = self.root.parent() {
+            private::private_dir(user_data)?;
+        }
         for dir in [self.root.clone(), self.vectors_dir()] {
-            std::fs::create_dir_all(&dir)
-                .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
+            private::private_dir(&dir)?;
+            private::private_files_in(&dir)?;
         }
         Ok(())
     }
@@ -143,6 +149,9 @@ pub struct ProfileConfig {
     pub editor: EditorKind,
     /// The command template (`{path}`, `{line}`) used when `editor` is custom.
     pub editor_command: Option<String>,
+    /// Index files that usually hold credentials (`.env`, private keys, `.npmrc`, …);
+    /// off by default, when they are skipped with the reason "secret".
+    pub index_secret_files: bool,
 }
 
 impl Default for ProfileConfig {
@@ -157,6 +166,7 @@ impl Default for ProfileConfig {
             watch_debounce_ms: 300,
             editor: EditorKind::default(),
             editor_command: None,
+            index_secret_files: false,
         }
     }
 }

@@ -165,12 +165,12 @@ pub struct Registry {
 impl Registry {
     /// Opens (creating) `<root>/profiles.sqlite`.
     pub fn open(root: &Path) -> Result<Self> {
-        std::fs::create_dir_all(root)
-            .map_err(|e| Error::io(format!("cannot create {}", root.display()), e))?;
+        super::private::private_dir(root)?;
         let path = root.join("profiles.sqlite");
         let conn = Connection::open(&path).map_err(|e| db_error(&path, e))?;
         let registry = Registry { conn, path };
         registry.configure()?;
+        super::private::private_files_in(root)?;
         Ok(registry)
     }
 
