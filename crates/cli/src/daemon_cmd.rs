@@ -105,6 +105,13 @@ pub fn daemon(
             }
         });
         let background = ProfileBackground::start(engine.clone(), opts, sink)?;
+        if !background.owns_queue() {
+            eprintln!(
+                "{id}: another Ferret process (the app or another `ferret daemon`) runs this \
+                 profile's jobs; this daemon watches and queues work for it, and takes over \
+                 if it stops"
+            );
+        }
         for (repo, mode) in background.watch_modes() {
             eprintln!("{id}: watching {repo} ({mode:?})");
         }

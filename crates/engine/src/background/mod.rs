@@ -90,6 +90,12 @@ impl ProfileBackground {
         self.runner.as_ref().expect("runner lives until drop")
     }
 
+    /// Whether this process runs the profile's jobs; when another one does (the app and
+    /// `ferret daemon` on one profile), this one only watches and queues work for it.
+    pub fn owns_queue(&self) -> bool {
+        self.runner().owns_queue()
+    }
+
     /// Queues work for this profile.
     pub fn jobs(&self) -> JobHandle {
         self.runner().handle()

@@ -217,6 +217,19 @@ pub(crate) fn next_queued(store: &Store) -> Result<Option<Job>> {
     .next())
 }
 
+/// Takes a queued job for this process: one atomic `UPDATE … WHERE state = 'queued'`, so of
+/// two runners that both saw the job only one gets it. Returns whether this one did.
+pub(crate) fn claim(store: &Store, id: i64) -> Result<bool> {
+    let t = now();
+    let changed = exec(
+        store,
+        "UPDATE jobs SET state = 'running', updated_at = ?2, started_at = COALESCE(started_at, ?2)
+         WHERE id = ?1 AND state = 'queued'",
+        params![id, t],
+    )?;
+    Ok(changed == 1)
+}
+
 pub(super) fn set_state(
     store: &Store,
     id: i64,

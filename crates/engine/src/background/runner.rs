@@ -40,6 +40,8 @@ const IDLE_POLL: Duration = Duration::from_millis(500);
 
 struct Shared {
     engine: Arc<Engine>,
+    /// This process owns the profile's queue (holds its runner lock).
+    owner: AtomicBool,
     sink: EventSink,
     stop: AtomicBool,
     wake: (Mutex<bool>, Condvar),
@@ -52,18 +54,27 @@ pub struct JobRunner {
 }
 
 impl JobRunner {
-    /// Re-queues jobs a dead process left running, then starts working the queue.
+    /// Starts working the profile's queue. One process at a time does (it holds the
+    /// profile's runner lock, released even if it is killed): the desktop app and
+    /// `ferret daemon` on one profile would otherwise run jobs twice and reset each other's
+    /// running jobs. The first one in owns the queue and re-queues what a dead process left
+    /// running; another one defers, says so, queues work for the owner, and takes over when
+    /// the owner goes away.
     pub fn start(engine: Arc<Engine>, sink: EventSink) -> Result<JobRunner> {
         let db = engine.paths().meta_db();
         let store = Store::open(&db)?;
-        let recovered = recover(&store)?;
-        if recovered > 0 {
-            log::info!(
-                "profile {}: resuming {recovered} interrupted job(s)",
+        let lock = try_own_queue(&engine)?;
+        if lock.is_some() {
+            recover_orphans(&engine, &store)?;
+        } else {
+            log::warn!(
+                "profile {}: another Ferret process (the app or `ferret daemon`) runs its jobs; \
+                 this one queues work for it and takes over if it stops",
                 engine.profile_id()
             );
         }
         let shared = Arc::new(Shared {
+            owner: AtomicBool::new(lock.is_some()),
             engine,
             sink,
             stop: AtomicBool::new(false),
@@ -72,12 +83,17 @@ impl JobRunner {
         let worker = shared.clone();
         let thread = std::thread::Builder::new()
             .name("ferret-jobs".into())
-            .spawn(move || worker_loop(&worker, store, db))
+            .spawn(move || worker_loop(&worker, store, db, lock))
             .map_err(|e| Error::io("cannot start the job runner thread", e))?;
         Ok(JobRunner {
             shared,
             thread: Some(thread),
         })
+    }
+
+    /// Whether this process runs the profile's jobs (see [`JobRunner::start`]).
+    pub fn owns_queue(&self) -> bool {
+        self.shared.owner.load(Ordering::SeqCst)
     }
 
     /// Queues a job (coalescing with an identical waiting one) and wakes the runner.
@@ -150,8 +166,63 @@ impl Drop for JobRunner {
     }
 }
 
-fn worker_loop(shared: &Shared, store: Store, db: PathBuf) {
+/// The profile's runner lock if no other process holds it.
+fn try_own_queue(engine: &Engine) -> Result<Option<std::fs::File>> {
+    let path = engine.paths().runner_lock_file();
+    let file = std::fs::File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| Error::io(format!("cannot open {}", path.display()), e))?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(Error::io(format!("cannot lock {}", path.display()), e))
+        }
+    }
+}
+
+/// Jobs left `running` by a process that died go back to the queue. Only the queue's owner
+/// does this, so a live runner's job is never reset under it.
+fn recover_orphans(engine: &Engine, store: &Store) -> Result<()> {
+    let recovered = recover(store)?;
+    if recovered > 0 {
+        log::info!(
+            "profile {}: resuming {recovered} interrupted job(s)",
+            engine.profile_id()
+        );
+    }
+    Ok(())
+}
+
+fn worker_loop(shared: &Shared, store: Store, db: PathBuf, mut lock: Option<std::fs::File>) {
     while !shared.stop.load(Ordering::SeqCst) {
+        if lock.is_none() {
+            match try_own_queue(&shared.engine) {
+                Ok(Some(file)) => {
+                    log::info!(
+                        "profile {}: the process that ran its jobs stopped; this one takes over",
+                        shared.engine.profile_id()
+                    );
+                    if let Err(e) = recover_orphans(&shared.engine, &store) {
+                        log::warn!("job runner of {}: {e}", shared.engine.profile_id());
+                    }
+                    lock = Some(file);
+                    shared.owner.store(true, Ordering::SeqCst);
+                }
+                Ok(None) => {
+                    wait(shared);
+                    continue;
+                }
+                Err(e) => {
+                    log::warn!("job runner of {}: {e}", shared.engine.profile_id());
+                    wait(shared);
+                    continue;
+                }
+            }
+        }
         let next = match shared.engine.record() {
             Ok(record) if record.status == ProfileStatus::Paused => Ok(None),
             Ok(_) => next_queued(&store),
@@ -209,14 +280,23 @@ fn rate_and_eta(p: &Progress, phase_started: Instant, done_at_start: u64) -> (f6
 fn run_one(shared: &Shared, store: &Store, db: &std::path::Path, job: Job) {
     let engine = &shared.engine;
     // The progress callback runs on the indexer's thread and needs its own connection.
-    let progress_store =
-        match set_state(store, job.id, JobState::Running, None).and_then(|()| Store::open(db)) {
-            Ok(s) => Mutex::new(s),
-            Err(e) => {
-                log::warn!("cannot start job {}: {e}", job.id);
-                return wait(shared);
-            }
-        };
+    match claim(store, job.id) {
+        Ok(true) => {}
+        // Cancelled meanwhile, or (in a race with another runner) taken by it.
+        Ok(false) => return,
+        Err(e) => {
+            log::warn!("cannot start job {}: {e}", job.id);
+            return wait(shared);
+        }
+    }
+    let progress_store = match Store::open(db) {
+        Ok(s) => Mutex::new(s),
+        Err(e) => {
+            log::warn!("cannot start job {}: {e}", job.id);
+            let _ = set_state(store, job.id, JobState::Queued, None);
+            return wait(shared);
+        }
+    };
     emit(shared, store, job.id, None);
     let cancel = AtomicBool::new(false);
     // Why the job stopped early, decided by the progress callback.
@@ -284,6 +364,60 @@ fn run_one(shared: &Shared, store: &Store, db: &std::path::Path, job: Job) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::EngineOptions;
+
+    fn open(root: &std::path::Path) -> Arc<Engine> {
+        Arc::new(
+            Engine::open(EngineOptions {
+                data_root: Some(root.to_path_buf()),
+                ..EngineOptions::default()
+            })
+            .unwrap(),
+        )
+    }
+
+    fn state_of(engine: &Engine, id: i64) -> JobState {
+        engine
+            .jobs(100)
+            .unwrap()
+            .into_iter()
+            .find(|j| j.id == id)
+            .unwrap()
+            .state
+    }
+
+    /// The app and `ferret daemon` on one profile: the second runner neither resets the
+    /// first one's running job nor takes jobs, and it takes over when the first stops.
+    #[test]
+    fn a_second_runner_defers_to_the_first_and_takes_over_when_it_stops() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (open(dir.path()), open(dir.path()));
+        let first = JobRunner::start(a.clone(), Arc::new(|_: &JobEvent| {})).unwrap();
+        assert!(first.owns_queue());
+        // A job the first process is running (claimed as its runner would).
+        let (job, _) = a.enqueue_job(JobKind::Sync, None).unwrap();
+        assert!(claim(&a.store(), job.id).unwrap());
+        assert!(!claim(&b.store(), job.id).unwrap(), "a job is claimed once");
+
+        let second = JobRunner::start(b.clone(), Arc::new(|_: &JobEvent| {})).unwrap();
+        assert!(!second.owns_queue(), "the second runner defers");
+        std::thread::sleep(Duration::from_millis(1200));
+        assert_eq!(
+            state_of(&b, job.id),
+            JobState::Running,
+            "not reset under its owner"
+        );
+
+        // The first process goes away with its job unfinished: the second takes over,
+        // re-queues the orphan and runs it (a sync with no GitHub repositories fails fast).
+        first.stop();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while !state_of(&b, job.id).is_finished() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        assert!(second.owns_queue(), "the second runner took over");
+        assert_eq!(state_of(&b, job.id), JobState::Failed);
+    }
 
     #[test]
     fn rate_and_eta_follow_the_phase() {

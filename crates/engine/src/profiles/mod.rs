@@ -111,6 +111,11 @@ impl ProfilePaths {
         self.root.join("job.lock")
     }
 
+    /// Held by the one process whose job runner works this profile's queue.
+    pub fn runner_lock_file(&self) -> PathBuf {
+        self.root.join("runner.lock")
+    }
+
     /// Creates the profile's directories if they are missing.
     /// Creates the profile's directories, owner-only, and repairs the modes of what an
     /// older version left readable to others (see [`private`]).
