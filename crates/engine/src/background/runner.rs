@@ -394,9 +394,16 @@ mod tests {
         let (a, b) = (open(dir.path()), open(dir.path()));
         let first = JobRunner::start(a.clone(), Arc::new(|_: &JobEvent| {})).unwrap();
         assert!(first.owns_queue());
-        // A job the first process is running (claimed as its runner would).
-        let (job, _) = a.enqueue_job(JobKind::Sync, None).unwrap();
-        assert!(claim(&a.store(), job.id).unwrap());
+        // A job the first process is running, queued and claimed in one transaction so its
+        // runner cannot take it first.
+        let job = {
+            let store = a.store();
+            store.conn().execute_batch("BEGIN IMMEDIATE").unwrap();
+            let (job, _) = enqueue(&store, JobKind::Sync, None).unwrap();
+            assert!(claim(&store, job.id).unwrap());
+            store.conn().execute_batch("COMMIT").unwrap();
+            job
+        };
         assert!(!claim(&b.store(), job.id).unwrap(), "a job is claimed once");
 
         let second = JobRunner::start(b.clone(), Arc::new(|_: &JobEvent| {})).unwrap();

@@ -152,14 +152,18 @@ pub fn command_line(
     let (program, args): (&str, Vec<String>) = match kind {
         EditorKind::Vscode => ("code", vec!["-g".into(), at]),
         EditorKind::Jetbrains => ("idea", vec!["--line".into(), line.to_string(), file]),
-        EditorKind::Vim => (
-            "x-terminal-emulator",
-            vec!["-e".into(), "vim".into(), plus, file],
-        ),
-        EditorKind::Neovim => (
-            "x-terminal-emulator",
-            vec!["-e".into(), "nvim".into(), plus, file],
-        ),
+        EditorKind::Vim | EditorKind::Neovim => {
+            let editor = if kind == EditorKind::Vim {
+                "vim"
+            } else {
+                "nvim"
+            };
+            let launcher = terminal_launcher(editor, line, &file)?;
+            (
+                "x-terminal-emulator",
+                vec!["-e".into(), launcher.to_string_lossy().into_owned()],
+            )
+        }
         EditorKind::Emacs => ("emacsclient", vec!["-n".into(), plus, file]),
         EditorKind::Sublime => ("subl", vec![at]),
         EditorKind::Zed => ("zed", vec![at]),
@@ -169,6 +173,66 @@ pub fn command_line(
         program: program.into(),
         args,
     })
+}
+
+/// A terminal editor runs inside `x-terminal-emulator -e …`, and terminals disagree on what
+/// follows `-e`: some take it as argv, some (Debian's gnome-terminal wrapper among them)
+/// join it into one string and split it again, so a file named `x -c !cmd .rs` would hand
+/// vim a `-c` command. The terminal therefore gets one word it cannot split: a private
+/// launcher script whose single-quoted words are the editor, `+LINE`, `--` (nothing after
+/// it is an option) and the file. The script deletes itself as it starts.
+fn terminal_launcher(editor: &str, line: u32, file: &str) -> Result<std::path::PathBuf> {
+    use std::io::Write;
+    let dir = launcher_dir()?;
+    let mut script = tempfile::Builder::new()
+        .prefix("open-")
+        .suffix(".sh")
+        .tempfile_in(&dir)
+        .map_err(|e| Error::io(format!("cannot create a launcher in {}", dir.display()), e))?;
+    let text = format!(
+        "#!/bin/sh\nrm -f -- \"$0\"\nexec {} {} -- {}\n",
+        sh_word(editor),
+        sh_word(&format!("+{line}")),
+        sh_word(file)
+    );
+    script
+        .write_all(text.as_bytes())
+        .map_err(|e| Error::io("cannot write the editor launcher", e))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(script.path(), std::fs::Permissions::from_mode(0o700))
+            .map_err(|e| Error::io("cannot make the editor launcher executable", e))?;
+    }
+    let (_, path) = script
+        .keep()
+        .map_err(|e| Error::io("cannot keep the editor launcher", e.error))?;
+    Ok(path)
+}
+
+/// A private directory for launchers (0700, per user), under the system temp dir.
+fn launcher_dir() -> Result<std::path::PathBuf> {
+    #[cfg(unix)]
+    let user = current_uid();
+    #[cfg(not(unix))]
+    let user = "user".to_string();
+    let dir = std::env::temp_dir().join(format!("ferret-{user}"));
+    crate::profiles::private::private_dir(&dir)?;
+    Ok(dir)
+}
+
+/// This process's user id (the owner of `/proc/self`), to keep users' launchers apart.
+#[cfg(unix)]
+fn current_uid() -> String {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self")
+        .map(|m| m.uid().to_string())
+        .unwrap_or_else(|_| "user".into())
+}
+
+/// `s` as one POSIX shell word: single-quoted, with `'` written as `'\''`.
+fn sh_word(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
 }
 
 fn custom_command(template: Option<&str>, file: &str, line: u32) -> Result<CommandLine> {
@@ -324,14 +388,13 @@ mod tests {
             cl(EditorKind::Jetbrains, None, p, 42),
             ["idea", "--line", "42", p]
         );
-        assert_eq!(
-            cl(EditorKind::Vim, None, p, 42),
-            ["x-terminal-emulator", "-e", "vim", "+42", p]
-        );
-        assert_eq!(
-            cl(EditorKind::Neovim, None, p, 42),
-            ["x-terminal-emulator", "-e", "nvim", "+42", p]
-        );
+        for kind in [EditorKind::Vim, EditorKind::Neovim] {
+            let c = cl(kind, None, p, 42);
+            assert_eq!(c[..2], ["x-terminal-emulator", "-e"]);
+            assert_eq!(c.len(), 3, "one word after -e: {c:?}");
+            assert!(!c[2].contains(' '), "{c:?}");
+            let _ = std::fs::remove_file(&c[2]);
+        }
         assert_eq!(
             cl(EditorKind::Emacs, None, p, 42),
             ["emacsclient", "-n", "+42", p]
@@ -345,6 +408,47 @@ mod tests {
             ["zed", "/src/a b/main.rs:1"],
             "line 0 is clamped to 1"
         );
+    }
+
+    /// A hostile file name reaches vim as one file name after `--`, however the terminal
+    /// splits what follows `-e` (the launcher is run here by `sh`, with a `vim` that records
+    /// its arguments).
+    #[cfg(unix)]
+    #[test]
+    fn hostile_file_names_reach_vim_as_one_argument() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let bin = dir.path().join("bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        let record = dir.path().join("argv");
+        std::fs::write(
+            bin.join("vim"),
+            format!(
+                "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\n' \"$a\"; done > '{}'\n",
+                record.display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(bin.join("vim"), std::fs::Permissions::from_mode(0o755)).unwrap();
+        for hostile in [
+            "/repo/x -c !touch pwned .rs",
+            "/repo/it's; rm -rf ~ .rs",
+            "/repo/$(id)`id`\\n.rs",
+        ] {
+            let c = command_line(EditorKind::Vim, None, Path::new(hostile), 7).unwrap();
+            let launcher = &c.args[1];
+            let status = std::process::Command::new("sh")
+                .arg(launcher)
+                .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+                .current_dir(dir.path())
+                .status()
+                .unwrap();
+            assert!(status.success());
+            let argv = std::fs::read_to_string(&record).unwrap();
+            assert_eq!(argv, format!("+7\n--\n{hostile}\n"), "{hostile}");
+            assert!(!Path::new(launcher).exists(), "the launcher removes itself");
+            assert!(!dir.path().join("pwned").exists());
+        }
     }
 
     #[test]
