@@ -449,8 +449,11 @@ pub fn ui_ready(app: AppHandle) {
 
 /// Follows a link the user agreed to, switching to the profile it names.
 #[tauri::command]
-pub async fn deep_link_follow(app: AppHandle, url: String) -> Res<()> {
-    blocking(app, move |app, _| crate::links::follow(app, &url, true)).await
+pub async fn deep_link_follow(app: AppHandle, url: String, always_allow: bool) -> Res<()> {
+    blocking(app, move |app, _| {
+        crate::links::follow(app, &url, true, always_allow)
+    })
+    .await
 }
 
 /// How to connect a coding agent to the current profile: the `ferret mcp` command and each

@@ -476,6 +476,24 @@ try {
   await waitFor("the invalid-link message", async () => /invalid file path/.test(await c.textOf(".toast")), 15000);
   await c.shot("invalid-link");
 
+  // A link that opens a file asks first (a web page can fire links, and the editor acts on
+  // what it opens), then opens it.
+  const fileLink = `ferret://open?repo=${encodeURIComponent("octo-e2e/polyglot")}&path=${encodeURIComponent("src/matrix.cpp")}&line=3`;
+  spawnSync(app, [fileLink], { env: process.env, timeout: 30000 });
+  await c.one("the open-file question", ".modal", 15000);
+  const askedOpen = await c.textOf(".modal");
+  if (!/Open in your editor\?[\s\S]*open octo-e2e\/polyglot\/src\/matrix\.cpp:3/.test(askedOpen)) throw new Error(`asked: ${askedOpen}`);
+  await c.shot("deep-link-open-confirm");
+  await c.click(await c.one("the Open button", "#link-follow"));
+  await waitFor("the linked file to open", () => /src\/matrix\.cpp:3$/m.test(readFileSync(opened, "utf8")), 15000);
+  log("link that opens a file: asked, then opened");
+
+  // A link to a file Ferret never indexed is refused before anything is asked.
+  spawnSync(app, [`ferret://open?repo=${encodeURIComponent("octo-e2e/polyglot")}&path=${encodeURIComponent(".git/config")}&line=1`], { env: process.env, timeout: 30000 });
+  await waitFor("the refusal", async () => /not a file Ferret indexed/.test(await c.textOf(".toast")), 15000);
+  if ((await c.find(".modal")).length !== 0) throw new Error("a question was asked for a file that is not indexed");
+  log("link to a file that is not indexed: refused");
+
   // ---------------------------------------------------------------- start at login
   await c.key("3", true);
   const toggle = await c.one("the start-at-login switch", "#start-at-login");

@@ -71,7 +71,7 @@ describe("deep links", () => {
     await page.locator("#search-input").waitFor();
     await expect.poll(() => calls(page, "ui_ready")).toEqual([{}]);
     const link = "ferret://search?q=retry&profile=work";
-    const ask = { url: link, action: "search for “retry”", profile: "work", profile_name: "work", current: "gh-5123", current_name: "alice-m" };
+    const ask = { url: link, action: "search for “retry”", opens_in: null, profile: "work", profile_name: "work", current: "gh-5123", current_name: "alice-m" };
     await emit(page, "deep-link-confirm", ask);
     const dialog = page.getByRole("dialog", { name: "Switch profile?" });
     await dialog.waitFor();
@@ -83,8 +83,32 @@ describe("deep links", () => {
 
     await emit(page, "deep-link-confirm", ask);
     await page.getByRole("button", { name: "Switch to work" }).click();
-    await expect.poll(() => calls(page, "deep_link_follow")).toEqual([{ url: link }]);
+    await expect.poll(() => calls(page, "deep_link_follow")).toEqual([{ url: link, alwaysAllow: false }]);
     await page.locator(".profile-name", { hasText: "work" }).waitFor();
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it("asks before a link opens a file in the editor, with always-allow per repository", async () => {
+    const { page, context, errors } = await open("signed-in", "light");
+    await page.locator("#search-input").waitFor();
+    await expect.poll(() => calls(page, "ui_ready")).toEqual([{}]);
+    const link = "ferret://open?repo=alice-m%2Fferret&path=src%2Fmain.rs&line=12";
+    const ask = { url: link, action: "open alice-m/ferret/src/main.rs:12", opens_in: "alice-m/ferret", profile: "gh-5123", profile_name: "alice-m", current: "gh-5123", current_name: "alice-m" };
+    await emit(page, "deep-link-confirm", ask);
+    const dialog = page.getByRole("dialog", { name: "Open in your editor?" });
+    await dialog.waitFor();
+    expect(await dialog.textContent()).toContain("A link asks to open alice-m/ferret/src/main.rs:12.");
+    expect(await dialog.textContent()).toContain("Always allow links to open files of alice-m/ferret");
+    await shot(page, "deep-link-open-confirm");
+    await page.getByRole("button", { name: "Cancel" }).click();
+    await dialog.waitFor({ state: "detached" });
+    expect(await calls(page, "deep_link_follow")).toEqual([]);
+
+    await emit(page, "deep-link-confirm", ask);
+    await page.locator("#link-always").evaluate((e: HTMLInputElement) => e.click());
+    await page.getByRole("button", { name: "Open", exact: true }).click();
+    await expect.poll(() => calls(page, "deep_link_follow")).toEqual([{ url: link, alwaysAllow: true }]);
     expect(errors).toEqual([]);
     await context.close();
   });

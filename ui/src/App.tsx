@@ -77,37 +77,17 @@ export function App() {
     return () => subs.forEach((p) => p.then((f) => f()).catch(() => {}));
   }, []);
 
-  const followLink = async (link: DeepLinkConfirmEvent) => {
+  const followLink = async (link: DeepLinkConfirmEvent, alwaysAllow: boolean) => {
     setConfirmLink(null);
     try {
-      await api.deepLinkFollow(link.url);
+      await api.deepLinkFollow(link.url, alwaysAllow);
       await loadProfiles();
     } catch (e) {
       toast("error", errorMessage(e), errorHelp(e));
     }
   };
 
-  const confirmModal = confirmLink && (
-    <Modal
-      title="Switch profile?"
-      onClose={() => setConfirmLink(null)}
-      footer={
-        <>
-          <button class="btn" onClick={() => setConfirmLink(null)}>
-            Stay on {confirmLink.current_name || confirmLink.current}
-          </button>
-          <button class="btn primary" onClick={() => void followLink(confirmLink)}>
-            Switch to {confirmLink.profile_name}
-          </button>
-        </>
-      }
-    >
-      <p class="link-confirm">
-        A link asks to {confirmLink.action} in the profile <b>{confirmLink.profile_name}</b> ({confirmLink.profile}). You are
-        using <b>{confirmLink.current_name}</b> ({confirmLink.current}).
-      </p>
-    </Modal>
-  );
+  const confirmModal = confirmLink && <LinkConfirm link={confirmLink} onCancel={() => setConfirmLink(null)} onFollow={followLink} />;
 
   useEffect(() => {
     if (current) void loadRepos();
@@ -199,5 +179,52 @@ export function App() {
       {confirmModal}
       <Toasts toasts={toasts} dismiss={(id) => setToasts((t) => t.filter((x) => x.id !== id))} />
     </div>
+  );
+}
+
+/**
+ * The question a `ferret://` link needs answered first: opening a file in the editor (a web
+ * page may fire links; the editor acts on what it opens), or switching to another profile.
+ */
+function LinkConfirm({ link, onCancel, onFollow }: { link: DeepLinkConfirmEvent; onCancel: () => void; onFollow: (link: DeepLinkConfirmEvent, alwaysAllow: boolean) => void }) {
+  const [always, setAlways] = useState(false);
+  const switching = link.profile !== link.current;
+  const opens = link.opens_in;
+  return (
+    <Modal
+      title={opens ? "Open in your editor?" : "Switch profile?"}
+      onClose={onCancel}
+      footer={
+        <>
+          <button class="btn" id="link-cancel" onClick={onCancel}>
+            {opens ? "Cancel" : `Stay on ${link.current_name || link.current}`}
+          </button>
+          <button class="btn primary" id="link-follow" onClick={() => onFollow(link, always)}>
+            {opens ? (switching ? `Switch to ${link.profile_name} and open` : "Open") : `Switch to ${link.profile_name}`}
+          </button>
+        </>
+      }
+    >
+      <p class="link-confirm">
+        A link asks to <b>{link.action}</b>
+        {switching ? (
+          <>
+            {" "}
+            in the profile <b>{link.profile_name}</b> ({link.profile}). You are using <b>{link.current_name}</b> ({link.current}).
+          </>
+        ) : (
+          "."
+        )}
+      </p>
+      {opens && (
+        <label class="toggle small">
+          <input type="checkbox" id="link-always" checked={always} onChange={(e) => setAlways(e.currentTarget.checked)} />
+          <span class="switch" aria-hidden="true" />
+          <span>
+            Always allow links to open files of <code>{opens}</code>
+          </span>
+        </label>
+      )}
+    </Modal>
   );
 }

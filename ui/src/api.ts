@@ -43,8 +43,9 @@
  *   pick_folder            → {}                                   → string|null (native dialog)
  *   ui_ready               → {}                                   → void; the page listens now:
  *                            links that arrived while it loaded are handled
- *   deep_link_follow       → { url }                              → void; follow a link the user
- *                            agreed to (switches to the profile it names)
+ *   deep_link_follow       → { url, alwaysAllow }                 → void; follow a link the user
+ *                            agreed to (switches to the profile it names, opens the file;
+ *                            alwaysAllow: links may open that repository's files unasked)
  *
  * Events (listen): `EVENTS` names them and `EventMap` gives each one's payload.
  *
@@ -136,7 +137,7 @@ export const api = {
   clipboardWrite: (text: string) => invoke<void>("clipboard_write", { text }),
   pickFolder: () => invoke<string | null>("pick_folder"),
   uiReady: () => invoke<void>("ui_ready"),
-  deepLinkFollow: (url: string) => invoke<void>("deep_link_follow", { url }),
+  deepLinkFollow: (url: string, alwaysAllow = false) => invoke<void>("deep_link_follow", { url, alwaysAllow }),
 };
 
 /** Subscribes to a backend event; resolves to the unsubscribe function. */

@@ -89,13 +89,16 @@ pub struct DeepLinkSearchEvent {
     pub profile: Option<String>,
 }
 
-/// `deep-link-confirm` payload: the link wants another profile.
+/// `deep-link-confirm` payload: the link needs the user's yes first, because it opens a
+/// file in the editor or names another profile (or both).
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DeepLinkConfirmEvent {
     pub url: String,
     /// What the link does, for the question: "search for …" or "open path:line".
     pub action: String,
+    /// The repository whose file the link opens; `None` for a search.
+    pub opens_in: Option<String>,
     pub profile: String,
     pub profile_name: String,
     pub current: String,

@@ -193,13 +193,18 @@ summary: string, };
 export type DeepLinkSearchEvent = { query: string, profile: string | null, };
 
 /**
- * `deep-link-confirm` payload: the link wants another profile.
+ * `deep-link-confirm` payload: the link needs the user's yes first, because it opens a
+ * file in the editor or names another profile (or both).
  */
 export type DeepLinkConfirmEvent = { url: string, 
 /**
  * What the link does, for the question: "search for …" or "open path:line".
  */
-action: string, profile: string, profile_name: string, current: string, current_name: string, };
+action: string, 
+/**
+ * The repository whose file the link opens; `None` for a search.
+ */
+opens_in: string | null, profile: string, profile_name: string, current: string, current_name: string, };
 
 /**
  * `error` payload: background work failed.

@@ -263,6 +263,20 @@ impl Engine {
         Ok(run)
     }
 
+    /// The absolute path of `rel_path` for a `ferret://open` link: like
+    /// [`Engine::resolve_file`], and only for files Ferret indexed. A link from a web page
+    /// must not open `.git/config`, an ignored `.env` or a file the user never asked to
+    /// index, where editor modelines or `.dir-locals.el` could act.
+    pub fn resolve_linked_file(&self, repo: &str, rel_path: &str) -> Result<PathBuf> {
+        let path = self.resolve_file(repo, rel_path)?;
+        if !self.store().has_file(repo, rel_path)? {
+            return Err(Error::Refused(format!(
+                "{repo}/{rel_path} is not a file Ferret indexed; links open only indexed files"
+            )));
+        }
+        Ok(path)
+    }
+
     /// The absolute path of `rel_path` (`/`-separated, as search results give it) inside
     /// repository `repo`. Refuses `..`, absolute paths, and anything that resolves outside
     /// the repository root, such as a symlink pointing elsewhere.

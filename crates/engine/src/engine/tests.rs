@@ -130,3 +130,35 @@ fn the_data_directory_is_private_and_repaired_at_open() {
         assert_eq!(mode(path), *want, "{} repaired at open", path.display());
     }
 }
+
+/// `ferret://open` links reach only indexed files: not `.git/config`, not an ignored file,
+/// not a path outside the repository.
+#[test]
+fn links_open_only_indexed_files() {
+    let (dir, engine, repo) = engine_with_repo();
+    std::fs::create_dir_all(repo.join(".git")).unwrap();
+    std::fs::write(repo.join(".git/config"), "[core]\n").unwrap();
+    std::fs::write(repo.join(".gitignore"), "local.txt\n").unwrap();
+    std::fs::write(repo.join("local.txt"), "ignored\n").unwrap();
+    let cancel = std::sync::atomic::AtomicBool::new(false);
+    engine.index(None, &cancel, true, &|_| {}).unwrap();
+    assert!(engine.resolve_linked_file("proj", "src/lib.rs").is_ok());
+    for refused in [
+        ".git/config",
+        "local.txt",
+        "../secret.txt",
+        "src/missing.rs",
+    ] {
+        let err = engine.resolve_linked_file("proj", refused).unwrap_err();
+        assert!(
+            matches!(
+                err.kind(),
+                crate::ErrorKind::Refused
+                    | crate::ErrorKind::InvalidInput
+                    | crate::ErrorKind::NotFound
+            ),
+            "{refused}: {err}"
+        );
+    }
+    drop(dir);
+}

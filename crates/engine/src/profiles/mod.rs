@@ -157,6 +157,9 @@ pub struct ProfileConfig {
     /// Index files that usually hold credentials (`.env`, private keys, `.npmrc`, …);
     /// off by default, when they are skipped with the reason "secret".
     pub index_secret_files: bool,
+    /// Repositories whose files `ferret://open` links may open without asking (the user
+    /// ticked "always allow" once).
+    pub link_open_repos: Vec<String>,
 }
 
 impl Default for ProfileConfig {
@@ -172,6 +175,7 @@ impl Default for ProfileConfig {
             editor: EditorKind::default(),
             editor_command: None,
             index_secret_files: false,
+            link_open_repos: Vec::new(),
         }
     }
 }

@@ -157,4 +157,15 @@ impl Store {
             },
         )
     }
+
+    /// Whether repository `repo` has an indexed file at `path`.
+    pub fn has_file(&self, repo: &str, path: &str) -> Result<bool> {
+        let found: Vec<i64> = self.query_all(
+            "SELECT f.id FROM files f JOIN repos r ON r.id = f.repo_id
+             WHERE r.name = ?1 AND f.path = ?2",
+            params![repo, path],
+            |r| r.get(0),
+        )?;
+        Ok(!found.is_empty())
+    }
 }
