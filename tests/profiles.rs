@@ -608,3 +608,163 @@ fn delete_waits_for_running_jobs_and_the_pool_counts() {
     assert!(world.profiles.delete("../x", false).is_err());
     assert!(world.profiles.use_profile("../x").is_err());
 }
+
+fn hybrid(engine: &Engine, query: &str) -> Vec<String> {
+    engine
+        .search(
+            query,
+            &SearchOptions {
+                limit: 5,
+                mode: SearchMode::Hybrid,
+            },
+        )
+        .unwrap()
+        .into_iter()
+        .map(|h| format!("{}:{}:{}", h.repo, h.path, h.start_line))
+        .collect()
+}
+
+/// Rewrites an export with `edit` applied to each (name, bytes) entry, keeping the
+/// archive's own framing valid (what an attacker or a bad disk could hand us).
+fn rewrite_archive(from: &Path, to: &Path, edit: impl Fn(&str, &mut Vec<u8>)) {
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(
+        std::fs::File::open(from).unwrap(),
+    ));
+    let out = flate2::write::GzEncoder::new(
+        std::fs::File::create(to).unwrap(),
+        flate2::Compression::fast(),
+    );
+    let mut builder = tar::Builder::new(out);
+    for entry in archive.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        let name = entry.path().unwrap().to_string_lossy().into_owned();
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut entry, &mut bytes).unwrap();
+        edit(&name, &mut bytes);
+        let mut header = tar::Header::new_gnu();
+        header.set_size(bytes.len() as u64);
+        header.set_mode(0o600);
+        header.set_cksum();
+        builder.append_data(&mut header, &name, &bytes[..]).unwrap();
+    }
+    builder.into_inner().unwrap().finish().unwrap();
+}
+
+/// Export → delete → import gives the same results and embedding count with nothing
+/// re-embedded; the archive never holds the token; tampered, truncated and path-escaping
+/// archives are refused and change nothing.
+#[test]
+fn a_profile_exported_deleted_and_imported_searches_the_same_with_nothing_re_embedded() {
+    let w = World::new(
+        7301,
+        &[(
+            "acme/alpha",
+            &[
+                ("src/retry.rs", "/// Retries a flaky operation with exponential backoff.\npub fn retry_with_backoff(attempts: u32) -> u32 {\n    attempts * 2\n}\n"),
+                ("src/ledger.rs", "/// Sums the entries of a ledger.\npub fn reconcile_ledger(entries: &[i64]) -> i64 {\n    entries.iter().sum()\n}\n"),
+            ],
+        )],
+    );
+    let id = w.login();
+    let engine = w.profiles.engine(&id).unwrap();
+    let cancel = AtomicBool::new(false);
+    engine
+        .add_github_repo("acme/alpha", None, &cancel, &|_| {})
+        .unwrap();
+    let local = w.data.parent().unwrap().join("notes");
+    std::fs::create_dir_all(&local).unwrap();
+    std::fs::write(
+        local.join("cache.py"),
+        "def evict_least_recently_used(cache):\n    \"\"\"Drops the oldest entry when the cache is full.\"\"\"\n    cache.popitem(last=False)\n",
+    )
+    .unwrap();
+    engine.add_repo(&local, Some("notes")).unwrap();
+    engine.index(None, &cancel, false, &|_| {}).unwrap();
+    let queries = [
+        "retry with exponential backoff",
+        "drop the oldest cached item",
+    ];
+    let before: Vec<Vec<String>> = queries.iter().map(|q| hybrid(&engine, q)).collect();
+    let embedded = engine.stats().unwrap().embedded_chunks;
+    assert!(embedded > 0);
+    drop(engine);
+
+    let backup_dir = w.data.parent().unwrap().join("backup");
+    std::fs::create_dir_all(&backup_dir).unwrap();
+    let archive = backup_dir.join("profile.tar.gz");
+    let report = w.profiles.export(&id, &archive).unwrap();
+    assert_eq!(report.repos, 2);
+    assert_no_secret_in(&backup_dir, &w.token);
+
+    // Refused archives change nothing.
+    let refuse = |file: &Path, why: &str| {
+        let err = w
+            .profiles
+            .import(file, Some("restored"), false)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(why) && err.contains("nothing was changed"),
+            "{err}"
+        );
+        assert!(
+            w.profiles.get("restored").is_err(),
+            "a refused import registered a profile"
+        );
+        assert!(!w.data.join("user_data/restored").exists());
+    };
+    let tampered = backup_dir.join("tampered.tar.gz");
+    rewrite_archive(&archive, &tampered, |name, bytes| {
+        if name.ends_with("meta.sqlite") {
+            let middle = bytes.len() / 2;
+            bytes[middle] ^= 0xff;
+        }
+    });
+    refuse(&tampered, "checksum");
+    let truncated = backup_dir.join("truncated.tar.gz");
+    let whole = std::fs::read(&archive).unwrap();
+    std::fs::write(&truncated, &whole[..whole.len() / 2]).unwrap();
+    refuse(&truncated, "truncated");
+    let escaping = backup_dir.join("escaping.tar.gz");
+    {
+        let out = flate2::write::GzEncoder::new(
+            std::fs::File::create(&escaping).unwrap(),
+            flate2::Compression::fast(),
+        );
+        let mut builder = tar::Builder::new(out);
+        let mut header = tar::Header::new_old();
+        let name = b"ferret-profile/../../evil.sh";
+        header.as_old_mut().name[..name.len()].copy_from_slice(name);
+        header.set_size(3);
+        header.set_mode(0o600);
+        header.set_cksum();
+        builder.append(&header, &b"x=1"[..]).unwrap();
+        builder.into_inner().unwrap().finish().unwrap();
+    }
+    refuse(&escaping, "unexpected entry");
+    assert!(!w.data.join("evil.sh").exists() && !w.data.parent().unwrap().join("evil.sh").exists());
+
+    // Export → delete → import.
+    w.profiles.delete(&id, false).unwrap();
+    let imported = w.profiles.import(&archive, None, false).unwrap();
+    assert_eq!(imported.profile.id, id);
+    assert!(imported.needs_sign_in, "the token was not restored");
+    assert_eq!(imported.clones_to_restore, ["acme/alpha"]);
+    assert!(imported.missing_local_repos.is_empty());
+    let err = w
+        .profiles
+        .import(&archive, None, false)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("--replace"), "{err}");
+
+    let engine = w.profiles.engine(&id).unwrap();
+    assert_eq!(engine.stats().unwrap().embedded_chunks, embedded);
+    let after: Vec<Vec<String>> = queries.iter().map(|q| hybrid(&engine, q)).collect();
+    assert_eq!(after, before, "the same results after the round trip");
+    let run = engine
+        .index(Some("notes"), &cancel, false, &|_| {})
+        .unwrap();
+    assert_eq!(run.embeddings_computed, 0, "nothing re-embedded");
+    w.assert_token_nowhere();
+}

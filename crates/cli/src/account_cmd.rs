@@ -5,6 +5,8 @@
 
 use std::io::{IsTerminal, Read};
 
+use std::path::PathBuf;
+
 use clap::{Args, Subcommand};
 use ferret_engine::profiles::limits::parse_bytes;
 use ferret_engine::profiles::secrets::Secret;
@@ -43,6 +45,22 @@ pub enum ProfileCommand {
         /// Delete even while a job of the profile is running.
         #[arg(long)]
         force: bool,
+    },
+    /// Back up a profile to one file (index, config; never the token). Works while indexing.
+    Export {
+        id: String,
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Restore a profile from an export: searchable at once, nothing re-embedded.
+    Import {
+        file: PathBuf,
+        /// Restore under another id.
+        #[arg(long = "as", value_name = "ID")]
+        as_id: Option<String>,
+        /// Overwrite an existing profile of that id.
+        #[arg(long)]
+        replace: bool,
     },
     /// Figures for every profile: repos, files, chunks, vectors, disk, queries, limits,
     /// and this process's pool counters.
@@ -182,6 +200,43 @@ pub fn profile(
                     "; it had no keychain entry"
                 }
             );
+        }
+        ProfileCommand::Export { id, out } => {
+            let report = profiles.export(id, out)?;
+            println!(
+                "exported profile {} ({} repositories) to {} ({:.1} MiB); it holds no token",
+                report.profile,
+                report.repos,
+                report.file.display(),
+                report.bytes as f64 / (1024.0 * 1024.0)
+            );
+        }
+        ProfileCommand::Import {
+            file,
+            as_id,
+            replace,
+        } => {
+            let report = profiles.import(file, as_id.as_deref(), *replace)?;
+            println!(
+                "{} profile {} from {} ({} repositories); searchable now",
+                if report.replaced {
+                    "replaced"
+                } else {
+                    "imported"
+                },
+                report.profile.id,
+                file.display(),
+                report.repos
+            );
+            for name in &report.missing_local_repos {
+                println!("  {name}: its folder is not on this machine; restore it or `ferret repo remove {name}`");
+            }
+            for name in &report.clones_to_restore {
+                println!("  {name}: its clone is not here yet; remove it and add it again after signing in to sync it");
+            }
+            if report.needs_sign_in {
+                println!("  sign in again (`ferret login`) to sync its GitHub repositories");
+            }
         }
         ProfileCommand::Stats { json } => {
             let all = profiles.stats()?;

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use super::archive::{self, ExportReport, ImportReport};
 use super::limits::{self, LimitUsage};
 use super::pool::{PoolStats, ProfilePool};
 use super::registry::{self, AuditEntry, ProfileKind, ProfileRecord, ProfileStatus, Registry};
@@ -19,6 +20,7 @@ use super::{data_root, JobLock, ProfileConfig, ProfilePaths, DEFAULT_PROFILE};
 use crate::links::editor::EditorKind;
 use crate::profiles::secrets::{self, Secret};
 use crate::remote::github::{GitHubClient, GitHubRepoChoice, GitHubUser, DEFAULT_API_URL};
+use crate::store::Store;
 use crate::{Engine, EngineOptions, Error, Result};
 
 /// How to open the set of profiles.
@@ -335,6 +337,111 @@ impl Profiles {
         let registry = self.registry();
         registry.set_status(id, status)?;
         registry.audit(id, "status", status.as_str())
+    }
+
+    /// Writes profile `id` to one file at `out` (see [`archive`]): never its token; works
+    /// while the profile is being indexed.
+    pub fn export(&self, id: &str, out: &Path) -> Result<ExportReport> {
+        let record = self.registry().require(id)?;
+        let paths = self.paths(&record.id)?;
+        if !paths.meta_db().is_file() {
+            return Err(Error::NotFound(format!(
+                "profile {id:?} has no index yet: nothing to export"
+            )));
+        }
+        let report = archive::export(&self.root, &record, &paths, out)?;
+        self.registry()
+            .audit(id, "profile-exported", &out.display().to_string())?;
+        Ok(report)
+    }
+
+    /// Restores a profile from a file `export` wrote, as `as_id` or its original id. An
+    /// existing profile is refused unless `replace`. The archive is checked completely
+    /// before anything changes; searches work at once, with nothing re-embedded.
+    pub fn import(&self, file: &Path, as_id: Option<&str>, replace: bool) -> Result<ImportReport> {
+        let unpacked =
+            archive::unpack(&self.root, file, limits::ProfileLimits::default().max_bytes)?;
+        let manifest = &unpacked.manifest;
+        let id = as_id.unwrap_or(&manifest.profile.id).to_string();
+        super::validate_profile_id(&id)?;
+        let existing = self.registry().get(&id)?;
+        if existing.is_some() && !replace {
+            return Err(Error::Refused(format!(
+                "a profile {id:?} exists already: import with --as NEW_ID, or --replace to \
+                 overwrite it; nothing was changed"
+            )));
+        }
+        let paths = self.paths(&id)?;
+        if replace && JobLock::is_held(&paths) {
+            return Err(Error::Refused(format!(
+                "profile {id:?} has a job running; stop it before replacing the profile"
+            )));
+        }
+        // Clones move into the new profile's directory; local folders stay where they are.
+        let staged = unpacked.staging.dir.join("meta.sqlite");
+        let mut missing_local_repos = Vec::new();
+        let mut clones_to_restore = Vec::new();
+        {
+            let store = Store::open(&staged)?;
+            for repo in store.repos()? {
+                match &repo.remote {
+                    Some(remote) => {
+                        let root = paths.repos_dir().join(remote);
+                        store.set_repo_root(repo.id, &root)?;
+                        if !root.is_dir() {
+                            clones_to_restore.push(repo.name.clone());
+                        }
+                    }
+                    None if !repo.root.is_dir() => missing_local_repos.push(repo.name.clone()),
+                    None => {}
+                }
+            }
+        }
+        self.pool.remove(&id);
+        let replaced_dir = paths
+            .root
+            .with_file_name(format!(".replaced-{id}-{}", std::process::id()));
+        let replaced = paths.root.exists();
+        if replaced {
+            std::fs::rename(&paths.root, &replaced_dir)
+                .map_err(|e| Error::io(format!("cannot move {} aside", paths.root.display()), e))?;
+        }
+        if let Err(e) = std::fs::rename(&unpacked.staging.dir, &paths.root) {
+            if replaced {
+                let _ = std::fs::rename(&replaced_dir, &paths.root);
+            }
+            return Err(Error::io(
+                format!("cannot create {}", paths.root.display()),
+                e,
+            ));
+        }
+        let _ = std::fs::remove_file(paths.root.join("manifest.json"));
+        paths.ensure_dirs()?;
+        let _ = std::fs::remove_dir_all(&replaced_dir);
+        let profile = &manifest.profile;
+        let registry = self.registry();
+        let record = match (profile.kind, &profile.github_login, profile.github_user_id) {
+            (ProfileKind::GitHub, Some(login), Some(user_id)) => {
+                let api_url = profile
+                    .api_url
+                    .clone()
+                    .unwrap_or_else(|| DEFAULT_API_URL.into());
+                registry.upsert_github(&id, login, user_id, &api_url)?.0
+            }
+            _ if existing.is_some() => registry.require(&id)?,
+            _ => registry.create_local(&id)?,
+        };
+        registry.audit(&id, "profile-imported", &file.display().to_string())?;
+        let needs_sign_in =
+            record.kind == ProfileKind::GitHub && secrets::load_token(&id).ok().flatten().is_none();
+        Ok(ImportReport {
+            repos: manifest.repos.len(),
+            profile: record,
+            missing_local_repos,
+            clones_to_restore,
+            needs_sign_in,
+            replaced,
+        })
     }
 
     /// Pauses (or resumes) profile `id`: its status, which the tray, the app and

@@ -16,6 +16,7 @@
 //! profiles, LRU with idle TTL), [`limits`] (per-profile caps), [`manager`] (sign-in,
 //! switching, deletion: the operations over all profiles).
 
+pub mod archive;
 pub mod limits;
 pub mod manager;
 pub mod pool;

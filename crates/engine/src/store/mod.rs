@@ -131,6 +131,15 @@ pub fn now() -> i64 {
 }
 
 impl Store {
+    /// A consistent copy of the whole database in a new file at `dest` (`VACUUM INTO`):
+    /// readers and a concurrent indexer go on meanwhile.
+    pub fn vacuum_into(&self, dest: &Path) -> Result<()> {
+        self.conn
+            .execute("VACUUM INTO ?1", [dest.to_string_lossy()])
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
     /// Every row of `sql` with `params`, through `map` (see [`query_all`]).
     pub(crate) fn query_all<T, C: FromIterator<T>, P: rusqlite::Params>(
         &self,

@@ -94,6 +94,17 @@ impl Store {
         Ok(())
     }
 
+    /// Moves a repository's root (an imported profile's clones live in its own directory).
+    pub fn set_repo_root(&self, repo_id: i64, root: &Path) -> Result<()> {
+        self.conn
+            .execute(
+                "UPDATE repos SET root = ?2 WHERE id = ?1",
+                params![repo_id, root.to_string_lossy()],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
     fn repo_by_root(&self, root: &str) -> Result<Option<RepoRow>> {
         Ok(self
             .query_repos("WHERE root = ?1", params![root])?
