@@ -768,3 +768,46 @@ fn a_profile_exported_deleted_and_imported_searches_the_same_with_nothing_re_emb
     assert_eq!(run.embeddings_computed, 0, "nothing re-embedded");
     w.assert_token_nowhere();
 }
+
+/// One repository that cannot be fetched (gone upstream) does not stop the others: each
+/// failure is reported once and the rest are synced and indexed.
+#[test]
+fn one_failing_clone_does_not_stop_sync_of_the_others() {
+    let w = World::new(7302, &[("acme/alpha", ALPHA), ("acme/beta", ALPHA)]);
+    let id = w.login();
+    let engine = w.profiles.engine(&id).unwrap();
+    let cancel = AtomicBool::new(false);
+    for name in ["acme/alpha", "acme/beta"] {
+        engine
+            .add_github_repo(name, None, &cancel, &|_| {})
+            .unwrap();
+    }
+    index_lexical(&engine, None);
+    // alpha disappears upstream; beta gets a commit.
+    let alpha = w.git_root.join("acme/alpha.git");
+    std::fs::rename(&alpha, w.git_root.join("acme/alpha-gone.git")).unwrap();
+    push_commit(
+        &w.git_root.join("acme/beta.git"),
+        &[("src/late.rs", Some("pub fn arrived_in_beta() {}\n"))],
+        "late",
+    );
+    let run = engine
+        .sync_and_index(None, &cancel, &|_, _| {}, &|_| {})
+        .unwrap();
+    let by_name = |n: &str| run.synced.iter().find(|r| r.repo == n).unwrap().clone();
+    assert!(by_name("acme/alpha").error.is_some(), "{run:?}");
+    let beta = by_name("acme/beta");
+    assert!(
+        beta.error.is_none() && beta.old_head != beta.new_head,
+        "{run:?}"
+    );
+    let failures = run.failures().unwrap();
+    assert!(
+        failures.contains("acme/alpha") && failures.contains("1 of 2"),
+        "{failures}"
+    );
+    assert!(lexical(&engine, "arrived_in_beta")
+        .iter()
+        .any(|h| h.ends_with("src/late.rs")));
+    w.assert_token_nowhere();
+}

@@ -376,7 +376,9 @@ fn repo_command(cli: &Cli, command: &RepoCommand) -> anyhow::Result<()> {
             index_display.finish();
             let run = run?;
             for r in &run.synced {
-                if r.old_head == r.new_head {
+                if let Some(error) = &r.error {
+                    println!("{}: not synced: {error}", r.repo);
+                } else if r.old_head == r.new_head {
                     println!("{}: up to date", r.repo);
                 } else {
                     println!(
@@ -395,6 +397,9 @@ fn repo_command(cli: &Cli, command: &RepoCommand) -> anyhow::Result<()> {
                 anyhow::bail!(
                     "interrupted; everything indexed so far is saved: run `ferret repo sync` again to continue"
                 );
+            }
+            if let Some(failures) = run.failures() {
+                anyhow::bail!("{failures}");
             }
         }
         RepoCommand::List { json } => {

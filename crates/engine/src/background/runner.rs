@@ -339,7 +339,12 @@ fn run_one(shared: &Shared, store: &Store, db: &std::path::Path, job: Job) {
             .map(|r| r.interrupted),
         JobKind::Sync => engine
             .sync_and_index(job.repo.as_deref(), &cancel, &|_, _| {}, &on_progress)
-            .map(|run| run.interrupted),
+            .and_then(|run| match run.failures() {
+                Some(failures) if !run.interrupted => {
+                    Err(Error::git(crate::ErrorKind::Git, failures))
+                }
+                _ => Ok(run.interrupted),
+            }),
     };
     let (state, error) = match result {
         Ok(false) => (JobState::Completed, None),

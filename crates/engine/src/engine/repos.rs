@@ -46,6 +46,8 @@ pub struct SyncReport {
     pub new_head: String,
     /// Paths the fetched commits added, changed, renamed or deleted.
     pub changed_paths: u64,
+    /// Why this repository could not be synced (the others still were).
+    pub error: Option<String>,
 }
 
 /// What [`Engine::sync_and_index`] did: every repository fetched, then the index run of
@@ -56,6 +58,25 @@ pub struct SyncRun {
     pub indexed: Vec<IndexReport>,
     /// Cancelled (or paused) before every changed repository was indexed.
     pub interrupted: bool,
+}
+
+impl SyncRun {
+    /// One line naming every repository that could not be synced, if any.
+    pub fn failures(&self) -> Option<String> {
+        let failed: Vec<String> = self
+            .synced
+            .iter()
+            .filter_map(|r| r.error.as_ref().map(|e| format!("{}: {e}", r.repo)))
+            .collect();
+        (!failed.is_empty()).then(|| {
+            format!(
+                "{} of {} repositories could not be synced ({}); the others were",
+                failed.len(),
+                self.synced.len(),
+                failed.join("; ")
+            )
+        })
+    }
 }
 
 /// Lines around a place in a file, for the preview pane.
@@ -211,9 +232,29 @@ impl Engine {
             let _lock = JobLock::acquire(&self.paths)?;
             for repo in &repos {
                 let branch = repo.branch.as_deref().unwrap_or("main");
-                let outcome = git::fetch_fast_forward(&repo.root, branch, &auth, cancel, &|p| {
+                let fetched = git::fetch_fast_forward(&repo.root, branch, &auth, cancel, &|p| {
                     git_progress(&repo.name, p)
-                })?;
+                });
+                let outcome = match fetched {
+                    Ok(outcome) => outcome,
+                    Err(e @ (Error::Cancelled | Error::Interrupted)) => return Err(e),
+                    // Naming one repository: its failure is the answer.
+                    Err(e) if repos.len() == 1 => return Err(e),
+                    // One repository's failure (gone upstream, a rewritten history) must
+                    // not stop the others: it is reported once, and the rest go on.
+                    Err(e) => {
+                        let head = repo.head.clone().unwrap_or_default();
+                        self.audit("repo-sync-failed", &format!("{}: {e}", repo.name))?;
+                        reports.push(SyncReport {
+                            repo: repo.name.clone(),
+                            old_head: head.clone(),
+                            new_head: head,
+                            changed_paths: 0,
+                            error: Some(e.to_string()),
+                        });
+                        continue;
+                    }
+                };
                 self.store().set_repo_head(repo.id, &outcome.new_head)?;
                 self.audit(
                     "repo-synced",
@@ -230,6 +271,7 @@ impl Engine {
                     old_head: outcome.old_head,
                     new_head: outcome.new_head,
                     changed_paths: outcome.changed.len() as u64,
+                    error: None,
                 });
             }
         }
