@@ -102,6 +102,10 @@ impl Engine {
         let store = Store::open(&paths.meta_db())?;
         // The database (and its WAL) were just created with the umask's modes.
         profiles::private::private_files_in(&paths.root)?;
+        let swept = crate::remote::git::sweep_abandoned_clones(&paths.repos_dir());
+        if swept > 0 {
+            log::info!("removed {swept} partial clone(s) left by processes that died");
+        }
         store.check_integrity()?;
         let model_dir = opts
             .model_dir

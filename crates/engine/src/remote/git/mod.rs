@@ -188,6 +188,52 @@ pub fn clone_repo(
     }
 }
 
+/// Removes the partial clones (`OWNER/NAME.partial-<pid>` under `repos_dir`) of processes
+/// that are gone: a clone killed mid-way (power loss, kill -9) must not leave hundreds of
+/// megabytes behind forever. Returns how many were removed; partial clones of live
+/// processes are left alone.
+pub(crate) fn sweep_abandoned_clones(repos_dir: &Path) -> usize {
+    let mut removed = 0;
+    let owners = std::fs::read_dir(repos_dir).into_iter().flatten().flatten();
+    for owner in owners.filter(|e| e.file_type().is_ok_and(|t| t.is_dir())) {
+        for entry in std::fs::read_dir(owner.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let name = entry.file_name();
+            let Some(pid) = name
+                .to_str()
+                .and_then(|n| n.rsplit_once(".partial-"))
+                .and_then(|(_, pid)| pid.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            if process_alive(pid) {
+                continue;
+            }
+            match remove_dir(&entry.path()) {
+                Ok(()) => removed += 1,
+                Err(e) => log::warn!("cannot remove an abandoned partial clone: {e}"),
+            }
+        }
+    }
+    removed
+}
+
+/// Whether process `pid` exists (Linux: `/proc/<pid>`; elsewhere assumed alive, so
+/// nothing is removed by mistake).
+fn process_alive(pid: u32) -> bool {
+    if pid == std::process::id() {
+        return true;
+    }
+    if cfg!(target_os = "linux") {
+        Path::new(&format!("/proc/{pid}")).exists()
+    } else {
+        true
+    }
+}
+
 fn clone_into(
     session: &Session<'_>,
     url: &str,

@@ -271,3 +271,23 @@ fn clone_refuses_existing_dest_bad_urls_and_a_set_cancel_flag() {
     let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
     assert!(left.is_empty(), "left behind: {left:?}");
 }
+
+#[test]
+fn partial_clones_of_dead_processes_are_swept_and_live_ones_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let repos = dir.path().join("repos");
+    let dead = repos.join("acme/tools.partial-999999999");
+    let live = repos.join(format!("acme/web.partial-{}", std::process::id()));
+    let clone = repos.join("acme/api");
+    for d in [&dead, &live, &clone] {
+        std::fs::create_dir_all(d.join(".git")).unwrap();
+        std::fs::write(d.join("README.md"), "x").unwrap();
+    }
+    assert_eq!(sweep_abandoned_clones(&repos), 1);
+    assert!(!dead.exists(), "the dead process's partial clone is gone");
+    assert!(
+        live.exists() && clone.exists(),
+        "live partial clones and clones stay"
+    );
+    assert_eq!(sweep_abandoned_clones(&dir.path().join("missing")), 0);
+}
