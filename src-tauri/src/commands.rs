@@ -40,8 +40,12 @@ pub async fn profiles_list(app: AppHandle) -> Res<ProfilesList> {
     blocking(app, |_, shell| {
         Ok(ProfilesList {
             profiles: shell.profiles.list().map_err(err)?,
-            // Empty on a first run: the UI greets the user with the sign-in screen.
-            current: shell.profiles.chosen().map_err(err)?.unwrap_or_default(),
+            // The window's own profile; on a first run (nothing chosen yet) empty, and the
+            // UI greets the user with the sign-in screen.
+            current: match shell.active_id() {
+                Some(id) => id,
+                None => shell.profiles.chosen().map_err(err)?.unwrap_or_default(),
+            },
         })
     })
     .await

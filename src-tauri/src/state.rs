@@ -97,8 +97,21 @@ impl Shell {
     }
 
     /// The current profile's id, as the registry says.
+    ///
+    /// The window keeps the profile it activated: a `ferret profile use` in a terminal
+    /// changes what the CLI uses next, never silently what this window shows and writes
+    /// to. Only before anything is active (start-up, after a deletion) does the registry's
+    /// current profile decide.
     pub fn current_id(&self) -> Res<String> {
+        if let Some(current) = lock(&self.current).as_ref() {
+            return Ok(current.id.clone());
+        }
         self.profiles.resolve(None).map_err(ErrorReport::from)
+    }
+
+    /// The window's active profile, if one is active.
+    pub fn active_id(&self) -> Option<String> {
+        lock(&self.current).as_ref().map(|c| c.id.clone())
     }
 
     /// The current profile's engine, starting its background work on first use.

@@ -447,6 +447,16 @@ try {
   await waitFor("the switch back", async () => /octo-e2e/.test(await c.textOf(".profile-name")), 20000);
   log("tray profile switch: default and back");
 
+  // A terminal's `ferret profile use` changes the CLI's current profile, not the window's.
+  const cli = join(dirname(app), "ferret");
+  const used = spawnSync(cli, ["profile", "use", "default"], { env: process.env, encoding: "utf8", timeout: 30000 });
+  if (used.status !== 0) throw new Error(`ferret profile use: ${used.stderr}`);
+  const reposNow = await c.invoke("repos_list");
+  if (!reposNow.some((r) => r.name === "octo-e2e/polyglot")) throw new Error(`the window followed the terminal: ${JSON.stringify(reposNow)}`);
+  if ((await c.invoke("profiles_list")).current !== me.id) throw new Error("the window's profile followed the terminal");
+  spawnSync(cli, ["profile", "use", me.id], { env: process.env, timeout: 30000 });
+  log("a terminal's `ferret profile use` leaves the window on its profile");
+
   // ---------------------------------------------------------------- deep links
   // A second launch hands its link to this instance, which runs the search.
   const second = spawnSync(app, ["ferret://search?q=slugify&lang=ruby"], { env: process.env, timeout: 30000, encoding: "utf8" });
