@@ -811,3 +811,36 @@ fn one_failing_clone_does_not_stop_sync_of_the_others() {
         .any(|h| h.ends_with("src/late.rs")));
     w.assert_token_nowhere();
 }
+
+/// Sync fetches from the URL stored when the repository was added: an `origin` rewritten
+/// in the clone's `.git/config` (by anything on the machine) never receives the token.
+#[test]
+fn sync_uses_the_stored_url_not_the_clones_origin() {
+    let w = World::new(7303, &[("acme/alpha", ALPHA)]);
+    let id = w.login();
+    let engine = w.profiles.engine(&id).unwrap();
+    let cancel = AtomicBool::new(false);
+    let repo = engine
+        .add_github_repo("acme/alpha", None, &cancel, &|_| {})
+        .unwrap();
+    let evil_root = w.data.parent().unwrap().join("evil");
+    make_bare_repo(&evil_root, "acme", "alpha", ALPHA);
+    let evil = GitServer::start(&evil_root, &w.token);
+    git2::Repository::open(&repo.root)
+        .unwrap()
+        .remote_set_url("origin", &evil.url("acme/alpha"))
+        .unwrap();
+    let head = push_commit(
+        &w.git_root.join("acme/alpha.git"),
+        &[("src/fresh.rs", Some("pub fn fresh() {}\n"))],
+        "fresh",
+    );
+    let reports = engine.sync(None, &cancel, &|_, _| {}).unwrap();
+    assert_eq!(reports[0].new_head, head, "fetched from the stored URL");
+    assert_eq!(
+        evil.request_count(),
+        0,
+        "the rewritten origin was contacted"
+    );
+    w.assert_token_nowhere();
+}

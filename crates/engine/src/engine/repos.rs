@@ -232,9 +232,15 @@ impl Engine {
             let _lock = JobLock::acquire(&self.paths)?;
             for repo in &repos {
                 let branch = repo.branch.as_deref().unwrap_or("main");
-                let fetched = git::fetch_fast_forward(&repo.root, branch, &auth, cancel, &|p| {
-                    git_progress(&repo.name, p)
-                });
+                // The URL stored when the repository was added, not the clone's `origin`.
+                let fetched = git::fetch_fast_forward_from(
+                    &repo.root,
+                    repo.clone_url.as_deref(),
+                    branch,
+                    &auth,
+                    cancel,
+                    &|p| git_progress(&repo.name, p),
+                );
                 let outcome = match fetched {
                     Ok(outcome) => outcome,
                     Err(e @ (Error::Cancelled | Error::Interrupted)) => return Err(e),

@@ -312,9 +312,26 @@ pub fn fetch_fast_forward(
     cancel: &AtomicBool,
     progress: &dyn Fn(&GitProgress),
 ) -> Result<SyncOutcome> {
+    fetch_fast_forward_from(repo_dir, None, branch, auth, cancel, progress)
+}
+
+/// [`fetch_fast_forward`] from `url` when given: the URL Ferret cloned from, as stored in
+/// the profile. The clone's own `origin` (in `.git/config`, which anything on the machine
+/// can edit) then plays no part, so the token is only ever offered to the host the user
+/// chose.
+pub fn fetch_fast_forward_from(
+    repo_dir: &Path,
+    url: Option<&str>,
+    branch: &str,
+    auth: &GitAuth,
+    cancel: &AtomicBool,
+    progress: &dyn Fn(&GitProgress),
+) -> Result<SyncOutcome> {
     check_branch_name(branch)?;
     let repo = open(repo_dir)?;
-    let url = {
+    let url = if let Some(url) = url {
+        url.to_string()
+    } else {
         let remote = repo.find_remote("origin").map_err(|e| {
             Error::git(
                 ErrorKind::Git,
@@ -371,7 +388,7 @@ pub fn fetch_fast_forward(
     let tracking_ref = format!("refs/remotes/origin/{branch}");
     {
         let mut remote = repo
-            .find_remote("origin")
+            .remote_anonymous(&url)
             .map_err(|e| session.error("fetch", &e))?;
         let mut options = session.fetch_options(auth);
         remote

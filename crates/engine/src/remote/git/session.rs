@@ -27,6 +27,8 @@ pub(super) enum AuthState {
     NeedsToken,
     /// The server asked for something other than a user name and password.
     Unsupported,
+    /// A redirect led to another host, which asked for credentials: refused.
+    OtherHost,
 }
 
 /// State shared by the callbacks of one clone or fetch.
@@ -125,9 +127,20 @@ impl<'a> Session<'a> {
 
     pub(super) fn on_credentials(
         &self,
+        asking_url: &str,
         allowed: CredentialType,
         token: Option<&str>,
     ) -> Result<Cred, git2::Error> {
+        // After a redirect libgit2 asks for the URL it was sent to: the token goes only to
+        // the host the repository was added from.
+        let same_host = parse_remote_url(asking_url)
+            .is_ok_and(|asking| asking.host.eq_ignore_ascii_case(&self.remote.host));
+        if token.is_some() && !same_host {
+            self.auth.set(AuthState::OtherHost);
+            return Err(git2::Error::from_str(
+                "the server redirected to another host; the token is not sent there",
+            ));
+        }
         if !allowed.contains(CredentialType::USER_PASS_PLAINTEXT) {
             self.auth.set(AuthState::Unsupported);
             return Err(git2::Error::from_str(
@@ -154,7 +167,7 @@ impl<'a> Session<'a> {
     pub(super) fn fetch_options<'s>(&'s self, auth: &'s GitAuth<'_>) -> FetchOptions<'s> {
         let mut callbacks = RemoteCallbacks::new();
         let token = auth.token;
-        callbacks.credentials(move |_url, _user, allowed| self.on_credentials(allowed, token));
+        callbacks.credentials(move |url, _user, allowed| self.on_credentials(url, allowed, token));
         callbacks.transfer_progress(move |stats| self.on_transfer(&stats));
         callbacks.sideband_progress(move |_| !self.should_stop());
         let mut options = FetchOptions::new();
@@ -206,6 +219,15 @@ impl<'a> Session<'a> {
                     "{url}: this repository needs a token; add a GitHub token that can read it \
                      (a fine-grained token with Contents: read is enough)"
                 ),
+                )
+            }
+            AuthState::OtherHost => {
+                return Error::git(
+                    ErrorKind::Refused,
+                    format!(
+                        "{url} redirected to another host that asked for credentials; Ferret \
+                         sends the token only to the host the repository was added from"
+                    ),
                 )
             }
             AuthState::Unsupported => {

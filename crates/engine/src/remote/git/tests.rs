@@ -291,3 +291,20 @@ fn partial_clones_of_dead_processes_are_swept_and_live_ones_kept() {
     );
     assert_eq!(sweep_abandoned_clones(&dir.path().join("missing")), 0);
 }
+
+#[test]
+fn the_token_goes_only_to_the_host_the_repository_came_from() {
+    let cancel = AtomicBool::new(false);
+    let progress = |_: &GitProgress| {};
+    let session = Session::new("https://github.com/acme/tools.git", &cancel, &progress).unwrap();
+    let plain = git2::CredentialType::USER_PASS_PLAINTEXT;
+    let err = session
+        .on_credentials("https://evil.example/acme/tools.git", plain, Some("ghp_x"))
+        .err()
+        .expect("another host gets no token");
+    assert!(err.message().contains("another host"), "{}", err.message());
+    let fresh = Session::new("https://github.com/acme/tools.git", &cancel, &progress).unwrap();
+    assert!(fresh
+        .on_credentials("https://GitHub.com/acme/tools.git", plain, Some("ghp_x"))
+        .is_ok());
+}
