@@ -24,6 +24,9 @@ use ignore::Match;
 use super::walk::skip_by_name;
 use crate::{Error, Result};
 
+/// Largest `.gitignore` or `.ignore` file read.
+const MAX_IGNORE_FILE_BYTES: u64 = 1024 * 1024;
+
 /// The ignore rules of one repository.
 pub(crate) struct IgnoreRules {
     root: PathBuf,
@@ -170,6 +173,15 @@ impl IgnoreRules {
                 .iter()
                 .map(|name| dir.join(name))
                 .filter(|file| file.is_file())
+                .filter(|file| {
+                    // An ignore file this big is data, not rules; reading it would stall
+                    // every walk and watch of the repository.
+                    let size = file.metadata().map_or(0, |m| m.len());
+                    if size > MAX_IGNORE_FILE_BYTES {
+                        log::warn!("{}: {size} bytes, too large; ignored", file.display());
+                    }
+                    size <= MAX_IGNORE_FILE_BYTES
+                })
                 .map(|file| {
                     let (matcher, err) = Gitignore::new(&file);
                     if let Some(err) = err {

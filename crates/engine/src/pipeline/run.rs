@@ -251,7 +251,8 @@ fn index_repo_lexical(
         if opts.cancel.load(Ordering::Relaxed) {
             return Ok(());
         }
-        let prepared = prepare_parallel(batch, &opts.limits, opts.threads);
+        let prepared =
+            prepare_parallel(batch, &opts.limits, opts.walk.max_file_bytes, opts.threads);
         let mut batch_skips = Vec::new();
         let (removed, added) = store.transaction(|tx| {
             let mut removed = Vec::new();
@@ -403,6 +404,7 @@ fn sync_vectors(
 fn prepare_parallel(
     batch: &[(&WalkedFile, Option<&FileRow>)],
     limits: &ChunkLimits,
+    max_bytes: u64,
     threads: usize,
 ) -> Vec<Prepared> {
     let next = AtomicUsize::new(0);
@@ -416,7 +418,7 @@ fn prepare_parallel(
                 let Some((file, previous)) = batch.get(i) else {
                     break;
                 };
-                let prepared = prepare_file(file, *previous, limits);
+                let prepared = prepare_file(file, *previous, limits, max_bytes);
                 if let Ok(mut slot) = slots[i].lock() {
                     **slot = Some(prepared);
                 }
@@ -435,10 +437,15 @@ fn prepare_parallel(
         .collect()
 }
 
-fn prepare_file(file: &WalkedFile, previous: Option<&FileRow>, limits: &ChunkLimits) -> Prepared {
-    let bytes = match std::fs::read(&file.abs_path) {
+fn prepare_file(
+    file: &WalkedFile,
+    previous: Option<&FileRow>,
+    limits: &ChunkLimits,
+    max_bytes: u64,
+) -> Prepared {
+    let bytes = match walk::read_bounded(&file.abs_path, max_bytes) {
         Ok(bytes) => bytes,
-        Err(e) => return Prepared::Skipped(SkipReason::Unreadable, e.to_string()),
+        Err((reason, detail)) => return Prepared::Skipped(reason, detail),
     };
     let hash = blake3::hash(&bytes).as_bytes()[..16].to_vec();
     if let Some(row) = previous {

@@ -315,6 +315,60 @@ pub fn skip_by_name(rel_path: &str) -> Option<SkipReason> {
     None
 }
 
+/// Reads a walked file for indexing, trusting nothing that may have changed since the walk:
+/// the path is opened without following a symlink and without blocking (a file swapped
+/// for a FIFO or a device must not hang the indexer), must still be a regular file, and at
+/// most `max_bytes` are read (a file that grew past the limit is skipped, not slurped).
+pub(crate) fn read_bounded(
+    path: &Path,
+    max_bytes: u64,
+) -> std::result::Result<Vec<u8>, (SkipReason, String)> {
+    use std::io::Read;
+    let mut options = std::fs::File::options();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW);
+    }
+    let file = options.open(path).map_err(|e| {
+        if path
+            .symlink_metadata()
+            .is_ok_and(|m| m.file_type().is_symlink())
+        {
+            (SkipReason::Symlink, "symlinks are not followed".to_string())
+        } else {
+            (SkipReason::Unreadable, e.to_string())
+        }
+    })?;
+    let meta = file
+        .metadata()
+        .map_err(|e| (SkipReason::Unreadable, e.to_string()))?;
+    if !meta.is_file() {
+        return Err((
+            SkipReason::Unreadable,
+            "not a regular file (a pipe, device or socket)".into(),
+        ));
+    }
+    if meta.len() > max_bytes {
+        return Err((
+            SkipReason::TooLarge,
+            format!("{} bytes > limit {max_bytes}", meta.len()),
+        ));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(max_bytes + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| (SkipReason::Unreadable, e.to_string()))?;
+    if bytes.len() as u64 > max_bytes {
+        return Err((
+            SkipReason::TooLarge,
+            format!("grew past the limit of {max_bytes} bytes while being read"),
+        ));
+    }
+    Ok(bytes)
+}
+
 /// Decides from a file's bytes whether it is text worth indexing, returning the text.
 /// Binary (a NUL byte in the first 8 KiB), invalid UTF-8 and minified files (very long
 /// average lines) are refused with a reason.
@@ -441,6 +495,37 @@ mod tests {
         )
         .unwrap();
         assert_eq!(opted_in.files.len(), 11);
+    }
+
+    /// What the walk saw can change before the read: a symlink, a FIFO (which would block a
+    /// plain read forever) or a file grown past the limit is skipped with a reason.
+    #[cfg(unix)]
+    #[test]
+    fn reads_are_bounded_and_never_follow_or_block() {
+        let dir = tempfile::tempdir().unwrap();
+        let plain = dir.path().join("a.rs");
+        fs::write(&plain, "fn a() {}\n").unwrap();
+        assert_eq!(read_bounded(&plain, 100).unwrap(), b"fn a() {}\n");
+        assert_eq!(read_bounded(&plain, 4).unwrap_err().0, SkipReason::TooLarge);
+        let link = dir.path().join("link.rs");
+        std::os::unix::fs::symlink("/etc/passwd", &link).unwrap();
+        assert_eq!(
+            read_bounded(&link, 1 << 20).unwrap_err().0,
+            SkipReason::Symlink
+        );
+        let fifo = dir.path().join("pipe.rs");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        if made.is_ok_and(|s| s.success()) {
+            let started = std::time::Instant::now();
+            assert_eq!(
+                read_bounded(&fifo, 1 << 20).unwrap_err().0,
+                SkipReason::Unreadable
+            );
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(5),
+                "a FIFO blocked the read"
+            );
+        }
     }
 
     #[test]
