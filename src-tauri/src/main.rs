@@ -74,6 +74,20 @@ fn create_window(app: &AppHandle, minimized: bool) -> tauri::Result<()> {
             }
             NewWindowResponse::Deny
         })
+        // The page never navigates away from the app: a link or script pointing elsewhere is
+        // refused (the app's content is served locally; target="_blank" links open in the
+        // browser above).
+        .on_navigation(|url| {
+            let local = matches!(url.scheme(), "tauri" | "asset")
+                || matches!(
+                    url.host_str(),
+                    Some("localhost" | "tauri.localhost" | "127.0.0.1")
+                );
+            if !local {
+                log::warn!("refused to navigate the window to {url}");
+            }
+            local
+        })
         .on_page_load(move |_, payload| {
             // Until the page says it listens (`ui_ready`), links wait.
             if payload.event() == PageLoadEvent::Started {

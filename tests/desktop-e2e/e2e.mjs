@@ -457,6 +457,17 @@ try {
   spawnSync(cli, ["profile", "use", me.id], { env: process.env, timeout: 30000 });
   log("a terminal's `ferret profile use` leaves the window on its profile");
 
+  // The page reaches only the app's commands and events: Tauri's own window API is not
+  // granted, and navigating away from the app is refused.
+  const titleChange = await c.invoke("plugin:window|set_title", { label: "main", value: "pwned" }).then(() => "allowed", (e) => String(e));
+  if (titleChange === "allowed") throw new Error("the page could call Tauri's window API");
+  const before = await c.exec("return location.href");
+  await c.exec("location.href = 'https://example.com/'; return null");
+  await new Promise((r) => setTimeout(r, 1500));
+  const after = await c.exec("return location.href");
+  if (after !== before) throw new Error(`the window navigated to ${after}`);
+  log(`webview locked down: window API refused (${titleChange.slice(0, 80)}), navigation to example.com refused`);
+
   // ---------------------------------------------------------------- deep links
   // A second launch hands its link to this instance, which runs the search.
   const second = spawnSync(app, ["ferret://search?q=slugify&lang=ruby"], { env: process.env, timeout: 30000, encoding: "utf8" });
