@@ -178,7 +178,7 @@ impl Profiles {
         let client = GitHubClient::new(api_url.unwrap_or(DEFAULT_API_URL))?;
         let user = client.user(token)?;
         let api_url = client.api_url().to_string();
-        let id = registry::github_profile_id(&api_url, user.id);
+        let id = registry::unique_github_profile_id(&self.registry(), &api_url, user.id)?;
         let existed = self.registry().get(&id)?.is_some();
         secrets::store_token(&id, token)?;
         let registered = (|| {

@@ -156,6 +156,41 @@ pub fn github_profile_id(api_url: &str, user_id: u64) -> String {
     format!("ghe-{}{suffix}", slug.trim_matches('-'))
 }
 
+/// The profile id for account `user_id` at `api_url` in this registry: the readable
+/// [`github_profile_id`], unless another account already holds it (`github.acme.com` and
+/// `github-acme.com` share a slug), in which case a hash of the API URL keeps the two
+/// apart. An account that signs in again always gets its existing id back.
+pub fn unique_github_profile_id(
+    registry: &Registry,
+    api_url: &str,
+    user_id: u64,
+) -> Result<String> {
+    let readable = github_profile_id(api_url, user_id);
+    let same_account = |record: &ProfileRecord| {
+        record.github_user_id == Some(user_id)
+            && record.api_url.as_deref().is_some_and(|u| {
+                u.trim_end_matches('/')
+                    .eq_ignore_ascii_case(api_url.trim_end_matches('/'))
+            })
+    };
+    match registry.get(&readable)? {
+        Some(record) if !same_account(&record) => {}
+        _ => return Ok(readable),
+    }
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(
+        api_url
+            .trim_end_matches('/')
+            .to_ascii_lowercase()
+            .as_bytes(),
+    );
+    let tag: String = digest[..4].iter().map(|b| format!("{b:02x}")).collect();
+    let suffix = format!("-{tag}-{user_id}");
+    let base = readable.trim_end_matches(&format!("-{user_id}"));
+    let room = 64 - suffix.len();
+    Ok(format!("{}{suffix}", &base[..base.len().min(room)]))
+}
+
 /// The open registry of one data root.
 pub struct Registry {
     conn: Connection,
@@ -423,6 +458,31 @@ impl Registry {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn enterprise_hosts_that_share_a_slug_get_distinct_ids() {
+        let dir = tempfile::tempdir().unwrap();
+        let reg = Registry::open(dir.path()).unwrap();
+        let a = "https://github.acme.com/api/v3";
+        let b = "https://github-acme.com/api/v3";
+        assert_eq!(
+            github_profile_id(a, 42),
+            github_profile_id(b, 42),
+            "the readable ids collide"
+        );
+        let id_a = unique_github_profile_id(&reg, a, 42).unwrap();
+        reg.upsert_github(&id_a, "alice", 42, a).unwrap();
+        let id_b = unique_github_profile_id(&reg, b, 42).unwrap();
+        assert_ne!(id_a, id_b);
+        validate_profile_id(&id_b).unwrap();
+        assert_eq!(
+            unique_github_profile_id(&reg, a, 42).unwrap(),
+            id_a,
+            "signing in again keeps the id"
+        );
+        reg.upsert_github(&id_b, "bob", 42, b).unwrap();
+        assert_eq!(unique_github_profile_id(&reg, b, 42).unwrap(), id_b);
+    }
 
     #[test]
     fn github_ids_are_valid_and_distinct_per_host() {
