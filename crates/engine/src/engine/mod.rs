@@ -75,6 +75,11 @@ pub struct Engine {
     /// costs seconds on a big profile, so an index run reuses a recent count (clones change
     /// only by clone, sync and remove, which drop it).
     clone_bytes: Mutex<Option<(std::time::Instant, u64)>>,
+    /// Removed when the engine is dropped: its absence tells the next open this close was
+    /// clean (see [`profiles::OpenMarker`]).
+    _open_marker: profiles::OpenMarker,
+    /// This open checked the database (the previous process died with it open).
+    integrity_checked: bool,
     /// Queries not yet added to the database's counter (a busy database defers the write).
     unsaved_queries: std::sync::atomic::AtomicU64,
 }
@@ -106,7 +111,16 @@ impl Engine {
         if swept > 0 {
             log::info!("removed {swept} partial clone(s) left by processes that died");
         }
-        store.check_integrity()?;
+        // Reading every page costs seconds on a big index: only after a process that had
+        // the profile open died (power loss, kill -9) is the database checked at open.
+        let (open_marker, unclean) = profiles::OpenMarker::place(&paths)?;
+        if unclean {
+            log::info!(
+                "profile {}: not closed cleanly last time; checking its database",
+                paths.id
+            );
+            store.check_integrity()?;
+        }
         let model_dir = opts
             .model_dir
             .or_else(|| config.model_dir.clone())
@@ -119,6 +133,8 @@ impl Engine {
             registry: Mutex::new(registry),
             data_root: root.canonicalize().unwrap_or(root),
             clone_bytes: Mutex::new(None),
+            _open_marker: open_marker,
+            integrity_checked: unclean,
             paths,
             config,
             model_dir,
@@ -128,6 +144,12 @@ impl Engine {
             vectors: RwLock::new(None),
             unsaved_queries: std::sync::atomic::AtomicU64::new(0),
         })
+    }
+
+    /// Whether opening checked the whole database, because a process that had it open
+    /// died without closing it.
+    pub fn integrity_checked_at_open(&self) -> bool {
+        self.integrity_checked
     }
 
     /// The data directory holding every profile (this one's under `user_data/`).

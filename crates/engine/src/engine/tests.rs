@@ -162,3 +162,43 @@ fn links_open_only_indexed_files() {
     }
     drop(dir);
 }
+
+/// The whole-database check runs only after an unclean shutdown: a clean close leaves no
+/// marker, a process that died with the profile open leaves one.
+#[test]
+fn the_integrity_check_runs_only_after_an_unclean_shutdown() {
+    let dir = tempfile::tempdir().unwrap();
+    let open = || {
+        Engine::open(EngineOptions {
+            data_root: Some(dir.path().to_path_buf()),
+            ..EngineOptions::default()
+        })
+        .unwrap()
+    };
+    drop(open());
+    let clean = open();
+    assert!(
+        !clean.integrity_checked_at_open(),
+        "a clean close needs no check"
+    );
+    drop(clean);
+    let profile = dir.path().join("user_data/default");
+    std::fs::write(profile.join("open-999999999.marker"), b"").unwrap();
+    let after_crash = open();
+    assert!(after_crash.integrity_checked_at_open());
+    assert!(!profile.join("open-999999999.marker").exists());
+    let markers = || {
+        std::fs::read_dir(&profile)
+            .unwrap()
+            .flatten()
+            .filter(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .starts_with(&format!("open-{}-", std::process::id()))
+            })
+            .count()
+    };
+    assert_eq!(markers(), 1, "this process marks the profile open");
+    drop(after_crash);
+    assert_eq!(markers(), 0, "and unmarks it on close");
+}

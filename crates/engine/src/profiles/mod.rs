@@ -223,6 +223,65 @@ impl ProfileConfig {
     }
 }
 
+/// Whether process `pid` exists (Linux: `/proc/<pid>`; elsewhere assumed alive, so nothing
+/// that belongs to it is cleaned up by mistake).
+pub(crate) fn process_alive(pid: u32) -> bool {
+    if pid == std::process::id() {
+        return true;
+    }
+    if cfg!(target_os = "linux") {
+        Path::new(&format!("/proc/{pid}")).exists()
+    } else {
+        true
+    }
+}
+
+/// Marks this process as having the profile open (`open-<pid>-<n>.marker`), so the next open
+/// can tell a clean close (marker removed) from a crash (marker of a dead process left).
+pub(crate) struct OpenMarker {
+    path: PathBuf,
+}
+
+impl OpenMarker {
+    /// Places this process's marker; returns it and whether a process that had the
+    /// profile open died without closing it (its markers are removed).
+    pub(crate) fn place(paths: &ProfilePaths) -> Result<(OpenMarker, bool)> {
+        let mut unclean = false;
+        for entry in std::fs::read_dir(&paths.root)
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let name = entry.file_name();
+            let pid = name.to_str().and_then(|n| {
+                let rest = n.strip_prefix("open-")?.strip_suffix(".marker")?;
+                rest.split('-').next()?.parse::<u32>().ok()
+            });
+            if let Some(pid) = pid {
+                if pid != std::process::id() && !process_alive(pid) {
+                    unclean = true;
+                    let _ = std::fs::remove_file(entry.path());
+                }
+            }
+        }
+        // One marker per open engine: a process may hold one profile open twice.
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let seq = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = paths
+            .root
+            .join(format!("open-{}-{seq}.marker", std::process::id()));
+        std::fs::write(&path, b"")
+            .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
+        Ok((OpenMarker { path }, unclean))
+    }
+}
+
+impl Drop for OpenMarker {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
 /// An exclusive claim on a profile for one job (index, clone, sync), held as an OS file lock
 /// so it is released even when the process is killed. Two jobs on one profile would fight
 /// over its vector file; deleting a profile mid-job would pull the floor from under it.

@@ -209,7 +209,7 @@ pub(crate) fn sweep_abandoned_clones(repos_dir: &Path) -> usize {
             else {
                 continue;
             };
-            if process_alive(pid) {
+            if crate::profiles::process_alive(pid) {
                 continue;
             }
             match remove_dir(&entry.path()) {
@@ -219,19 +219,6 @@ pub(crate) fn sweep_abandoned_clones(repos_dir: &Path) -> usize {
         }
     }
     removed
-}
-
-/// Whether process `pid` exists (Linux: `/proc/<pid>`; elsewhere assumed alive, so
-/// nothing is removed by mistake).
-fn process_alive(pid: u32) -> bool {
-    if pid == std::process::id() {
-        return true;
-    }
-    if cfg!(target_os = "linux") {
-        Path::new(&format!("/proc/{pid}")).exists()
-    } else {
-        true
-    }
 }
 
 fn clone_into(
