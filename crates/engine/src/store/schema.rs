@@ -123,6 +123,27 @@ pub(super) const MIGRATIONS: &[&str] = &[
         since INTEGER NOT NULL
     );
     "#,
+    // 6: chunk ids are never reused (AUTOINCREMENT): a vector file a crash left behind
+    // SQLite must not pair an old chunk's vector with a new chunk that got its id. The
+    // table is rebuilt with the same ids, so the FTS rowids and vector keys stay valid.
+    r#"
+    CREATE TABLE chunks_v6 (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+        start_line INTEGER NOT NULL,
+        end_line INTEGER NOT NULL,
+        symbol TEXT,
+        kind TEXT NOT NULL,
+        content_hash BLOB NOT NULL,
+        text BLOB NOT NULL
+    );
+    INSERT INTO chunks_v6 (id, file_id, start_line, end_line, symbol, kind, content_hash, text)
+        SELECT id, file_id, start_line, end_line, symbol, kind, content_hash, text FROM chunks;
+    DROP TABLE chunks;
+    ALTER TABLE chunks_v6 RENAME TO chunks;
+    CREATE INDEX chunks_by_file ON chunks(file_id);
+    CREATE INDEX chunks_by_hash ON chunks(content_hash);
+    "#,
 ];
 
 /// Brings a database's schema up to date: each entry of `migrations` upgrades it by one

@@ -87,3 +87,78 @@ fn corrupt_database_is_reported_not_overwritten() {
     );
     assert_eq!(std::fs::read(&path).unwrap(), garbage);
 }
+
+/// A chunk id is never given out twice: a vector index behind SQLite (a crash between a
+/// commit and the vector file's save) must not pair an old vector with a new chunk's text.
+#[test]
+fn chunk_ids_are_never_reused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("meta.sqlite")).unwrap();
+    let repo = store.add_repo("demo", dir.path(), "local").unwrap();
+    let first = store
+        .transaction(|tx| {
+            let file = tx.upsert_file(repo.id, "a.rs", "rust", 1, 1, b"h")?;
+            tx.insert_chunks(file, "a rs", &[chunk("one", 1), chunk("two", 2)])
+        })
+        .unwrap();
+    let newest = *first.iter().max().unwrap();
+    store
+        .conn()
+        .execute("DELETE FROM chunks WHERE id = ?1", [newest])
+        .unwrap();
+    let again = store
+        .transaction(|tx| {
+            let file = tx.upsert_file(repo.id, "b.rs", "rust", 1, 1, b"h")?;
+            tx.insert_chunks(file, "b rs", &[chunk("three", 3)])
+        })
+        .unwrap();
+    assert!(again[0] > newest, "id {} was given out again", again[0]);
+}
+
+/// A profile indexed before migration 6 keeps every chunk, id, FTS row and embedding.
+#[test]
+fn migration_6_keeps_chunk_ids_fts_and_embeddings() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("meta.sqlite");
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        migrate(&conn, &path, &MIGRATIONS[..5]).unwrap();
+        conn.execute_batch(
+            "INSERT INTO repos (id, name, root, kind, added_at) VALUES (1, 'demo', '/d', 'local', 0);
+             INSERT INTO files (id, repo_id, path, language, size, mtime_ns, hash)
+                 VALUES (1, 1, 'a.rs', 'rust', 1, 1, x'00');
+             INSERT INTO chunks (id, file_id, start_line, end_line, symbol, kind, content_hash, text)
+                 VALUES (7, 1, 1, 2, 'main', 'function', x'0101', x''),
+                        (9, 1, 3, 4, 'other', 'function', x'0202', x'');
+             INSERT INTO chunks_fts (rowid, symbol, path, body) VALUES (7, 'main', 'a rs', 'hello'),
+                                                                      (9, 'other', 'a rs', 'world');
+             INSERT INTO embeddings (model_id, content_hash, vector) VALUES ('m', x'0101', x'010203');",
+        )
+        .unwrap();
+    }
+    let mut store = Store::open(&path).unwrap();
+    assert_eq!(
+        store
+            .count("SELECT COUNT(*) FROM chunks WHERE id IN (7, 9)")
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        store
+            .count("SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH 'hello'")
+            .unwrap(),
+        7
+    );
+    assert_eq!(store.embedded_chunk_count("m").unwrap(), 1);
+    store
+        .conn()
+        .execute("DELETE FROM chunks WHERE id = 9", [])
+        .unwrap();
+    let ids = store
+        .transaction(|tx| tx.insert_chunks(1, "a rs", &[chunk("new", 3)]))
+        .unwrap();
+    assert!(
+        ids[0] > 9,
+        "ids go on after the highest ever given: {ids:?}"
+    );
+}
