@@ -10,6 +10,7 @@ use ferret_engine::contract::{event, GitProgressEvent, ProfilesList, Settings};
 use ferret_engine::links::agents::{self, AgentSetup};
 use ferret_engine::links::deeplink::DeepLink;
 use ferret_engine::links::editor::{self};
+use ferret_engine::profiles::archive::{ExportReport, ImportReport};
 use ferret_engine::profiles::manager::{DeleteReport, LoginOutcome};
 use ferret_engine::profiles::secrets::Secret;
 use ferret_engine::remote::github::GitHubRepoChoice;
@@ -483,4 +484,49 @@ pub async fn clipboard_write(app: AppHandle, text: String) -> Res<()> {
     app.clipboard()
         .write_text(text)
         .map_err(|e| shell_failure(&format!("cannot write the clipboard: {e}")))
+}
+
+/// Backs up profile `id` to a file the user picks (native save dialog); `None` when the
+/// dialog was cancelled.
+#[tauri::command]
+pub async fn profile_export(app: AppHandle, id: String) -> Res<Option<ExportReport>> {
+    blocking(app, move |app, shell| {
+        let mut dialog = app
+            .dialog()
+            .file()
+            .set_title("Export profile")
+            .set_file_name(format!("{id}.ferret.tar.gz"));
+        if let Ok(home) = app.path().home_dir() {
+            dialog = dialog.set_directory(home);
+        }
+        let Some(path) = dialog.blocking_save_file().and_then(|p| p.into_path().ok()) else {
+            return Ok(None);
+        };
+        shell.profiles.export(&id, &path).map(Some).map_err(err)
+    })
+    .await
+}
+
+/// Restores a profile from a file the user picks (native open dialog); `None` when the
+/// dialog was cancelled. The restored profile becomes the window's.
+#[tauri::command]
+pub async fn profile_import(app: AppHandle) -> Res<Option<ImportReport>> {
+    blocking(app, |app, shell| {
+        let mut dialog = app.dialog().file().set_title("Import profile");
+        if let Ok(home) = app.path().home_dir() {
+            dialog = dialog.set_directory(home);
+        }
+        let Some(path) = dialog.blocking_pick_file().and_then(|p| p.into_path().ok()) else {
+            return Ok(None);
+        };
+        let report = shell.profiles.import(&path, None, false).map_err(err)?;
+        shell
+            .profiles
+            .use_profile(&report.profile.id)
+            .map_err(err)?;
+        shell.activate(app, &report.profile.id)?;
+        crate::tray::rebuild(app);
+        Ok(Some(report))
+    })
+    .await
 }

@@ -203,6 +203,8 @@ fn main() {
             commands::model_status,
             commands::model_use,
             commands::agent_setup,
+            commands::profile_export,
+            commands::profile_import,
             commands::clipboard_write,
             commands::pick_folder,
             commands::ui_ready,

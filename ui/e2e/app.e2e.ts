@@ -140,6 +140,25 @@ describe("profiles", () => {
     expect(errors).toEqual([]);
     await context.close();
   });
+
+  it("exports the profile and imports one from the profile menu", async () => {
+    const { page, context, errors } = await open("signed-in", "light");
+    await page.locator(".profile-btn").click();
+    await page.getByRole("menuitem", { name: /Export profile/ }).click();
+    await page.getByText("Exported gh-5123 to /home/alice/gh-5123.ferret.tar.gz").waitFor();
+    expect(await page.getByText(/the file holds no token/).count()).toBe(1);
+    expect(await calls(page, "profile_export")).toEqual([{ id: "gh-5123" }]);
+
+    await page.locator(".profile-btn").click();
+    await page.getByRole("menuitem", { name: /Import profile/ }).click();
+    await page.getByText("Imported work-restored: searchable now").waitFor();
+    expect(await page.getByText(/restore the folders of notes/).count()).toBe(1);
+    await shot(page, "profile-imported");
+    await page.locator(".profile-name", { hasText: "work-restored" }).waitFor();
+    expect(await calls(page, "profile_import")).toEqual([{}]);
+    expect(errors).toEqual([]);
+    await context.close();
+  });
 });
 
 describe("repositories and progress", () => {

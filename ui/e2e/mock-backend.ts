@@ -6,7 +6,7 @@
  */
 import { mockIPC } from "@tauri-apps/api/mocks";
 import type {
-  AgentSetup, ErrorKind, ErrorReport, FileContext, GitHubRepoChoice, ModelStatus, ProfileRecord, ProfileStats, RepoInfo, SearchHit, Settings,
+  AgentSetup, ErrorKind, ExportReport, ImportReport, ErrorReport, FileContext, GitHubRepoChoice, ModelStatus, ProfileRecord, ProfileStats, RepoInfo, SearchHit, Settings,
 } from "../src/api";
 
 declare global {
@@ -380,6 +380,16 @@ function install() {
       }
       case "clipboard_write":
         return null;
+      case "profile_export":
+        return { profile: args.id, file: `/home/alice/${args.id}.ferret.tar.gz`, bytes: 48_200_000, repos: 3 } satisfies ExportReport;
+      case "profile_import": {
+        const restored: ProfileRecord = { ...work, id: "work-restored", display_name: "work-restored" };
+        state.profiles.push(restored);
+        state.current = restored.id;
+        return {
+          profile: restored, repos: 2, missing_local_repos: ["notes"], clones_to_restore: [], needs_sign_in: false, replaced: false,
+        } satisfies ImportReport;
+      }
       case "ui_ready":
         return null;
       case "deep_link_follow": {

@@ -40,6 +40,10 @@
  *   agent_setup            → {}                                   → AgentSetup (`ferret mcp` for
  *                            this profile and each coding agent's configuration)
  *   clipboard_write        → { text }                             → void
+ *   profile_export         → { id }                               → ExportReport|null (save dialog;
+ *                            null when cancelled)
+ *   profile_import         → {}                                   → ImportReport|null (open dialog;
+ *                            the restored profile becomes current)
  *   pick_folder            → {}                                   → string|null (native dialog)
  *   ui_ready               → {}                                   → void; the page listens now:
  *                            links that arrived while it loaded are handled
@@ -60,7 +64,9 @@ import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type { ErrorKind, ErrorReport, EventMap } from "./generated/contract";
 import type {
   AgentSetup,
-  DeleteReport, FileContext, GitHubRepoChoice, LoginOutcome, ModelStatus, ProfileRecord, ProfileStats,
+  DeleteReport,
+  ExportReport,
+  ImportReport, FileContext, GitHubRepoChoice, LoginOutcome, ModelStatus, ProfileRecord, ProfileStats,
   ProfilesList, RepoInfo, SearchHit, SearchMode, Settings,
 } from "./generated/contract";
 
@@ -135,6 +141,8 @@ export const api = {
   modelUse: (id: string) => invoke<ModelStatus>("model_use", { id }),
   agentSetup: () => invoke<AgentSetup>("agent_setup"),
   clipboardWrite: (text: string) => invoke<void>("clipboard_write", { text }),
+  profileExport: (id: string) => invoke<ExportReport | null>("profile_export", { id }),
+  profileImport: () => invoke<ImportReport | null>("profile_import"),
   pickFolder: () => invoke<string | null>("pick_folder"),
   uiReady: () => invoke<void>("ui_ready"),
   deepLinkFollow: (url: string, alwaysAllow = false) => invoke<void>("deep_link_follow", { url, alwaysAllow }),

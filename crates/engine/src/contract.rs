@@ -177,6 +177,7 @@ pub fn typescript() -> String {
     use crate::error::{ErrorKind, ErrorReport};
     use crate::links::agents::{AgentClient, AgentConfig, AgentSetup};
     use crate::pipeline::run::Phase;
+    use crate::profiles::archive::{ExportReport, ImportReport};
     use crate::profiles::limits::LimitUsage;
     use crate::profiles::manager::{DeleteReport, LoginOutcome, ProfileStats};
     use crate::profiles::registry::{ProfileKind, ProfileStatus};
@@ -221,6 +222,8 @@ pub fn typescript() -> String {
         AgentClient,
         AgentConfig,
         AgentSetup,
+        ExportReport,
+        ImportReport,
     );
 
     out.push_str("/** Event names and their payloads. */\nexport const EVENTS = {\n");

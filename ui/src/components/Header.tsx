@@ -107,6 +107,33 @@ function ProfileMenu({ profiles, current, onSwitch, onAddAccount, onChanged, toa
     }
   };
 
+  const exportProfile = async () => {
+    setOpen(false);
+    try {
+      const r = await api.profileExport(current.id);
+      if (r) toast("ok", `Exported ${r.profile} to ${r.file}`, `${formatBytes(r.bytes)} · ${r.repos} repositories · the file holds no token`);
+    } catch (e) {
+      toast("error", errorMessage(e), errorHelp(e));
+    }
+  };
+
+  const importProfile = async () => {
+    setOpen(false);
+    try {
+      const r = await api.profileImport();
+      if (!r) return;
+      const todo = [
+        r.needs_sign_in ? "sign in again to sync its GitHub repositories" : "",
+        r.clones_to_restore.length ? `re-add ${r.clones_to_restore.join(", ")} after signing in` : "",
+        r.missing_local_repos.length ? `restore the folders of ${r.missing_local_repos.join(", ")}` : "",
+      ].filter(Boolean);
+      toast("ok", `Imported ${profileLabel(r.profile)}: searchable now`, todo.length ? `To do: ${todo.join("; ")}.` : undefined);
+      await onChanged();
+    } catch (e) {
+      toast("error", errorMessage(e), errorHelp(e));
+    }
+  };
+
   return (
     <div class="profile" ref={ref} onKeyDown={onMenuKey}>
       <button class="profile-btn" aria-haspopup="menu" aria-expanded={open} onClick={() => setOpen(!open)}>
@@ -148,6 +175,12 @@ function ProfileMenu({ profiles, current, onSwitch, onAddAccount, onChanged, toa
               <Icon name="logout" /> Sign out of {profileLabel(current)}
             </button>
           )}
+          <button role="menuitem" class="menu-item" onClick={exportProfile}>
+            <Icon name="external" /> Export profile…
+          </button>
+          <button role="menuitem" class="menu-item" onClick={importProfile}>
+            <Icon name="folder" /> Import profile…
+          </button>
           <button role="menuitem" class="menu-item danger" onClick={() => (setOpen(false), setDeleting(current))}>
             <Icon name="trash" /> Delete profile…
           </button>

@@ -322,6 +322,34 @@ export type AgentSetup = {
  */
 command: string, configs: Array<AgentConfig>, };
 
+/**
+ * What `export` wrote.
+ */
+export type ExportReport = { profile: string, file: string, bytes: number, repos: number, };
+
+/**
+ * What `import` restored, and what the user still has to do.
+ */
+export type ImportReport = { profile: ProfileRecord, repos: number, 
+/**
+ * Local repositories whose folder is not on this machine (still searchable; re-add or
+ * restore the folder to index them again).
+ */
+missing_local_repos: Array<string>, 
+/**
+ * GitHub repositories whose clone must be made again after signing in (still
+ * searchable meanwhile).
+ */
+clones_to_restore: Array<string>, 
+/**
+ * The profile had a GitHub token: sign in again (`ferret login`) to sync.
+ */
+needs_sign_in: boolean, 
+/**
+ * An existing profile was replaced.
+ */
+replaced: boolean, };
+
 /** Event names and their payloads. */
 export const EVENTS = {
   INDEX_PROGRESS: "index-progress",

@@ -74,6 +74,7 @@ pub struct ArchivedRepo {
 
 /// What `export` wrote.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ExportReport {
     pub profile: String,
     pub file: PathBuf,
@@ -83,6 +84,7 @@ pub struct ExportReport {
 
 /// What `import` restored, and what the user still has to do.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ImportReport {
     pub profile: ProfileRecord,
     pub repos: usize,
