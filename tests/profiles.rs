@@ -766,6 +766,25 @@ fn a_profile_exported_deleted_and_imported_searches_the_same_with_nothing_re_emb
         .index(Some("notes"), &cancel, false, &|_| {})
         .unwrap();
     assert_eq!(run.embeddings_computed, 0, "nothing re-embedded");
+
+    // Signed in again, a sync clones the missing repository again; its chunks keep their
+    // embeddings (keyed by content), so still nothing is re-embedded.
+    w.login();
+    let synced = engine
+        .sync_and_index(None, &cancel, &|_, _| {}, &|_| {})
+        .unwrap();
+    assert!(synced.synced[0].recloned, "{synced:?}");
+    assert!(engine.repos().unwrap().iter().all(|r| r.root.is_dir()));
+    assert_eq!(
+        synced
+            .indexed
+            .iter()
+            .map(|r| r.embeddings_computed)
+            .sum::<u64>(),
+        0
+    );
+    let again: Vec<Vec<String>> = queries.iter().map(|q| hybrid(&engine, q)).collect();
+    assert_eq!(again, before);
     w.assert_token_nowhere();
 }
 

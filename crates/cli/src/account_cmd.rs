@@ -232,7 +232,7 @@ pub fn profile(
                 println!("  {name}: its folder is not on this machine; restore it or `ferret repo remove {name}`");
             }
             for name in &report.clones_to_restore {
-                println!("  {name}: its clone is not here yet; remove it and add it again after signing in to sync it");
+                println!("  {name}: its clone is not here yet; sign in and run `ferret repo sync` to clone it again (its index is kept)");
             }
             if report.needs_sign_in {
                 println!("  sign in again (`ferret login`) to sync its GitHub repositories");

@@ -378,6 +378,8 @@ fn repo_command(cli: &Cli, command: &RepoCommand) -> anyhow::Result<()> {
             for r in &run.synced {
                 if let Some(error) = &r.error {
                     println!("{}: not synced: {error}", r.repo);
+                } else if r.recloned {
+                    println!("{}: its clone was missing; cloned again", r.repo);
                 } else if r.old_head == r.new_head {
                     println!("{}: up to date", r.repo);
                 } else {

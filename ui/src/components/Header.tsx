@@ -124,7 +124,7 @@ function ProfileMenu({ profiles, current, onSwitch, onAddAccount, onChanged, toa
       if (!r) return;
       const todo = [
         r.needs_sign_in ? "sign in again to sync its GitHub repositories" : "",
-        r.clones_to_restore.length ? `re-add ${r.clones_to_restore.join(", ")} after signing in` : "",
+        r.clones_to_restore.length ? `sync to clone ${r.clones_to_restore.join(", ")} again` : "",
         r.missing_local_repos.length ? `restore the folders of ${r.missing_local_repos.join(", ")}` : "",
       ].filter(Boolean);
       toast("ok", `Imported ${profileLabel(r.profile)}: searchable now`, todo.length ? `To do: ${todo.join("; ")}.` : undefined);

@@ -337,8 +337,8 @@ export type ImportReport = { profile: ProfileRecord, repos: number,
  */
 missing_local_repos: Array<string>, 
 /**
- * GitHub repositories whose clone must be made again after signing in (still
- * searchable meanwhile).
+ * GitHub repositories whose clone is made again by the next sync after signing in
+ * (still searchable meanwhile; the index and its embeddings are kept).
  */
 clones_to_restore: Array<string>, 
 /**

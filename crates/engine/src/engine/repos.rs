@@ -46,6 +46,8 @@ pub struct SyncReport {
     pub new_head: String,
     /// Paths the fetched commits added, changed, renamed or deleted.
     pub changed_paths: u64,
+    /// The clone was missing and was made again (its files are all new on disk).
+    pub recloned: bool,
     /// Why this repository could not be synced (the others still were).
     pub error: Option<String>,
 }
@@ -232,6 +234,50 @@ impl Engine {
             let _lock = JobLock::acquire(&self.paths)?;
             for repo in &repos {
                 let branch = repo.branch.as_deref().unwrap_or("main");
+                // A clone that is gone (a profile restored from an export, a folder removed
+                // by hand) is cloned again; its index is kept, and only chunks whose text
+                // changed need the model, since embeddings are keyed by content.
+                if !repo.root.exists() {
+                    if let Some(url) = repo.clone_url.as_deref() {
+                        let cloned =
+                            git::clone_repo(url, &repo.root, Some(branch), &auth, cancel, &|p| {
+                                git_progress(&repo.name, p)
+                            });
+                        match cloned {
+                            Ok(outcome) => {
+                                let old = repo.head.clone().unwrap_or_default();
+                                self.store().set_repo_head(repo.id, &outcome.head)?;
+                                self.audit(
+                                    "repo-recloned",
+                                    &format!("{} at {}", repo.name, outcome.head),
+                                )?;
+                                reports.push(SyncReport {
+                                    repo: repo.name.clone(),
+                                    old_head: old,
+                                    new_head: outcome.head,
+                                    changed_paths: 0,
+                                    recloned: true,
+                                    error: None,
+                                });
+                                continue;
+                            }
+                            Err(e @ (Error::Cancelled | Error::Interrupted)) => return Err(e),
+                            Err(e) if repos.len() == 1 => return Err(e),
+                            Err(e) => {
+                                let head = repo.head.clone().unwrap_or_default();
+                                reports.push(SyncReport {
+                                    repo: repo.name.clone(),
+                                    old_head: head.clone(),
+                                    new_head: head,
+                                    changed_paths: 0,
+                                    recloned: false,
+                                    error: Some(e.to_string()),
+                                });
+                                continue;
+                            }
+                        }
+                    }
+                }
                 // The URL stored when the repository was added, not the clone's `origin`.
                 let fetched = git::fetch_fast_forward_from(
                     &repo.root,
@@ -256,6 +302,7 @@ impl Engine {
                             old_head: head.clone(),
                             new_head: head,
                             changed_paths: 0,
+                            recloned: false,
                             error: Some(e.to_string()),
                         });
                         continue;
@@ -277,6 +324,7 @@ impl Engine {
                     old_head: outcome.old_head,
                     new_head: outcome.new_head,
                     changed_paths: outcome.changed.len() as u64,
+                    recloned: false,
                     error: None,
                 });
             }
@@ -300,7 +348,11 @@ impl Engine {
             interrupted: false,
             synced,
         };
-        for report in run.synced.iter().filter(|r| r.old_head != r.new_head) {
+        for report in run
+            .synced
+            .iter()
+            .filter(|r| r.error.is_none() && (r.recloned || r.old_head != r.new_head))
+        {
             let index = self.index(Some(&report.repo), cancel, false, progress)?;
             run.interrupted |= index.interrupted;
             run.indexed.push(index);

@@ -91,8 +91,8 @@ pub struct ImportReport {
     /// Local repositories whose folder is not on this machine (still searchable; re-add or
     /// restore the folder to index them again).
     pub missing_local_repos: Vec<String>,
-    /// GitHub repositories whose clone must be made again after signing in (still
-    /// searchable meanwhile).
+    /// GitHub repositories whose clone is made again by the next sync after signing in
+    /// (still searchable meanwhile; the index and its embeddings are kept).
     pub clones_to_restore: Vec<String>,
     /// The profile had a GitHub token: sign in again (`ferret login`) to sync.
     pub needs_sign_in: bool,
