@@ -233,70 +233,16 @@ impl Engine {
         {
             let _lock = JobLock::acquire(&self.paths)?;
             for repo in &repos {
-                let branch = repo.branch.as_deref().unwrap_or("main");
-                // A clone that is gone (a profile restored from an export, a folder removed
-                // by hand) is cloned again; its index is kept, and only chunks whose text
-                // changed need the model, since embeddings are keyed by content.
-                if !repo.root.exists() {
-                    if let Some(url) = repo.clone_url.as_deref() {
-                        let cloned =
-                            git::clone_repo(url, &repo.root, Some(branch), &auth, cancel, &|p| {
-                                git_progress(&repo.name, p)
-                            });
-                        match cloned {
-                            Ok(outcome) => {
-                                let old = repo.head.clone().unwrap_or_default();
-                                self.store().set_repo_head(repo.id, &outcome.head)?;
-                                self.audit(
-                                    "repo-recloned",
-                                    &format!("{} at {}", repo.name, outcome.head),
-                                )?;
-                                reports.push(SyncReport {
-                                    repo: repo.name.clone(),
-                                    old_head: old,
-                                    new_head: outcome.head,
-                                    changed_paths: 0,
-                                    recloned: true,
-                                    error: None,
-                                });
-                                continue;
-                            }
-                            Err(e @ (Error::Cancelled | Error::Interrupted)) => return Err(e),
-                            Err(e) if repos.len() == 1 => return Err(e),
-                            Err(e) => {
-                                let head = repo.head.clone().unwrap_or_default();
-                                reports.push(SyncReport {
-                                    repo: repo.name.clone(),
-                                    old_head: head.clone(),
-                                    new_head: head,
-                                    changed_paths: 0,
-                                    recloned: false,
-                                    error: Some(e.to_string()),
-                                });
-                                continue;
-                            }
-                        }
-                    }
-                }
-                // The URL stored when the repository was added, not the clone's `origin`.
-                let fetched = git::fetch_fast_forward_from(
-                    &repo.root,
-                    repo.clone_url.as_deref(),
-                    branch,
-                    &auth,
-                    cancel,
-                    &|p| git_progress(&repo.name, p),
-                );
-                let outcome = match fetched {
-                    Ok(outcome) => outcome,
+                match self.sync_one(repo, &auth, cancel, git_progress) {
+                    Ok(report) => reports.push(report),
                     Err(e @ (Error::Cancelled | Error::Interrupted)) => return Err(e),
                     // Naming one repository: its failure is the answer.
                     Err(e) if repos.len() == 1 => return Err(e),
                     // One repository's failure (gone upstream, a rewritten history) must
                     // not stop the others: it is reported once, and the rest go on.
                     Err(e) => {
-                        let head = repo.head.clone().unwrap_or_default();
                         self.audit("repo-sync-failed", &format!("{}: {e}", repo.name))?;
+                        let head = repo.head.clone().unwrap_or_default();
                         reports.push(SyncReport {
                             repo: repo.name.clone(),
                             old_head: head.clone(),
@@ -305,32 +251,71 @@ impl Engine {
                             recloned: false,
                             error: Some(e.to_string()),
                         });
-                        continue;
                     }
-                };
-                self.store().set_repo_head(repo.id, &outcome.new_head)?;
-                self.audit(
-                    "repo-synced",
-                    &format!(
-                        "{} {} -> {} ({} paths)",
-                        repo.name,
-                        outcome.old_head,
-                        outcome.new_head,
-                        outcome.changed.len()
-                    ),
-                )?;
-                reports.push(SyncReport {
-                    repo: repo.name.clone(),
-                    old_head: outcome.old_head,
-                    new_head: outcome.new_head,
-                    changed_paths: outcome.changed.len() as u64,
-                    recloned: false,
-                    error: None,
-                });
+                }
             }
         }
         self.clones_changed();
         Ok(reports)
+    }
+
+    /// Fetches and fast-forwards one clone, from the URL stored when it was added (not the
+    /// clone's editable `origin`). A clone that is gone (a profile restored from an
+    /// export, a folder removed by hand) is cloned again; its index is kept, and only
+    /// chunks whose text changed need the model, since embeddings are keyed by content.
+    fn sync_one(
+        &self,
+        repo: &RepoRow,
+        auth: &GitAuth,
+        cancel: &AtomicBool,
+        git_progress: &dyn Fn(&str, &GitProgress),
+    ) -> Result<SyncReport> {
+        let branch = repo.branch.as_deref().unwrap_or("main");
+        let progress = |p: &GitProgress| git_progress(&repo.name, p);
+        let old_head = repo.head.clone().unwrap_or_default();
+        if let (false, Some(url)) = (repo.root.exists(), repo.clone_url.as_deref()) {
+            let outcome = git::clone_repo(url, &repo.root, Some(branch), auth, cancel, &progress)?;
+            self.store().set_repo_head(repo.id, &outcome.head)?;
+            self.audit(
+                "repo-recloned",
+                &format!("{} at {}", repo.name, outcome.head),
+            )?;
+            return Ok(SyncReport {
+                repo: repo.name.clone(),
+                old_head,
+                new_head: outcome.head,
+                changed_paths: 0,
+                recloned: true,
+                error: None,
+            });
+        }
+        let outcome = git::fetch_fast_forward_from(
+            &repo.root,
+            repo.clone_url.as_deref(),
+            branch,
+            auth,
+            cancel,
+            &progress,
+        )?;
+        self.store().set_repo_head(repo.id, &outcome.new_head)?;
+        self.audit(
+            "repo-synced",
+            &format!(
+                "{} {} -> {} ({} paths)",
+                repo.name,
+                outcome.old_head,
+                outcome.new_head,
+                outcome.changed.len()
+            ),
+        )?;
+        Ok(SyncReport {
+            repo: repo.name.clone(),
+            old_head: outcome.old_head,
+            new_head: outcome.new_head,
+            changed_paths: outcome.changed.len() as u64,
+            recloned: false,
+            error: None,
+        })
     }
 
     /// Syncs (see [`Engine::sync`]) and then indexes each repository whose head moved; the
