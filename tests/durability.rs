@@ -190,8 +190,13 @@ fn a_full_disk_stops_indexing_clearly_keeps_what_was_committed_and_resumes_when_
 }
 
 /// Indexes the polyglot fixture into `data`, closes everything and returns the database.
-fn indexed_database(data: &Path) -> PathBuf {
+fn indexed_database(data: &Path, snapshots: bool) -> PathBuf {
     let (_guard, repo) = ferret_tests::copy_fixture("polyglot");
+    if !snapshots {
+        let dir = data.join("user_data/default");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("config.json"), r#"{"snapshots_kept": 0}"#).unwrap();
+    }
     let engine = open_engine(data);
     engine.add_repo(&repo, Some("polyglot")).unwrap();
     index_lexical(&engine).unwrap();
@@ -235,7 +240,8 @@ fn assert_actionable(message: &str, db: &Path) {
 fn a_database_with_garbage_in_the_middle_is_reported_and_never_overwritten() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
-    let db = indexed_database(&data);
+    // Without a snapshot to restore, the damage is reported.
+    let db = indexed_database(&data, false);
     let mut bytes = std::fs::read(&db).unwrap();
     assert!(bytes.len() >= 16 * 4096, "{} bytes", bytes.len());
     // The header stays; half the pages in the middle become noise.
@@ -261,13 +267,59 @@ fn a_database_with_garbage_in_the_middle_is_reported_and_never_overwritten() {
 fn a_database_replaced_by_another_file_is_reported_and_never_overwritten() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
-    let db = indexed_database(&data);
+    let db = indexed_database(&data, false);
     let text = "these are my notes, saved over the database by mistake\n".repeat(500);
     std::fs::write(&db, &text).unwrap();
 
     let message = open_err(&data);
     assert_actionable(&message, &db);
     assert_eq!(std::fs::read_to_string(&db).unwrap(), text);
+}
+
+/// With the daily snapshot an index run takes, a database found damaged is replaced by the
+/// snapshot and kept aside unchanged: the profile searches at once instead of asking the
+/// user to delete it.
+#[test]
+fn a_damaged_database_is_restored_from_the_newest_snapshot_and_kept_aside() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let db = indexed_database(&data, true);
+    let snapshots = data.join("user_data/default/snapshots");
+    assert_eq!(
+        std::fs::read_dir(&snapshots).unwrap().count(),
+        1,
+        "one snapshot"
+    );
+    let text = "these are my notes, saved over the database by mistake\n".repeat(500);
+    std::fs::write(&db, &text).unwrap();
+
+    let engine = open_engine(&data);
+    assert!(engine.restored_from_snapshot().is_some());
+    let aside: Vec<PathBuf> = std::fs::read_dir(db.parent().unwrap())
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.to_string_lossy().contains("meta.sqlite.damaged-"))
+        .collect();
+    assert_eq!(aside.len(), 1, "{aside:?}");
+    assert_eq!(
+        std::fs::read_to_string(&aside[0]).unwrap(),
+        text,
+        "kept as it was"
+    );
+    let hits = engine
+        .search(
+            "ring buffer",
+            &SearchOptions {
+                limit: 5,
+                mode: SearchMode::Lexical,
+            },
+        )
+        .unwrap();
+    assert!(
+        hits.iter().any(|h| h.path.contains("ring_buffer")),
+        "{hits:?}"
+    );
 }
 
 /// Every hit must point at a chunk that exists with the hit's line range, and its snippet

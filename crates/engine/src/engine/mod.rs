@@ -80,6 +80,8 @@ pub struct Engine {
     _open_marker: profiles::OpenMarker,
     /// This open checked the database (the previous process died with it open).
     integrity_checked: bool,
+    /// The snapshot this open restored because the database was damaged.
+    restored_from: Option<PathBuf>,
     /// Queries not yet added to the database's counter (a busy database defers the write).
     unsaved_queries: std::sync::atomic::AtomicU64,
 }
@@ -104,23 +106,57 @@ impl Engine {
         let paths = ProfilePaths::new(&root, &profile)?;
         paths.ensure_dirs()?;
         let config = ProfileConfig::load(&paths.config_file())?;
-        let store = Store::open(&paths.meta_db())?;
+        // Reading every page costs seconds on a big index: only after a process that had
+        // the profile open died (power loss, kill -9) is the database checked at open.
+        let (open_marker, unclean) = profiles::OpenMarker::place(&paths)?;
+        let opened = Store::open(&paths.meta_db()).and_then(|store| {
+            if unclean {
+                log::info!(
+                    "profile {}: not closed cleanly last time; checking its database",
+                    paths.id
+                );
+                store.check_integrity()?;
+            }
+            Ok(store)
+        });
+        let mut restored_from = None;
+        let store = match opened {
+            Ok(store) => store,
+            // A damaged database: the newest snapshot takes its place, the damaged file is
+            // kept aside; without a snapshot the error says how to recover.
+            Err(damage) if damage.kind() == crate::ErrorKind::Corrupt => {
+                match profiles::snapshots::restore_newest(&paths, crate::store::now())? {
+                    Some((snapshot, aside)) => {
+                        log::warn!(
+                            "profile {}: {damage}; restored {} and kept the damaged file as {}",
+                            paths.id,
+                            snapshot.display(),
+                            aside.display()
+                        );
+                        let store = Store::open(&paths.meta_db())?;
+                        store.audit(
+                            "restored-from-snapshot",
+                            &format!(
+                                "{}; damaged file kept as {}",
+                                snapshot.display(),
+                                aside.display()
+                            ),
+                        )?;
+                        restored_from = Some(snapshot);
+                        store
+                    }
+                    None => return Err(damage),
+                }
+            }
+            Err(e) => return Err(e),
+        };
         // The database (and its WAL) were just created with the umask's modes.
         profiles::private::private_files_in(&paths.root)?;
         let swept = crate::remote::git::sweep_abandoned_clones(&paths.repos_dir());
         if swept > 0 {
             log::info!("removed {swept} partial clone(s) left by processes that died");
         }
-        // Reading every page costs seconds on a big index: only after a process that had
-        // the profile open died (power loss, kill -9) is the database checked at open.
-        let (open_marker, unclean) = profiles::OpenMarker::place(&paths)?;
-        if unclean {
-            log::info!(
-                "profile {}: not closed cleanly last time; checking its database",
-                paths.id
-            );
-            store.check_integrity()?;
-        }
+
         let model_dir = opts
             .model_dir
             .or_else(|| config.model_dir.clone())
@@ -135,6 +171,7 @@ impl Engine {
             clone_bytes: Mutex::new(None),
             _open_marker: open_marker,
             integrity_checked: unclean,
+            restored_from,
             paths,
             config,
             model_dir,
@@ -150,6 +187,11 @@ impl Engine {
     /// died without closing it.
     pub fn integrity_checked_at_open(&self) -> bool {
         self.integrity_checked
+    }
+
+    /// The snapshot opening restored because the database was found damaged, if any.
+    pub fn restored_from_snapshot(&self) -> Option<&std::path::Path> {
+        self.restored_from.as_deref()
     }
 
     /// The data directory holding every profile (this one's under `user_data/`).
@@ -392,6 +434,20 @@ impl Engine {
             report.embeddings_computed,
             report.embed_secs,
         );
+        if !report.interrupted {
+            let config = &self.config;
+            match profiles::snapshots::take_if_due(
+                &store,
+                &self.paths,
+                config.snapshots_kept,
+                config.snapshots_on_battery,
+                crate::store::now(),
+            ) {
+                Ok(Some(snapshot)) => log::info!("snapshot {}", snapshot.display()),
+                Ok(None) => {}
+                Err(e) => log::warn!("profile {}: no snapshot taken: {e}", self.paths.id),
+            }
+        }
         if !lexical_only && !report.interrupted {
             if let Some(target) = target_model(&store)? {
                 self.build_target_model(

@@ -23,6 +23,7 @@ pub mod pool;
 pub(crate) mod private;
 pub mod registry;
 pub mod secrets;
+pub(crate) mod snapshots;
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -112,6 +113,11 @@ impl ProfilePaths {
         self.root.join("job.lock")
     }
 
+    /// Daily copies of the database (see [`snapshots`]).
+    pub fn snapshots_dir(&self) -> PathBuf {
+        self.root.join("snapshots")
+    }
+
     /// Held by the one process whose job runner works this profile's queue.
     pub fn runner_lock_file(&self) -> PathBuf {
         self.root.join("runner.lock")
@@ -161,6 +167,11 @@ pub struct ProfileConfig {
     /// Repositories whose files `ferret://open` links may open without asking (the user
     /// ticked "always allow" once).
     pub link_open_repos: Vec<String>,
+    /// Daily snapshots of the database kept (0 turns them off); a damaged database is
+    /// restored from the newest.
+    pub snapshots_kept: u32,
+    /// Take snapshots on battery power too.
+    pub snapshots_on_battery: bool,
 }
 
 impl Default for ProfileConfig {
@@ -177,6 +188,8 @@ impl Default for ProfileConfig {
             editor_command: None,
             index_secret_files: false,
             link_open_repos: Vec::new(),
+            snapshots_kept: 2,
+            snapshots_on_battery: false,
         }
     }
 }
