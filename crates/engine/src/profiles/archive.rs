@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::private::private_dir;
-use super::registry::{ProfileKind, ProfileRecord};
+use super::registry::ProfileRecord;
 use super::ProfilePaths;
 use crate::store::Store;
 use crate::{Error, Result};
@@ -41,20 +41,11 @@ pub struct Manifest {
     pub format: u32,
     pub ferret_version: String,
     pub created_at: i64,
-    pub profile: ArchivedProfile,
+    /// The profile's registry record (a token is never part of it: that stays in the
+    /// keychain).
+    pub profile: ProfileRecord,
     pub files: Vec<ArchivedFile>,
     pub repos: Vec<ArchivedRepo>,
-}
-
-/// The profile's record, without its token (that stays in the keychain).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ArchivedProfile {
-    pub id: String,
-    pub kind: ProfileKind,
-    pub display_name: String,
-    pub github_login: Option<String>,
-    pub github_user_id: Option<u64>,
-    pub api_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -135,14 +126,7 @@ pub(crate) fn export(
         format: FORMAT,
         ferret_version: env!("CARGO_PKG_VERSION").into(),
         created_at: crate::store::now(),
-        profile: ArchivedProfile {
-            id: record.id.clone(),
-            kind: record.kind,
-            display_name: record.display_name.clone(),
-            github_login: record.github_login.clone(),
-            github_user_id: record.github_user_id,
-            api_url: record.api_url.clone(),
-        },
+        profile: record.clone(),
         files,
         repos,
     };

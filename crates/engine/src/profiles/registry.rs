@@ -102,7 +102,7 @@ impl FromStr for ProfileStatus {
 }
 
 /// One row of the registry.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ProfileRecord {
     pub id: String,
