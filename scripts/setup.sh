@@ -23,6 +23,7 @@ apt_packages=(
   libssl-dev libdbus-1-dev
   libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev
   xvfb dbus dbus-x11 gnome-keyring chromium webkit2gtk-driver imagemagick python3-gi gir1.2-gtk-3.0 xdotool
+  xdg-utils desktop-file-utils procps
   nodejs npm
 )
 if [ "${FERRET_SKIP_APT:-0}" != 1 ]; then

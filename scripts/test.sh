@@ -51,5 +51,8 @@ HOME=$test_home tests/mcp/run.sh
 step "desktop end to end (the real app under Xvfb: tauri-driver + WebKitWebDriver)"
 tests/desktop-e2e/run.sh
 
+step "install test: the .deb installed for real, used through xdg-open, removed"
+tests/install/run.sh
+
 step "done"
 echo "all tests passed in $(( $(date +%s) - started ))s"

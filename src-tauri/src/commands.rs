@@ -446,6 +446,12 @@ pub async fn pick_folder(app: AppHandle) -> Res<Option<String>> {
     .await
 }
 
+/// The version, model and directories this build uses (Settings' About).
+#[tauri::command]
+pub fn about() -> ferret_engine::about::About {
+    ferret_engine::about::about(None)
+}
+
 /// The page has subscribed to events: links that arrived while it loaded are handled now.
 #[tauri::command]
 pub fn ui_ready(app: AppHandle) {

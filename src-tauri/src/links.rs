@@ -208,6 +208,7 @@ fn describe(link: &DeepLink) -> String {
 }
 
 fn emit_search(app: &AppHandle, query: String, profile: Option<String>) {
+    log::info!("link: showing the search {query:?}");
     let _ = app.emit(
         event::DEEP_LINK_SEARCH,
         DeepLinkSearchEvent { query, profile },

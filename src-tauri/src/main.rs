@@ -132,10 +132,21 @@ fn main() {
                 // Hidden with no tray to bring it back would be a ghost: show it.
                 show_window(&handle);
             }
+            // An installed package registered the handler in its .desktop entry; a per-user
+            // one would shadow it and outlive an uninstall. Run from a build, register.
             #[cfg(any(target_os = "linux", windows))]
-            if let Err(e) = app.deep_link().register_all() {
-                log::warn!("cannot register the ferret:// handler: {e}");
+            if ferret_engine::about::packaged_desktop_entry().is_none() {
+                if let Err(e) = app.deep_link().register_all() {
+                    log::warn!("cannot register the ferret:// handler: {e}");
+                }
             }
+            // A damaged install fails now, in a toast naming the file, not at first search.
+            let checker = handle.clone();
+            std::thread::spawn(move || match ferret_engine::about::verify_bundled_model() {
+                Ok(Some(dir)) => log::info!("bundled model verified in {}", dir.display()),
+                Ok(None) => {}
+                Err(e) => report_error(&checker, &e.to_string()),
+            });
             let links = handle.clone();
             app.deep_link().on_open_url(move |event| {
                 for url in event.urls() {
@@ -208,6 +219,7 @@ fn main() {
             commands::clipboard_write,
             commands::pick_folder,
             commands::ui_ready,
+            commands::about,
             commands::deep_link_follow,
         ])
         .run(tauri::generate_context!("../tauri.conf.json"))

@@ -338,6 +338,12 @@ describe("settings", () => {
     await page.locator('.limit[data-limit="chunks"].warn').waitFor();
     expect(await page.locator('.limit[data-limit="chunks"]').textContent()).toContain("89%");
     expect(await page.locator('.limit[data-limit="repos"].ok').count()).toBe(1);
+    // About: the version, the model and where the files and data live.
+    await page.locator("#about-version").waitFor();
+    const about = await page.locator("#about").textContent();
+    expect(about).toContain("Ferret 0.1.0");
+    expect(about).toContain("1.31.1");
+    expect(about).toContain("/usr/lib/Ferret/models (bundled)");
 
     await page.locator("#editor").selectOption("custom");
     await page.locator("#editor-command").fill("nvim +{line} {path}");

@@ -349,6 +349,15 @@ function install() {
       case "settings_set":
         state.settings = args.settings;
         return null;
+      case "about":
+        return {
+          version: "0.1.0",
+          model: "all-minilm-l6-v2-int8",
+          onnxruntime: "1.31.1",
+          model_dir: "/usr/lib/Ferret/models",
+          model_dir_source: "bundled",
+          data_dir: "/home/octo/.local/share/ferret",
+        };
       case "model_status": {
         // A switch in progress moves on by a third of the chunks per poll, then swaps.
         const sw = state.model.switch;

@@ -34,6 +34,7 @@
  *                            navigator.clipboard write is best effort in a webview)
  *   settings_get           → {}                                   → Settings
  *   settings_set           → { settings }                         → void
+ *   about                  → {}                                   → About (version, model, dirs)
  *   model_status           → {}                                   → ModelStatus
  *   model_use              → { id }                               → ModelStatus (a switch
  *                            queues a background re-embed; the old model serves meanwhile)
@@ -63,6 +64,7 @@ import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 
 import type { ErrorKind, ErrorReport, EventMap } from "./generated/contract";
 import type {
+  About,
   AgentSetup,
   DeleteReport,
   ExportReport,
@@ -145,6 +147,7 @@ export const api = {
   profileImport: () => invoke<ImportReport | null>("profile_import"),
   pickFolder: () => invoke<string | null>("pick_folder"),
   uiReady: () => invoke<void>("ui_ready"),
+  about: () => invoke<About>("about"),
   deepLinkFollow: (url: string, alwaysAllow = false) => invoke<void>("deep_link_follow", { url, alwaysAllow }),
 };
 

@@ -153,7 +153,7 @@ enum RepoCommand {
 
 fn main() -> ExitCode {
     ferret_engine::redact::init_logging("warn");
-    let cli = Cli::parse();
+    let cli = parse_args();
     if !matches!(cli.command, Command::Mcp(_)) {
         stop_quietly_on_closed_pipe();
     }
@@ -164,6 +164,16 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The arguments; `--version` prints the model, ONNX Runtime and the directories too
+/// (`-V` only the version), the facts a bug report needs.
+fn parse_args() -> Cli {
+    use clap::{CommandFactory, FromArgMatches};
+    let about = ferret_engine::about::about(None).long_text();
+    let long_version: &'static str = Box::leak(about.into_boxed_str());
+    let matches = Cli::command().long_version(long_version).get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
 }
 
 /// `ferret jobs --json | head`: when the reader goes away, end the way ripgrep and every C

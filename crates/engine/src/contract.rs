@@ -172,6 +172,7 @@ pub fn typescript() -> String {
             let _ = writeln!(out, "export {}\n", <$t as TS>::decl(&cfg));
         )*};
     }
+    use crate::about::About;
     use crate::background::Overall;
     use crate::engine::{FileContext, ModelInfo, ModelStatus, ModelSwitch, RepoInfo};
     use crate::error::{ErrorKind, ErrorReport};
@@ -224,6 +225,7 @@ pub fn typescript() -> String {
         AgentSetup,
         ExportReport,
         ImportReport,
+        About,
     );
 
     out.push_str("/** Event names and their payloads. */\nexport const EVENTS = {\n");

@@ -22,9 +22,11 @@
 //! - [`links`]: `ferret://` deep links and opening a hit in the user's editor.
 //! - [`engine`]: the facade over all of the above for one profile.
 //! - `dev` (feature `dev`): `ferret bench` and `ferret eval`.
+//! - [`about`]: the version, model and directories this build uses.
 //! - [`error`]: one error type whose kinds the UI can act on; [`redact`]: logging that never
 //!   prints a token.
 
+pub mod about;
 pub mod background;
 pub mod contract;
 #[cfg(feature = "dev")]

@@ -51,6 +51,9 @@ pub struct ModelSpec {
     pub source: &'static str,
 }
 
+/// The ONNX Runtime release [`ORT_LIBRARY`] is (its file name carries it too).
+pub const ORT_VERSION: &str = "1.31.1";
+
 /// ONNX Runtime, shared by every model.
 pub const ORT_LIBRARY: ModelFile = ModelFile {
     path: "onnxruntime/libonnxruntime.so.1.31.1",

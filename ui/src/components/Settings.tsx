@@ -1,5 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
-import { api, errorHelp, errorMessage, EDITORS, LIMIT_WARN_AT, type AgentClient, type AgentSetup, type EditorKind, type LimitUsage, type ModelStatus, type ProfileRecord, type ProfileStats, type Settings } from "../api";
+import { api, errorHelp, errorMessage, EDITORS, LIMIT_WARN_AT, type About, type AgentClient, type AgentSetup, type EditorKind, type LimitUsage, type ModelStatus, type ProfileRecord, type ProfileStats, type Settings } from "../api";
 import { formatBytes, formatCount, relativeTime } from "../lib/format";
 import { Bar, ErrorNote, Icon, Spinner, type Toast } from "./ui";
 
@@ -152,6 +152,31 @@ export function AgentPanel({ profile, toast }: { profile: ProfileRecord; toast: 
         Copy configuration
       </button>
     </div>
+  );
+}
+
+/** The version, model and directories this build uses: what a bug report needs. */
+export function AboutPanel() {
+  const [about, setAbout] = useState<About | null>(null);
+  useEffect(() => {
+    api.about().then(setAbout, () => {});
+  }, []);
+  if (!about) return <Spinner />;
+  return (
+    <dl class="stats about" id="about">
+      <dt>Version</dt>
+      <dd id="about-version">Ferret {about.version}</dd>
+      <dt>Model</dt>
+      <dd>{about.model}</dd>
+      <dt>ONNX Runtime</dt>
+      <dd>{about.onnxruntime}</dd>
+      <dt>Model files</dt>
+      <dd class="mono path" title={about.model_dir ?? undefined}>
+        {about.model_dir ? `${about.model_dir}${about.model_dir_source ? ` (${about.model_dir_source})` : ""}` : "not found"}
+      </dd>
+      <dt>Data</dt>
+      <dd class="mono path" title={about.data_dir ?? undefined}>{about.data_dir ?? "unknown"}</dd>
+    </dl>
   );
 }
 
@@ -339,6 +364,11 @@ export function SettingsView({ profile, toast }: { profile: ProfileRecord; toast
               </dl>
             </>
           )}
+        </section>
+
+        <section class="panel">
+          <h2>About</h2>
+          <AboutPanel />
         </section>
       </aside>
     </form>

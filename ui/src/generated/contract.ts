@@ -350,6 +350,37 @@ needs_sign_in: boolean,
  */
 replaced: boolean, };
 
+/**
+ * This build's version and the places it uses.
+ */
+export type About = { 
+/**
+ * The package version (`Cargo.toml`).
+ */
+version: string, 
+/**
+ * The embedding model a new profile uses.
+ */
+model: string, 
+/**
+ * The ONNX Runtime release the model runs on.
+ */
+onnxruntime: string, 
+/**
+ * Where the model and ONNX Runtime are read from; `None` when none was found (the
+ * error at first use says how to get them).
+ */
+model_dir: string | null, 
+/**
+ * Why that directory: "FERRET_MODEL_DIR", "data directory", "bundled" (an installed
+ * package), "development checkout" or "given" (an explicit override).
+ */
+model_dir_source: string | null, 
+/**
+ * The data directory holding every profile.
+ */
+data_dir: string | null, };
+
 /** Event names and their payloads. */
 export const EVENTS = {
   INDEX_PROGRESS: "index-progress",

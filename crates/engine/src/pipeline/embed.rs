@@ -64,6 +64,7 @@ impl EmbedOptions {
 }
 
 /// `$FERRET_MODEL_DIR`, else `$FERRET_DATA_DIR/models` or `<data dir>/models`, else the
+/// model an installed package ships beside the executable ([`bundled_model_dir`]), else the
 /// development checkout's `.models`: the first one that holds the model.
 pub fn default_model_dir() -> Option<PathBuf> {
     let mut candidates = Vec::new();
@@ -73,10 +74,20 @@ pub fn default_model_dir() -> Option<PathBuf> {
     if let Ok(root) = crate::profiles::data_root() {
         candidates.push(root.join("models"));
     }
+    candidates.extend(bundled_model_dir());
     candidates.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.models"));
     candidates.into_iter().find(|dir| {
         models::find(models::DEFAULT_MODEL).is_ok_and(|spec| spec.check_files(dir, false).is_ok())
     })
+}
+
+/// Where a package puts the model: `<prefix>/lib/Ferret/models` for executables in
+/// `<prefix>/bin` (the `.deb` installs both programs in `/usr/bin` and the model as the
+/// bundle's resources in `/usr/lib/Ferret`), so neither needs an environment variable.
+pub fn bundled_model_dir() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?.canonicalize().ok()?;
+    let dir = exe.parent()?.parent()?.join("lib/Ferret/models");
+    dir.is_dir().then_some(dir)
 }
 
 /// ONNX Runtime, loaded once per process from the model directory.
