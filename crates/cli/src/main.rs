@@ -95,6 +95,10 @@ enum Command {
         /// Print one JSON array.
         #[arg(long)]
         json: bool,
+        /// Search in this process even when the app or `ferret daemon` serves the profile
+        /// (by default they answer over the profile's socket, without loading anything).
+        #[arg(long)]
+        in_process: bool,
     },
     /// Show what the profile holds: repos, files, chunks, embeddings, skips, disk use.
     Stats {
@@ -197,6 +201,28 @@ fn profiles(cli: &Cli, threads: Option<usize>) -> anyhow::Result<Profiles> {
     })?)
 }
 
+/// A search answered by the warm process serving the profile (the app or `ferret daemon`)
+/// when there is one, else run here: the same hits either way.
+fn search(
+    cli: &Cli,
+    query: &str,
+    opts: &SearchOptions,
+    in_process: bool,
+) -> anyhow::Result<Vec<ferret_engine::search::SearchHit>> {
+    let profiles = profiles(cli, Some(1))?;
+    let id = profiles.resolve(cli.profile.as_deref())?;
+    #[cfg(unix)]
+    if !in_process {
+        let socket = profiles.paths_of(&id)?.socket_file();
+        if let Some(answer) = ferret_engine::ipc::client::search(&socket, query, opts) {
+            log::info!("answered by the process serving {}", socket.display());
+            return Ok(answer?);
+        }
+    }
+    let _ = in_process;
+    Ok(profiles.engine(&id)?.search(query, opts)?)
+}
+
 /// The engine of the chosen profile (`--profile`, else the current one).
 fn open(cli: &Cli, threads: Option<usize>) -> anyhow::Result<Arc<Engine>> {
     let profiles = profiles(cli, threads)?;
@@ -247,13 +273,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             limit,
             mode,
             json,
+            in_process,
         } => {
-            let engine = open(&cli, Some(1))?;
             let opts = SearchOptions {
                 limit: *limit,
                 mode: mode.parse::<SearchMode>()?,
             };
-            let hits = engine.search(query, &opts)?;
+            let hits = search(&cli, query, &opts, *in_process)?;
             if *json {
                 println!("{}", serde_json::to_string_pretty(&hits)?);
             } else {

@@ -244,3 +244,67 @@ fn a_daemon_killed_20_times_ends_with_a_clean_index() {
     let hits = lexical_paths(&data, "compute_a_17_3");
     assert_eq!(hits, ["mod2/file17.rs"]);
 }
+
+/// `ferret search` asks a running daemon over the profile's socket and prints exactly what
+/// an in-process search prints; with the daemon killed (its socket file left behind) it
+/// searches in-process again.
+#[test]
+fn searches_through_a_running_daemon_print_what_in_process_searches_print() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/polyglot");
+    run_ok(ferret(&data).args(["repo", "add"]).arg(&fixture));
+    let socket = data.join("user_data/default/ferret.sock");
+    let daemon = spawn_daemon(&data);
+    wait_for(Duration::from_secs(120), "the daemon's socket", || {
+        socket.exists() && settled(&data)
+    });
+
+    let search = |args: &[&str], in_process: bool| {
+        let mut cmd = ferret(&data);
+        cmd.args(["search", "--json", "-n", "15"]).args(args);
+        if in_process {
+            cmd.arg("--in-process");
+        }
+        let out = run_ok(cmd.env("RUST_LOG", "ferret=info"));
+        let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+        (String::from_utf8(out.stdout).unwrap(), stderr)
+    };
+    for args in [
+        &["slugify"][..],
+        &[
+            "turn a title into a url-friendly string",
+            "--mode",
+            "semantic",
+        ],
+        &["parse", "--mode", "lexical"],
+        &["lang:rust token kinds"],
+        &["no such words anywhere zzqx"],
+    ] {
+        let (warm, warm_log) = search(args, false);
+        let (cold, cold_log) = search(args, true);
+        assert!(
+            warm_log.contains("answered by the process serving"),
+            "{args:?} was not answered by the daemon: {warm_log}"
+        );
+        assert!(!cold_log.contains("answered by"), "{cold_log}");
+        assert_eq!(warm, cold, "{args:?}: the daemon's answer differs");
+    }
+    // A bad query is the same error either way.
+    let bad = ferret(&data).args(["search", "lang:"]).output().unwrap();
+    let bad_here = ferret(&data)
+        .args(["search", "lang:", "--in-process"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&bad.stderr),
+        String::from_utf8_lossy(&bad_here.stderr)
+    );
+
+    stop(daemon); // SIGKILL: the socket file stays, nobody listens
+    assert!(socket.exists());
+    let (after, after_log) = search(&["slugify"], false);
+    assert!(!after_log.contains("answered by"), "{after_log}");
+    assert_eq!(after, search(&["slugify"], true).0);
+}

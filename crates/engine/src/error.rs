@@ -7,11 +7,11 @@
 
 use std::path::PathBuf;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// What kind of failure an [`Error`] is, as the UI and scripts see it (`snake_case` in
 /// JSON). Stable: new kinds may be added, existing names never change meaning.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
@@ -121,6 +121,11 @@ pub enum Error {
     /// The user cancelled a long operation; nothing half-made was left behind.
     #[error("cancelled; nothing was changed")]
     Cancelled,
+
+    /// An error another Ferret process reported for us (the warm process that answered a
+    /// search over the profile's socket, see [`crate::ipc`]): its kind and message as sent.
+    #[error("{message}")]
+    Reported { kind: ErrorKind, message: String },
 }
 
 /// Shorthand used across the engine.
@@ -128,7 +133,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// An error as the desktop UI receives it from a failed command: the kind to act on and
 /// the message to show.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ErrorReport {
     pub kind: ErrorKind,
@@ -201,6 +206,7 @@ impl Error {
             Error::Limit(_) => ErrorKind::Limit,
             Error::Refused(_) => ErrorKind::Refused,
             Error::Cancelled => ErrorKind::Cancelled,
+            Error::Reported { kind, .. } => *kind,
         }
     }
 

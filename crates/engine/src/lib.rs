@@ -21,6 +21,8 @@
 //!   open profiles and the keychain (`profiles::secrets`).
 //! - [`links`]: `ferret://` deep links and opening a hit in the user's editor.
 //! - [`engine`]: the facade over all of the above for one profile.
+//! - [`ipc`]: the profile's socket, over which a warm process (the app, `ferret daemon`)
+//!   answers `ferret search`.
 //! - `dev` (feature `dev`): `ferret bench` and `ferret eval`.
 //! - [`about`]: the version, model and directories this build uses.
 //! - [`error`]: one error type whose kinds the UI can act on; [`redact`]: logging that never
@@ -33,6 +35,7 @@ pub mod contract;
 pub mod dev;
 pub mod engine;
 pub mod error;
+pub mod ipc;
 pub mod links;
 pub mod models;
 pub mod pipeline;

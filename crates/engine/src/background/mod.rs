@@ -59,6 +59,10 @@ pub struct ProfileBackground {
     watched: Mutex<Vec<WatchedRepo>>,
     stop: Arc<AtomicBool>,
     fetcher: Option<JoinHandle<()>>,
+    /// Answers `ferret search` over the profile's socket while this process runs (`None`
+    /// when another process already does, or off this platform).
+    #[cfg(unix)]
+    socket: Option<crate::ipc::server::Server>,
     opts: BackgroundOptions,
 }
 
@@ -71,12 +75,25 @@ impl ProfileBackground {
             Some(every) => Some(spawn_fetcher(handle.clone(), every, stop.clone())?),
             None => None,
         };
+        #[cfg(unix)]
+        let socket = {
+            let path = engine.paths().socket_file();
+            crate::ipc::server::Server::start_for_engine(engine.clone(), &path).unwrap_or_else(
+                |e| {
+                    // Searches still work, in each process; only the shortcut is lost.
+                    log::warn!("no warm-process socket: {e}");
+                    None
+                },
+            )
+        };
         let background = ProfileBackground {
             runner: Some(runner),
             watcher: Mutex::new(None),
             watched: Mutex::new(Vec::new()),
             stop,
             fetcher,
+            #[cfg(unix)]
+            socket,
             opts,
         };
         background.refresh_repos()?;
@@ -229,6 +246,8 @@ fn spawn_fetcher(
 impl Drop for ProfileBackground {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
+        #[cfg(unix)]
+        self.socket.take();
         self.watcher
             .lock()
             .unwrap_or_else(|p| p.into_inner())

@@ -131,6 +131,11 @@ impl Profiles {
         self.registry.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// The directories and files of profile `id` (which need not exist yet).
+    pub fn paths_of(&self, id: &str) -> Result<ProfilePaths> {
+        self.paths(id)
+    }
+
     fn paths(&self, id: &str) -> Result<ProfilePaths> {
         ProfilePaths::new(&self.root, id)
     }

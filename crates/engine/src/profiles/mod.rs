@@ -118,6 +118,11 @@ impl ProfilePaths {
         self.root.join("snapshots")
     }
 
+    /// Where a warm process answers this profile's searches ([`crate::ipc`]).
+    pub fn socket_file(&self) -> PathBuf {
+        self.root.join(crate::ipc::SOCKET_FILE)
+    }
+
     /// Held by the one process whose job runner works this profile's queue.
     pub fn runner_lock_file(&self) -> PathBuf {
         self.root.join("runner.lock")
