@@ -73,7 +73,8 @@ enum Command {
         /// Index only this repository.
         #[arg(long)]
         repo: Option<String>,
-        /// Threads for chunking and embedding (default: half the cores).
+        /// Threads for chunking and embedding (default: every core; the profile's
+        /// `index_threads` when set).
         #[arg(long)]
         threads: Option<usize>,
         /// Build only the lexical index; embeddings can be added by a later run.
@@ -201,6 +202,21 @@ fn profiles(cli: &Cli, threads: Option<usize>) -> anyhow::Result<Profiles> {
     })?)
 }
 
+/// The engine for work the user waits for in the terminal (`index`, `repo add`, `repo
+/// sync`): every core, unless `--threads` or the profile's `index_threads` say otherwise.
+/// Background work (`ferret daemon`, the app) keeps to half, so searches stay quick.
+fn open_foreground(cli: &Cli, threads: Option<usize>) -> anyhow::Result<Arc<Engine>> {
+    let threads = match threads {
+        Some(n) => n,
+        None => {
+            let profiles = profiles(cli, Some(1))?;
+            let id = profiles.resolve(cli.profile.as_deref())?;
+            profiles.config(&id)?.foreground_threads()
+        }
+    };
+    open(cli, Some(threads))
+}
+
 /// A search answered by the warm process serving the profile (the app or `ferret daemon`)
 /// when there is one, else run here: the same hits either way.
 fn search(
@@ -263,7 +279,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             lexical_only,
             json,
         } => {
-            let engine = open(&cli, *threads)?;
+            let engine = open_foreground(&cli, *threads)?;
             let cancel = Arc::new(AtomicBool::new(false));
             install_ctrlc(cancel.clone());
             index(&engine, repo.as_deref(), &cancel, *lexical_only, *json)
@@ -288,11 +304,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Stats { json } => {
-            let stats = open(&cli, Some(1))?.stats()?;
+            let engine = open(&cli, Some(1))?;
+            let stats = engine.stats()?;
+            let disk = engine.disk_breakdown()?;
             if *json {
-                println!("{}", serde_json::to_string_pretty(&stats)?);
+                let mut value = serde_json::to_value(&stats)?;
+                value["disk"] = serde_json::to_value(&disk)?;
+                println!("{}", serde_json::to_string_pretty(&value)?);
             } else {
                 progress::print_stats(&stats);
+                progress::print_disk(&disk);
             }
             Ok(())
         }
@@ -349,7 +370,10 @@ pub(crate) fn index(
 }
 
 fn repo_command(cli: &Cli, command: &RepoCommand) -> anyhow::Result<()> {
-    let engine = open(cli, None)?;
+    let engine = match command {
+        RepoCommand::Add { .. } | RepoCommand::Sync { .. } => open_foreground(cli, None)?,
+        _ => open(cli, Some(1))?,
+    };
     match command {
         RepoCommand::Add {
             path,

@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 use std::sync::Mutex;
 
 use ferret_engine::remote::git::GitProgress;
-use ferret_engine::{IndexReport, Phase, Progress, SearchHit, Stats};
+use ferret_engine::{DiskBreakdown, IndexReport, Phase, Progress, SearchHit, Stats};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// An indicatif bar that follows the engine's progress events through the phases.
@@ -223,6 +223,29 @@ pub fn print_stats(s: &Stats) {
         human(s.vector_index_bytes),
         human(s.source_bytes)
     );
+}
+
+/// Where the bytes go, each part with its share of the source size.
+pub fn print_disk(d: &DiskBreakdown) {
+    let ratio = |bytes: u64| {
+        if d.source == 0 {
+            String::new()
+        } else {
+            format!(" ({:.2}x source)", bytes as f64 / d.source as f64)
+        }
+    };
+    for (name, bytes) in [
+        ("chunk text", d.chunk_text),
+        ("full-text", d.fts),
+        ("embeddings", d.embeddings),
+        ("vector file", d.vector_index),
+        ("metadata", d.metadata),
+        ("free + WAL", d.free_and_wal),
+        ("snapshots", d.snapshots),
+    ] {
+        println!("  {name:<12} {:>10}{}", human(bytes), ratio(bytes));
+    }
+    println!("  {:<12} {:>10}{}", "total", human(d.total), ratio(d.total));
 }
 
 pub fn human(bytes: u64) -> String {

@@ -47,8 +47,8 @@ pub(crate) mod store;
 pub mod vectors;
 
 pub use engine::{
-    Engine, EngineOptions, FileContext, ModelInfo, ModelStatus, ModelSwitch, RepoInfo, Stats,
-    SyncReport, SyncRun,
+    DiskBreakdown, Engine, EngineOptions, FileContext, ModelInfo, ModelStatus, ModelSwitch,
+    RepoInfo, Stats, SyncReport, SyncRun,
 };
 pub use error::{Error, ErrorKind, ErrorReport, Result};
 pub use pipeline::run::{IndexReport, Phase, Progress};

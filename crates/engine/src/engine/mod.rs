@@ -30,7 +30,7 @@ use model_versions::{active_model, record_speed, target_model};
 pub use model_versions::{ModelInfo, ModelStatus, ModelSwitch};
 use repos::{find_repo, refuse_paused};
 pub use repos::{FileContext, RepoInfo, SyncReport, SyncRun};
-pub use stats::Stats;
+pub use stats::{DiskBreakdown, Stats};
 
 /// How to open a profile.
 #[derive(Debug, Clone, Default)]

@@ -74,3 +74,105 @@ impl Engine {
         })
     }
 }
+
+/// Where a profile's bytes go (`ferret stats`), so a user can see what an index costs and
+/// which part to blame: the database by role, the vector file, the snapshots.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct DiskBreakdown {
+    /// Chunk texts (stored deflated) with their row data and indexes.
+    pub chunk_text: u64,
+    /// The full-text (FTS5) index.
+    pub fts: u64,
+    /// Embeddings stored in SQLite (the source of truth the vector file is built from).
+    pub embeddings: u64,
+    /// Repositories, files, jobs, skip log, audit log and SQLite's own bookkeeping.
+    pub metadata: u64,
+    /// Pages SQLite holds free for reuse, and the write-ahead log.
+    pub free_and_wal: u64,
+    /// The usearch file of the active model (derived from `embeddings`).
+    pub vector_index: u64,
+    /// Daily snapshots of the database (`snapshots_kept` in the config).
+    pub snapshots: u64,
+    /// All of the above.
+    pub total: u64,
+    /// The indexed files' size, to compare with.
+    pub source: u64,
+}
+
+/// Which part of [`DiskBreakdown`] a table or index of `meta.sqlite` belongs to.
+fn part_of(name: &str) -> &'static str {
+    match name {
+        n if n.starts_with("chunks_fts") => "fts",
+        "chunks" | "chunks_by_file" | "chunks_by_hash" => "chunk_text",
+        n if n.starts_with("sqlite_autoindex_chunks") => "chunk_text",
+        "embeddings" => "embeddings",
+        n if n.starts_with("sqlite_autoindex_embeddings") => "embeddings",
+        _ => "metadata",
+    }
+}
+
+fn dir_bytes(dir: &std::path::Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter_map(|e| e.metadata().ok())
+                .filter(|m| m.is_file())
+                .map(|m| m.len())
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+impl Engine {
+    /// Where the profile's bytes go. Reads every page of the database (SQLite's `dbstat`),
+    /// so it is a separate call from [`Engine::stats`]: about a second per GiB.
+    pub fn disk_breakdown(&self) -> Result<DiskBreakdown> {
+        let store = self.store();
+        let model_id = active_model(&store)?.id;
+        let pages: Vec<(String, i64, i64)> = store.query_all(
+            "SELECT name, SUM(pgsize), SUM(unused) FROM dbstat GROUP BY name",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
+        let mut parts = DiskBreakdown::default();
+        for (name, bytes, _unused) in &pages {
+            let bytes = *bytes as u64;
+            match part_of(name) {
+                "fts" => parts.fts += bytes,
+                "chunk_text" => parts.chunk_text += bytes,
+                "embeddings" => parts.embeddings += bytes,
+                _ => parts.metadata += bytes,
+            }
+        }
+        let file_len = |suffix: &str| {
+            let mut p = self.paths.meta_db().into_os_string();
+            p.push(suffix);
+            std::fs::metadata(p).map_or(0, |m| m.len())
+        };
+        let counted = parts.chunk_text + parts.fts + parts.embeddings + parts.metadata;
+        parts.free_and_wal =
+            file_len("").saturating_sub(counted) + file_len("-wal") + file_len("-shm");
+        parts.vector_index = VectorIndex::disk_bytes(&self.paths.vector_file(model_id)?);
+        parts.snapshots = dir_bytes(&self.paths.snapshots_dir());
+        parts.total = counted + parts.free_and_wal + parts.vector_index + parts.snapshots;
+        parts.source = store.count("SELECT COALESCE(SUM(size), 0) FROM files")? as u64;
+        Ok(parts)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::part_of;
+
+    #[test]
+    fn every_table_of_the_schema_lands_in_a_part() {
+        assert_eq!(part_of("chunks_fts_data"), "fts");
+        assert_eq!(part_of("chunks_fts_idx"), "fts");
+        assert_eq!(part_of("chunks"), "chunk_text");
+        assert_eq!(part_of("chunks_by_hash"), "chunk_text");
+        assert_eq!(part_of("embeddings"), "embeddings");
+        assert_eq!(part_of("files"), "metadata");
+        assert_eq!(part_of("sqlite_schema"), "metadata");
+    }
+}

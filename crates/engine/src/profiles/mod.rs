@@ -231,6 +231,15 @@ impl ProfileConfig {
         write().map_err(|e| Error::io(format!("cannot write {}", path.display()), e))
     }
 
+    /// Threads for indexing the user waits for (`ferret index`, `ferret repo add` in a
+    /// terminal): `index_threads` if set, else every core.
+    pub fn foreground_threads(&self) -> usize {
+        if self.index_threads > 0 {
+            return self.index_threads;
+        }
+        std::thread::available_parallelism().map_or(2, |n| n.get())
+    }
+
     /// The number of indexing threads to use on this machine.
     pub fn effective_threads(&self) -> usize {
         if self.index_threads > 0 {
