@@ -486,28 +486,42 @@ impl Engine {
             search::SearchMode::Lexical => None,
             _ => self.readable_vectors(model)?,
         };
-        let embedder = match &vectors {
-            Some(v) if !v.is_empty() => match self.embedder_for(model) {
-                Ok(embedder) => Some(embedder),
-                // Hybrid still answers lexically when the model cannot load; semantic
-                // mode has nothing else to offer, so it reports why.
-                Err(e) if opts.mode == search::SearchMode::Hybrid => {
-                    log::warn!("semantic ranking unavailable, lexical only: {e}");
-                    None
+        let wants_model = vectors.as_ref().is_some_and(|v| !v.is_empty());
+        std::thread::scope(|scope| {
+            // A cold process starts loading the model now, on another thread, and ranks
+            // lexically meanwhile; a warm one finds it loaded.
+            let loading = (wants_model && !self.model_ready())
+                .then(|| scope.spawn(|| self.embedder_for(model)));
+            let loading = Mutex::new(loading);
+            let embedder = || -> Result<Option<Arc<Embedder>>> {
+                let pending = loading.lock().unwrap_or_else(|p| p.into_inner()).take();
+                let loaded = match pending {
+                    Some(thread) => thread
+                        .join()
+                        .unwrap_or_else(|_| Err(Error::Model("the model loader panicked".into()))),
+                    None => self.embedder_for(model),
+                };
+                match loaded {
+                    Ok(embedder) => Ok(Some(embedder)),
+                    // Hybrid still answers lexically when the model cannot load; semantic
+                    // mode has nothing else to offer, so it reports why.
+                    Err(e) if opts.mode == search::SearchMode::Hybrid => {
+                        log::warn!("semantic ranking unavailable, lexical only: {e}");
+                        Ok(None)
+                    }
+                    Err(e) => Err(e),
                 }
-                Err(e) => return Err(e),
-            },
-            _ => None,
-        };
-        let store = self.store();
-        let ctx = SearchContext {
-            store: &store,
-            vectors: vectors.as_deref(),
-            embedder: embedder.as_deref(),
-        };
-        let hits = search::search(&ctx, query, opts)?;
-        self.count_query(&store);
-        Ok(hits)
+            };
+            let store = self.store();
+            let ctx = SearchContext {
+                store: &store,
+                vectors: vectors.as_deref(),
+                embedder: &embedder,
+            };
+            let hits = search::search(&ctx, query, opts)?;
+            self.count_query(&store);
+            Ok(hits)
+        })
     }
 
     /// The vector index of `model` for writing: the saved file if it matches SQLite exactly,

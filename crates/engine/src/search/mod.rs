@@ -15,6 +15,7 @@ mod snippet;
 
 use std::collections::HashMap;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -126,7 +127,10 @@ struct Group {
 pub struct SearchContext<'a> {
     pub store: &'a Store,
     pub vectors: Option<&'a VectorIndex>,
-    pub embedder: Option<&'a Embedder>,
+    /// The query embedder, asked for only when the semantic ranking starts: a cold process
+    /// loads the model on another thread meanwhile, so the lexical ranking runs while it
+    /// loads (see `Engine::search`). `Ok(None)`: rank lexically only.
+    pub embedder: &'a (dyn Fn() -> Result<Option<Arc<Embedder>>> + Sync),
 }
 
 /// Runs `query` and returns at most `opts.limit` hits, best first.
@@ -357,12 +361,15 @@ fn semantic_ranking(
     filter: Option<&Filter>,
     limit: usize,
 ) -> Result<Vec<(i64, f64)>> {
-    let (Some(vectors), Some(embedder)) = (ctx.vectors, ctx.embedder) else {
+    let Some(vectors) = ctx.vectors else {
         return Ok(Vec::new());
     };
     if q.text.trim().is_empty() || vectors.is_empty() {
         return Ok(Vec::new());
     }
+    let Some(embedder) = (ctx.embedder)()? else {
+        return Ok(Vec::new());
+    };
     let query_vector = vectors::quantize(&embedder.embed_query(&q.text)?);
     let hits = match filter {
         None => vectors.search(&query_vector, limit, None)?,
