@@ -30,6 +30,12 @@ pub struct BenchArgs {
     /// search latency while a large embedding job runs (on a copy of --repo).
     #[arg(long, conflicts_with = "synthetic")]
     live: bool,
+    /// Measure a big index instead: these repositories indexed together into a scratch
+    /// profile (with every core, like `ferret repo add`), with time to lexical-searchable
+    /// and to fully semantic, peak memory, searches during indexing and after, size by
+    /// part, disk use over time and the cost of opening the result.
+    #[arg(long, num_args = 1.., value_name = "DIR", conflicts_with_all = ["synthetic", "live"])]
+    scale: Vec<PathBuf>,
     /// Edits to time with --live.
     #[arg(long, default_value_t = 24, requires = "live")]
     edits: usize,
@@ -107,6 +113,19 @@ pub fn bench(args: &BenchArgs, model_dir: Option<PathBuf>) -> anyhow::Result<()>
             );
         }
         return Ok(());
+    }
+    if !args.scale.is_empty() {
+        let threads = args
+            .threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+        return scale(
+            &args.scale,
+            scratch.path(),
+            model_dir,
+            threads,
+            &queries,
+            args.json,
+        );
     }
     let repo = match &args.repo {
         Some(repo) => repo.clone(),
@@ -437,4 +456,64 @@ fn print_eval(report: &eval::EvalReport, baseline: Option<&eval::EvalReport>, ca
 
 fn mode_name(mode: SearchMode) -> String {
     format!("{mode:?}").to_lowercase()
+}
+
+fn scale(
+    repos: &[PathBuf],
+    scratch: &std::path::Path,
+    model_dir: Option<PathBuf>,
+    threads: usize,
+    queries: &[String],
+    json: bool,
+) -> anyhow::Result<()> {
+    eprintln!(
+        "indexing {} repositories with {threads} thread(s)...",
+        repos.len()
+    );
+    let r = bench::scale::bench_scale(repos, scratch, model_dir, threads, queries)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&r)?);
+        return Ok(());
+    }
+    println!(
+        "source      {} files, {} lines, {}; {} chunks",
+        r.files,
+        r.source_lines,
+        human(r.source_bytes),
+        r.chunks
+    );
+    println!(
+        "lexical     searchable after {:.1} s ({:.0} files/s)",
+        r.lexical_secs, r.files_per_sec
+    );
+    println!(
+        "semantic    complete after {:.1} s ({} embeddings, {:.1} chunks/s on {} thread(s))",
+        r.index_secs, r.embeddings, r.chunks_per_sec, r.threads
+    );
+    println!("peak RSS    {:.0} MiB", r.peak_rss_mib);
+    for (when, latency) in [("during", &r.during), ("after", &r.after)] {
+        for l in latency {
+            println!(
+                "search {when:<6} {:?}: p50 {:.1} ms, p99 {:.1} ms ({} queries)",
+                l.mode, l.p50_ms, l.p99_ms, l.queries
+            );
+        }
+    }
+    println!(
+        "open        {:.0} ms after a clean close, {:.0} ms after a crash (integrity check)",
+        r.open_clean_ms, r.open_unclean_ms
+    );
+    println!(
+        "disk        {:.2}x the source (snapshots aside)",
+        r.size_ratio
+    );
+    crate::progress::print_disk(&r.disk);
+    let over_time: Vec<String> = r
+        .disk_over_time
+        .iter()
+        .step_by((r.disk_over_time.len() / 12).max(1))
+        .map(|(t, b)| format!("{t:.0}s {}", human(*b)))
+        .collect();
+    println!("disk use    {}", over_time.join(", "));
+    Ok(())
 }

@@ -4,6 +4,7 @@
 //! Nothing here asserts: it measures and reports. Tests never time anything.
 
 pub mod live;
+pub mod scale;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
