@@ -111,7 +111,7 @@ pub fn bench_scale(
         scope.spawn(|| {
             let mut turn = 0usize;
             while !done.load(Ordering::SeqCst) {
-                let mode = if turn % 2 == 0 {
+                let mode = if turn.is_multiple_of(2) {
                     SearchMode::Lexical
                 } else {
                     SearchMode::Hybrid
