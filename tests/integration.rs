@@ -8,3 +8,4 @@ mod fetch;
 mod git;
 mod github;
 mod profiles;
+mod upgrade;

@@ -14,6 +14,13 @@
 //! old one; then a small sidecar (`<file>.json`) records which data generation of SQLite the
 //! file reflects and how many vectors it holds. The sidecar is written last, so a crash in
 //! between leaves a sidecar that no longer matches and the next writer rebuilds.
+//!
+//! The sidecar also records the file's format ([`VECTOR_FILE_FORMAT`]; a sidecar without
+//! one is format 1). A file in any other format, such as one a newer Ferret wrote, is not
+//! current: searches rebuild the index in memory from SQLite, and only an index run (which
+//! has opened the database, so the profile is not from a newer Ferret: `meta.sqlite` refuses
+//! that first) replaces it with a file in this build's format. Being a derived cache, it is
+//! never migrated in place.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -29,6 +36,25 @@ pub struct VectorFileState {
     pub generation: i64,
     pub count: u64,
     pub dims: usize,
+}
+
+/// The format of the index files (and sidecars) this build writes and reads. 1: usearch
+/// HNSW, cosine, `i8` vectors, chunk ids as keys (files written before multi-vector keys
+/// hold one vector per key and read the same).
+pub const VECTOR_FILE_FORMAT: u32 = 1;
+
+/// `format` of a sidecar written before the field existed.
+fn unversioned_sidecar() -> u32 {
+    1
+}
+
+/// The sidecar file: the format, then the state.
+#[derive(Debug, Serialize, Deserialize)]
+struct Sidecar {
+    #[serde(default = "unversioned_sidecar")]
+    format: u32,
+    #[serde(flatten)]
+    state: VectorFileState,
 }
 
 /// How many nearest vectors a search looks at per key it returns: room for several windows
@@ -256,12 +282,15 @@ impl VectorIndex {
         }
         std::fs::rename(&tmp, &self.path)
             .map_err(|e| Error::io(format!("cannot replace {}", self.path.display()), e))?;
-        let state = VectorFileState {
-            generation,
-            count: self.index.size() as u64,
-            dims: self.dims,
+        let sidecar = Sidecar {
+            format: VECTOR_FILE_FORMAT,
+            state: VectorFileState {
+                generation,
+                count: self.index.size() as u64,
+                dims: self.dims,
+            },
         };
-        let json = serde_json::to_vec(&state).expect("state serializes");
+        let json = serde_json::to_vec(&sidecar).expect("sidecar serializes");
         write_atomically(&sidecar_path(&self.path), &json)?;
         sync_dir(dir);
         Ok(())
@@ -290,13 +319,24 @@ fn sidecar_path(path: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// The sidecar of a saved index, if it exists and parses.
+/// The sidecar of a saved index, if it exists, parses and is in this build's format (a
+/// file in another format is not current, whatever it records).
 pub fn read_state(path: &Path) -> Option<VectorFileState> {
     if !path.exists() {
         return None;
     }
     let bytes = std::fs::read(sidecar_path(path)).ok()?;
-    serde_json::from_slice(&bytes).ok()
+    let sidecar: Sidecar = serde_json::from_slice(&bytes).ok()?;
+    if sidecar.format != VECTOR_FILE_FORMAT {
+        log::info!(
+            "vector index {} is in format {} (this Ferret reads {VECTOR_FILE_FORMAT}); \
+             not used",
+            path.display(),
+            sidecar.format
+        );
+        return None;
+    }
+    Some(sidecar.state)
 }
 
 /// Writes `bytes` to `path` via a fsynced temporary file and a rename.
@@ -386,6 +426,29 @@ mod tests {
         assert!(VectorIndex::open_if_current(&path, 16, Some(stale), true)
             .unwrap()
             .is_none());
+
+        // The sidecar names its format; one without is format 1, a newer one is not current.
+        let sidecar: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(sidecar_path(&path)).unwrap()).unwrap();
+        assert_eq!(sidecar["format"], VECTOR_FILE_FORMAT);
+        let unversioned = br#"{"generation":4,"count":50,"dims":16}"#;
+        std::fs::write(sidecar_path(&path), unversioned).unwrap();
+        assert_eq!(read_state(&path), Some(state));
+        let newer = format!(
+            r#"{{"format":{},"generation":4,"count":50,"dims":16}}"#,
+            VECTOR_FILE_FORMAT + 1
+        );
+        std::fs::write(sidecar_path(&path), &newer).unwrap();
+        assert_eq!(read_state(&path), None);
+        assert!(VectorIndex::open_if_current(&path, 16, Some(state), false)
+            .unwrap()
+            .is_none());
+        assert_eq!(
+            std::fs::read_to_string(sidecar_path(&path)).unwrap(),
+            newer,
+            "read, never rewritten"
+        );
+        std::fs::write(sidecar_path(&path), unversioned).unwrap();
 
         // Truncate the file: detected, not trusted.
         let len = std::fs::metadata(&path).unwrap().len();

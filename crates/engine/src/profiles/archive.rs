@@ -301,6 +301,11 @@ pub(crate) fn unpack(data_root: &Path, file: &Path, max_bytes: u64) -> Result<Un
     Store::open(&staging.dir.join(META_DB))
         .and_then(|s| s.check_integrity())
         .map_err(|e| refuse(format!("its database is damaged ({e})")))?;
+    if seen.iter().any(|s| s == CONFIG) {
+        // A settings file this build cannot read (malformed, or from a newer Ferret).
+        super::ProfileConfig::load(&staging.dir.join(CONFIG))
+            .map_err(|e| refuse(format!("its settings are unusable ({e})")))?;
+    }
     Ok(Unpacked { manifest, staging })
 }
 

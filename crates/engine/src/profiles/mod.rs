@@ -143,11 +143,25 @@ impl ProfilePaths {
     }
 }
 
+/// The version of `config.json` this build writes. Bump it when a field changes meaning
+/// (adding a field with a default does not need it): an older Ferret then refuses the file
+/// instead of misreading it. 1: every file so far (files without `format_version` are 1).
+pub const CONFIG_FORMAT: u32 = 1;
+
+/// `format_version` of a file written before the field existed.
+fn unversioned_config() -> u32 {
+    1
+}
+
 /// Per-profile settings, stored as `config.json`. Unknown fields are ignored and missing
-/// ones take their defaults, so older and newer versions can share a file.
+/// ones take their defaults, so older and newer versions can share a file; a file whose
+/// `format_version` is newer than [`CONFIG_FORMAT`] is refused, never rewritten.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
 pub struct ProfileConfig {
+    /// The file's format (see [`CONFIG_FORMAT`]); [`ProfileConfig::save`] writes the current one.
+    #[serde(default = "unversioned_config")]
+    pub format_version: u32,
     /// Extra gitignore-style patterns excluded from every repository.
     pub excludes: Vec<String>,
     /// Files larger than this are skipped (reason "too-large").
@@ -182,6 +196,7 @@ pub struct ProfileConfig {
 impl Default for ProfileConfig {
     fn default() -> Self {
         ProfileConfig {
+            format_version: CONFIG_FORMAT,
             excludes: Vec::new(),
             max_file_bytes: 1024 * 1024,
             index_threads: 0,
@@ -201,24 +216,39 @@ impl Default for ProfileConfig {
 
 impl ProfileConfig {
     /// Reads the config, or returns defaults when the file does not exist yet. A malformed
-    /// file is an error naming the file, never silently replaced.
+    /// file is an error naming the file, never silently replaced; so is a file written by a
+    /// newer Ferret (a `format_version` above [`CONFIG_FORMAT`]), refused as
+    /// [`crate::ErrorKind::Refused`].
     pub fn load(path: &Path) -> Result<Self> {
-        match std::fs::read(path) {
+        let config: Self = match std::fs::read(path) {
             Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+                // A newer format may have changed a field's type: say so rather than
+                // calling the file broken.
+                if let Some(newer) = newer_format(&bytes) {
+                    return refuse_newer(path, newer);
+                }
                 Error::InvalidInput(format!(
                     "{} is not valid JSON ({e}); fix or delete it to use defaults",
                     path.display()
                 ))
-            }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
-            Err(e) => Err(Error::io(format!("cannot read {}", path.display()), e)),
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
+            Err(e) => return Err(Error::io(format!("cannot read {}", path.display()), e)),
+        };
+        if config.format_version > CONFIG_FORMAT {
+            return Err(refuse_newer(path, config.format_version));
         }
+        Ok(config)
     }
 
     /// Writes the config atomically (temp file, fsync, rename): a crash leaves the old file
-    /// or the new one, never half of each.
+    /// or the new one, never half of each. The file is written in the current format.
     pub fn save(&self, path: &Path) -> Result<()> {
-        let json = serde_json::to_vec_pretty(self)
+        let current = ProfileConfig {
+            format_version: CONFIG_FORMAT,
+            ..self.clone()
+        };
+        let json = serde_json::to_vec_pretty(&current)
             .map_err(|e| Error::InvalidInput(format!("cannot serialise config: {e}")))?;
         let tmp = path.with_extension("json.tmp");
         let write = || -> std::io::Result<()> {
@@ -248,6 +278,22 @@ impl ProfileConfig {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         (cores / 2).max(1)
     }
+}
+
+/// The `format_version` of a config file that does not parse as this build's config, when
+/// it is newer than this build knows.
+fn newer_format(bytes: &[u8]) -> Option<u32> {
+    let value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    let version = u32::try_from(value.get("format_version")?.as_u64()?).ok()?;
+    (version > CONFIG_FORMAT).then_some(version)
+}
+
+fn refuse_newer(path: &Path, version: u32) -> Error {
+    Error::Refused(format!(
+        "{} was written by a newer Ferret (config format {version}; this one reads up to \
+         {CONFIG_FORMAT}); upgrade Ferret to open this profile (the file is left as it is)",
+        path.display()
+    ))
 }
 
 /// Whether process `pid` exists (Linux: `/proc/<pid>`; elsewhere assumed alive, so nothing
@@ -397,6 +443,45 @@ mod tests {
         config.save(&file).unwrap();
         assert_eq!(ProfileConfig::load(&file).unwrap(), config);
         assert!(!dir.path().join("config.json.tmp").exists());
+    }
+
+    #[test]
+    fn config_format_is_written_and_a_newer_one_is_refused_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("config.json");
+        std::fs::write(&file, r#"{"max_file_bytes": 10}"#).unwrap();
+        let old = ProfileConfig::load(&file).unwrap();
+        assert_eq!(
+            old.format_version, 1,
+            "a file without a version is format 1"
+        );
+        old.save(&file).unwrap();
+        let saved: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+        assert_eq!(saved["format_version"], CONFIG_FORMAT);
+        assert_eq!(saved["max_file_bytes"], 10);
+
+        for newer in [
+            format!(
+                r#"{{"format_version": {}, "max_file_bytes": 10}}"#,
+                CONFIG_FORMAT + 1
+            ),
+            // A newer format may change a field's type: still refused as newer.
+            format!(
+                r#"{{"format_version": {}, "excludes": "x"}}"#,
+                CONFIG_FORMAT + 1
+            ),
+        ] {
+            std::fs::write(&file, &newer).unwrap();
+            let err = ProfileConfig::load(&file).unwrap_err();
+            assert_eq!(err.kind(), crate::ErrorKind::Refused, "{err}");
+            let text = err.to_string();
+            assert!(
+                text.contains("newer Ferret") && text.contains("upgrade Ferret"),
+                "{text}"
+            );
+            assert_eq!(std::fs::read_to_string(&file).unwrap(), newer);
+        }
     }
 
     #[test]

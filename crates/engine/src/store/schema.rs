@@ -1,7 +1,8 @@
 //! The schema of `meta.sqlite`, as numbered migrations, and the migration runner every
 //! Ferret database shares.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use rusqlite::Connection;
 
@@ -148,28 +149,139 @@ pub(super) const MIGRATIONS: &[&str] = &[
 
 /// Brings a database's schema up to date: each entry of `migrations` upgrades it by one
 /// version (`PRAGMA user_version`), in its own transaction. Shared by every Ferret database.
+///
+/// A database from a newer Ferret (a higher version than `migrations` knows) is refused
+/// with [`ErrorKind::Refused`] and left as it is. A database with data in an older schema is
+/// first copied to `<file>.v<old>.bak` (a consistent `VACUUM INTO` copy, fsynced); the copy
+/// is deleted once the last migration has committed, and kept, named in the error, when one
+/// fails (the migrations before it stay committed: each is one transaction).
 pub(crate) fn migrate(conn: &Connection, path: &Path, migrations: &[&str]) -> Result<()> {
     let err = |e| db_error(path, e);
     let version: usize = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .map_err(err)?;
-    if version > migrations.len() {
+    let latest = migrations.len();
+    if version > latest {
         return Err(Error::Database {
             path: path.to_path_buf(),
             kind: ErrorKind::Refused,
             source: None,
             message: format!(
-                "schema version {version} is newer than this Ferret understands ({}); \
-                 upgrade Ferret",
-                migrations.len()
+                "schema version {version} was written by a newer Ferret than this one, which \
+                 understands up to version {latest}; upgrade Ferret (the file is left as it is)"
             ),
         });
     }
-    for (i, sql) in migrations.iter().enumerate().skip(version) {
-        let tx = conn.unchecked_transaction().map_err(err)?;
-        tx.execute_batch(sql).map_err(err)?;
-        tx.pragma_update(None, "user_version", i + 1).map_err(err)?;
-        tx.commit().map_err(err)?;
+    if version == latest {
+        return Ok(());
     }
+    let started = Instant::now();
+    // Version 0 is a new, empty database: nothing to keep.
+    let backup = if version > 0 {
+        Some(backup_before_migration(conn, path, version)?)
+    } else {
+        None
+    };
+    for (i, sql) in migrations.iter().enumerate().skip(version) {
+        let step = || -> Result<()> {
+            let tx = conn.unchecked_transaction().map_err(err)?;
+            tx.execute_batch(sql).map_err(err)?;
+            tx.pragma_update(None, "user_version", i + 1).map_err(err)?;
+            tx.commit().map_err(err)
+        };
+        if let Err(e) = step() {
+            return Err(match &backup {
+                Some(backup) => naming_backup(e, version, i + 1, backup),
+                None => e,
+            });
+        }
+    }
+    if let Some(backup) = &backup {
+        if let Err(e) = std::fs::remove_file(backup) {
+            log::warn!("cannot remove {} ({e})", backup.display());
+        }
+    }
+    log::info!(
+        "{}: schema migrated from version {version} to {latest} in {} ms",
+        path.display(),
+        started.elapsed().as_millis()
+    );
     Ok(())
+}
+
+/// The copy of the database kept while it migrates from `version`: `<file>.v<version>.bak`,
+/// or `<file>.v<version>.<n>.bak` when a failed earlier attempt left that one (kept: it may
+/// be the only copy someone has).
+fn backup_path(path: &Path, version: usize) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "database".into());
+    let mut candidate = path.with_file_name(format!("{name}.v{version}.bak"));
+    let mut n = 1;
+    while candidate.exists() {
+        candidate = path.with_file_name(format!("{name}.v{version}.{n}.bak"));
+        n += 1;
+    }
+    candidate
+}
+
+/// Copies the database (with whatever its WAL holds) to its backup path, owner-only and
+/// fsynced, before any migration touches it.
+fn backup_before_migration(conn: &Connection, path: &Path, version: usize) -> Result<PathBuf> {
+    let backup = backup_path(path, version);
+    let copied = conn
+        .execute("VACUUM INTO ?1", [backup.to_string_lossy()])
+        .map_err(|e| db_error(&backup, e))
+        .and_then(|_| {
+            let file = std::fs::File::open(&backup)
+                .map_err(|e| Error::io(format!("cannot open {}", backup.display()), e))?;
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                file.set_permissions(std::fs::Permissions::from_mode(0o600))
+                    .map_err(|e| Error::io(format!("cannot protect {}", backup.display()), e))?;
+            }
+            file.sync_all()
+                .map_err(|e| Error::io(format!("cannot sync {}", backup.display()), e))?;
+            if let Some(dir) = backup.parent() {
+                if let Ok(dir) = std::fs::File::open(dir) {
+                    let _ = dir.sync_all();
+                }
+            }
+            Ok(())
+        });
+    if let Err(e) = copied {
+        let _ = std::fs::remove_file(&backup);
+        return Err(e);
+    }
+    Ok(backup)
+}
+
+/// `e` (a failed migration to version `failed_at`) with where the database as it was
+/// before the migration is kept.
+fn naming_backup(e: Error, from: usize, failed_at: usize, backup: &Path) -> Error {
+    let note = format!(
+        "upgrading the schema from version {from} failed at version {failed_at}; the \
+         database as it was before is kept as {}",
+        backup.display()
+    );
+    match e {
+        Error::Database {
+            path,
+            message,
+            kind,
+            source,
+        } => Error::Database {
+            path,
+            message: format!("{message} ({note})"),
+            kind,
+            source,
+        },
+        Error::DiskFull { what, source } => Error::DiskFull {
+            what: format!("{what}; {note}"),
+            source,
+        },
+        other => other,
+    }
 }

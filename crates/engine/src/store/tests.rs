@@ -162,3 +162,118 @@ fn migration_6_keeps_chunk_ids_fts_and_embeddings() {
         "ids go on after the highest ever given: {ids:?}"
     );
 }
+
+/// A database at schema 5 with one repository, file, chunk and embedding.
+fn v5_database(path: &Path) {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.execute_batch("PRAGMA journal_mode = WAL;").unwrap();
+    migrate(&conn, path, &MIGRATIONS[..5]).unwrap();
+    conn.execute_batch(
+        "INSERT INTO repos (id, name, root, kind, added_at) VALUES (1, 'demo', '/d', 'local', 0);
+         INSERT INTO files (id, repo_id, path, language, size, mtime_ns, hash)
+             VALUES (1, 1, 'a.rs', 'rust', 1, 1, x'00');
+         INSERT INTO chunks (id, file_id, start_line, end_line, symbol, kind, content_hash, text)
+             VALUES (7, 1, 1, 2, 'main', 'function', x'0101', x'');
+         INSERT INTO embeddings (model_id, content_hash, vector) VALUES ('m', x'0101', x'010203');",
+    )
+    .unwrap();
+}
+
+fn backups_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".bak"))
+        .collect();
+    names.sort();
+    names
+}
+
+fn user_version(path: &Path) -> i64 {
+    rusqlite::Connection::open(path)
+        .unwrap()
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap()
+}
+
+/// Upgrading keeps a copy of the old database until the last migration commits, then
+/// deletes it; a copy a failed earlier attempt left is never overwritten.
+#[test]
+fn a_successful_migration_removes_its_backup() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("meta.sqlite");
+    v5_database(&path);
+    let earlier = dir.path().join("meta.sqlite.v5.bak");
+    std::fs::write(&earlier, b"left by an earlier attempt").unwrap();
+    let store = Store::open(&path).unwrap();
+    assert_eq!(user_version(&path), MIGRATIONS.len() as i64);
+    assert_eq!(store.embedded_chunk_count("m").unwrap(), 1);
+    assert_eq!(backups_in(dir.path()), ["meta.sqlite.v5.bak"]);
+    assert_eq!(
+        std::fs::read(&earlier).unwrap(),
+        b"left by an earlier attempt"
+    );
+    std::fs::remove_file(&earlier).unwrap();
+    drop(store);
+    // Up to date: nothing copied.
+    Store::open(&path).unwrap();
+    assert!(backups_in(dir.path()).is_empty());
+}
+
+/// A migration that fails keeps the copy made before the first one and names it.
+#[test]
+fn a_failed_migration_keeps_its_backup_and_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("meta.sqlite");
+    v5_database(&path);
+    let mut failing: Vec<&str> = MIGRATIONS.to_vec();
+    failing.push("CREATE TABLE broken (; this is not SQL");
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let err = migrate(&conn, &path, &failing).unwrap_err().to_string();
+    let backup = dir.path().join("meta.sqlite.v5.bak");
+    assert!(
+        err.contains(&backup.display().to_string()) && err.contains("failed at version 7"),
+        "{err}"
+    );
+    assert_eq!(backups_in(dir.path()), ["meta.sqlite.v5.bak"]);
+    // The copy is the database as it was: schema 5 with its data.
+    assert_eq!(user_version(&backup), 5);
+    let copy = rusqlite::Connection::open(&backup).unwrap();
+    let chunks: i64 = copy
+        .query_row("SELECT COUNT(*) FROM chunks WHERE id = 7", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(chunks, 1);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&backup).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "the copy is owner-only: {mode:o}");
+    }
+    // Migrations before the failing one stay committed, each in its own transaction.
+    assert_eq!(user_version(&path), 6);
+}
+
+/// A database from a newer Ferret is refused and left byte for byte as it was.
+#[test]
+fn a_newer_database_is_refused_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("meta.sqlite");
+    drop(Store::open(&path).unwrap());
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.pragma_update(None, "user_version", MIGRATIONS.len() + 1)
+            .unwrap();
+        conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
+            .unwrap();
+    }
+    let before = std::fs::read(&path).unwrap();
+    let err = Store::open(&path).err().expect("refused");
+    assert_eq!(err.kind(), ErrorKind::Refused);
+    let text = err.to_string();
+    assert!(
+        text.contains("newer Ferret") && text.contains("upgrade Ferret"),
+        "{text}"
+    );
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+    assert!(backups_in(dir.path()).is_empty());
+}
