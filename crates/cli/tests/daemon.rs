@@ -12,18 +12,30 @@ fn json(cmd: &mut Command) -> serde_json::Value {
     serde_json::from_slice(&run_ok(cmd).stdout).expect("json")
 }
 
-fn spawn_daemon(data: &Path) -> Child {
-    ferret(data)
-        .args(["daemon"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn daemon")
+/// A running `ferret daemon`, killed (SIGKILL) when dropped: also when a test fails
+/// half-way, so no daemon outlives its test.
+struct Daemon(Child);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
-fn stop(mut child: Child) {
-    let _ = child.kill();
-    let _ = child.wait();
+fn spawn_daemon(data: &Path) -> Daemon {
+    Daemon(
+        ferret(data)
+            .args(["daemon"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn daemon"),
+    )
+}
+
+fn stop(daemon: Daemon) {
+    drop(daemon);
 }
 
 /// Polls `check` every 100 ms for up to `limit`; the limit is generous (a loaded 2-core CI
