@@ -456,6 +456,7 @@ pub fn about() -> ferret_engine::about::About {
 #[tauri::command]
 pub fn ui_ready(app: AppHandle) {
     app.state::<crate::links::PendingLinks>().release(&app);
+    app.state::<crate::EarlyErrors>().release(&app);
 }
 
 /// Follows a link the user agreed to, switching to the profile it names.

@@ -45,6 +45,42 @@ pub fn report_error(app: &AppHandle, message: &str) {
     );
 }
 
+/// Errors found while the page could not listen yet (the bundled-model check at start):
+/// they wait for `ui_ready` so the toast is not lost; later ones are reported at once.
+pub struct EarlyErrors(std::sync::Mutex<Option<Vec<String>>>);
+
+impl EarlyErrors {
+    fn new() -> Self {
+        EarlyErrors(std::sync::Mutex::new(Some(Vec::new())))
+    }
+
+    /// Reports `message` now if the page listens, else when it says it is ready.
+    pub fn report(&self, app: &AppHandle, message: String) {
+        let mut waiting = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        match waiting.as_mut() {
+            Some(list) => {
+                log::warn!("{message}");
+                list.push(message);
+            }
+            None => {
+                drop(waiting);
+                report_error(app, &message);
+            }
+        }
+    }
+
+    /// The page listens: report what waited.
+    pub fn release(&self, app: &AppHandle) {
+        let waiting = self.0.lock().unwrap_or_else(|p| p.into_inner()).take();
+        for message in waiting.unwrap_or_default() {
+            let _ = app.emit(
+                ferret_engine::contract::event::ERROR,
+                ErrorEvent { message },
+            );
+        }
+    }
+}
+
 /// A desktop notification; failures (no notification daemon) are only logged.
 pub fn notify(app: &AppHandle, title: &str, body: &str) {
     if let Err(e) = app.notification().builder().title(title).body(body).show() {
@@ -125,6 +161,7 @@ fn main() {
         .plugin(tauri_plugin_opener::init())
         .manage(Shell::new(profiles))
         .manage(PendingLinks::new())
+        .manage(EarlyErrors::new())
         .setup(move |app| {
             let handle = app.handle().clone();
             create_window(&handle, minimized)?;
@@ -145,7 +182,9 @@ fn main() {
             std::thread::spawn(move || match ferret_engine::about::verify_bundled_model() {
                 Ok(Some(dir)) => log::info!("bundled model verified in {}", dir.display()),
                 Ok(None) => {}
-                Err(e) => report_error(&checker, &e.to_string()),
+                Err(e) => checker
+                    .state::<EarlyErrors>()
+                    .report(&checker, e.to_string()),
             });
             let links = handle.clone();
             app.deep_link().on_open_url(move |event| {

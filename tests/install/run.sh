@@ -137,6 +137,29 @@ if grep -E "ERROR|panicked" "$work/app.log"; then fail "the app logged errors"; 
 pkill -x ferret-desktop || true
 SESSION
 
+# ------------------------------------------------------------------ a damaged install
+# A model file that is not the packaged one is reported when the app starts, naming it.
+config=/usr/lib/Ferret/models/all-minilm-l6-v2-int8/config.json
+"${sudo_cmd[@]}" cp "$config" "$work/config.json.orig"
+echo " " | "${sudo_cmd[@]}" tee -a "$config" >/dev/null
+xvfb-run -a -s "-screen 0 1280x860x24" dbus-run-session -- bash -s "$work" <<'SESSION'
+set -euo pipefail
+work=$1
+ferret-desktop >"$work/damaged.log" 2>&1 &
+for _ in $(seq 120); do
+  grep -q "config.json is not the expected file" "$work/damaged.log" && break
+  sleep 0.25
+done
+pkill -x ferret-desktop || true
+grep -q "config.json is not the expected file" "$work/damaged.log" || {
+  sed 's/^/  /' "$work/damaged.log" >&2
+  echo "install-test: FAIL: the app did not report the damaged model file" >&2
+  exit 1
+}
+SESSION
+"${sudo_cmd[@]}" cp "$work/config.json.orig" "$config"
+log "a damaged model file is reported at start, naming the file"
+
 # ------------------------------------------------------------------ 5. remove
 log "dpkg -r ferret"
 "${sudo_cmd[@]}" dpkg -r ferret >/dev/null

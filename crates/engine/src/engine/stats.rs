@@ -111,19 +111,6 @@ fn part_of(name: &str) -> &'static str {
     }
 }
 
-fn dir_bytes(dir: &std::path::Path) -> u64 {
-    std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .flatten()
-                .filter_map(|e| e.metadata().ok())
-                .filter(|m| m.is_file())
-                .map(|m| m.len())
-                .sum()
-        })
-        .unwrap_or(0)
-}
-
 impl Engine {
     /// Where the profile's bytes go. Reads every page of the database (SQLite's `dbstat`),
     /// so it is a separate call from [`Engine::stats`]: about a second per GiB.
@@ -154,7 +141,7 @@ impl Engine {
         parts.free_and_wal =
             file_len("").saturating_sub(counted) + file_len("-wal") + file_len("-shm");
         parts.vector_index = VectorIndex::disk_bytes(&self.paths.vector_file(model_id)?);
-        parts.snapshots = dir_bytes(&self.paths.snapshots_dir());
+        parts.snapshots = crate::profiles::limits::dir_bytes(&self.paths.snapshots_dir());
         parts.total = counted + parts.free_and_wal + parts.vector_index + parts.snapshots;
         parts.source = store.count("SELECT COALESCE(SUM(size), 0) FROM files")? as u64;
         Ok(parts)

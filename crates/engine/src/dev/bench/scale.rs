@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use super::{count_lines, measure_latency, peak_rss_mib, quantile, Latency};
+use crate::profiles::limits::dir_bytes;
 use crate::search::{SearchMode, SearchOptions};
 use crate::store::Store;
 use crate::{DiskBreakdown, Engine, EngineOptions, Result};
@@ -44,20 +45,6 @@ pub struct ScaleReport {
     /// (which runs the integrity check).
     pub open_clean_ms: f64,
     pub open_unclean_ms: f64,
-}
-
-fn dir_size(dir: &Path) -> u64 {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return 0;
-    };
-    entries
-        .flatten()
-        .map(|e| match e.file_type() {
-            Ok(t) if t.is_dir() => dir_size(&e.path()),
-            Ok(t) if t.is_file() => e.metadata().map_or(0, |m| m.len()),
-            _ => 0,
-        })
-        .sum()
 }
 
 fn latencies(samples: &Mutex<Vec<(SearchMode, f64)>>) -> Vec<Latency> {
@@ -134,7 +121,7 @@ pub fn bench_scale(
         });
         scope.spawn(|| {
             while !done.load(Ordering::SeqCst) {
-                let point = (started.elapsed().as_secs_f64(), dir_size(&profile_dir));
+                let point = (started.elapsed().as_secs_f64(), dir_bytes(&profile_dir));
                 disk_over_time
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
@@ -177,7 +164,7 @@ pub fn bench_scale(
 
     let during = latencies(&samples);
     let mut disk_over_time = disk_over_time.into_inner().unwrap_or_default();
-    disk_over_time.push((index_secs, dir_size(&paths.root)));
+    disk_over_time.push((index_secs, dir_bytes(&paths.root)));
     let embed_secs = (index_secs - report.lexical_secs).max(f64::EPSILON);
     Ok(ScaleReport {
         repos: repos.to_vec(),
