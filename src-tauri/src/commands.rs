@@ -430,14 +430,20 @@ pub async fn model_use(app: AppHandle, id: String) -> Res<ModelStatus> {
     .await
 }
 
+/// A native file dialog titled `title` that starts at home, where clones and backups
+/// usually live, not in GTK's "Recent" list.
+fn file_dialog(app: &AppHandle, title: &str) -> tauri_plugin_dialog::FileDialogBuilder<tauri::Wry> {
+    let dialog = app.dialog().file().set_title(title);
+    match app.path().home_dir() {
+        Ok(home) => dialog.set_directory(home),
+        Err(_) => dialog,
+    }
+}
+
 #[tauri::command]
 pub async fn pick_folder(app: AppHandle) -> Res<Option<String>> {
     blocking(app, |app, _| {
-        let mut dialog = app.dialog().file().set_title("Add a repository");
-        // Start at home, where clones usually live, not in GTK's "Recent" list.
-        if let Ok(home) = app.path().home_dir() {
-            dialog = dialog.set_directory(home);
-        }
+        let dialog = file_dialog(app, "Add a repository");
         Ok(dialog
             .blocking_pick_folder()
             .and_then(|p| p.into_path().ok())
@@ -498,14 +504,8 @@ pub async fn clipboard_write(app: AppHandle, text: String) -> Res<()> {
 #[tauri::command]
 pub async fn profile_export(app: AppHandle, id: String) -> Res<Option<ExportReport>> {
     blocking(app, move |app, shell| {
-        let mut dialog = app
-            .dialog()
-            .file()
-            .set_title("Export profile")
-            .set_file_name(format!("{id}.ferret.tar.gz"));
-        if let Ok(home) = app.path().home_dir() {
-            dialog = dialog.set_directory(home);
-        }
+        let dialog =
+            file_dialog(app, "Export profile").set_file_name(format!("{id}.ferret.tar.gz"));
         let Some(path) = dialog.blocking_save_file().and_then(|p| p.into_path().ok()) else {
             return Ok(None);
         };
@@ -519,10 +519,7 @@ pub async fn profile_export(app: AppHandle, id: String) -> Res<Option<ExportRepo
 #[tauri::command]
 pub async fn profile_import(app: AppHandle) -> Res<Option<ImportReport>> {
     blocking(app, |app, shell| {
-        let mut dialog = app.dialog().file().set_title("Import profile");
-        if let Ok(home) = app.path().home_dir() {
-            dialog = dialog.set_directory(home);
-        }
+        let dialog = file_dialog(app, "Import profile");
         let Some(path) = dialog.blocking_pick_file().and_then(|p| p.into_path().ok()) else {
             return Ok(None);
         };

@@ -58,12 +58,15 @@ pub fn about(model_dir: Option<&Path>) -> About {
     }
 }
 
+/// Why `dir` (canonical) was chosen; the candidates are compared canonical too, so a data
+/// root reached through a symlink is still recognised.
 fn model_dir_source(dir: &Path) -> &'static str {
+    let same = |candidate: PathBuf| candidate.canonicalize().is_ok_and(|c| c == dir);
     if std::env::var_os("FERRET_MODEL_DIR").is_some_and(|d| !d.is_empty()) {
         "FERRET_MODEL_DIR"
-    } else if crate::profiles::data_root().is_ok_and(|root| dir == root.join("models")) {
+    } else if crate::profiles::data_root().is_ok_and(|root| same(root.join("models"))) {
         "data directory"
-    } else if embed::bundled_model_dir().is_some_and(|bundled| dir == bundled) {
+    } else if embed::bundled_model_dir().is_some_and(same) {
         "bundled"
     } else {
         "development checkout"
