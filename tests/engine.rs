@@ -250,11 +250,11 @@ fn reindex_skips_unchanged_and_embeds_only_new_chunks() {
     assert!(search(&engine, "slugify", Lexical).is_empty());
     let stats = engine.stats().unwrap();
     assert_eq!(stats.embedded_chunks, stats.chunks);
-    let state = engine
-        .vector_index_state()
-        .unwrap()
-        .expect("saved vector index");
-    assert_eq!(state.count, stats.embedded_chunks);
+    // The vectors in memory were kept in step: the removed file's chunks left them too.
+    assert_eq!(
+        engine.vector_index_info().unwrap().chunks,
+        stats.embedded_chunks
+    );
 }
 
 #[test]
@@ -351,7 +351,7 @@ fn a_paused_repository_is_skipped_but_stays_searchable() {
 }
 
 #[test]
-fn corrupt_vector_index_is_rebuilt_without_re_embedding() {
+fn vectors_come_from_the_database_and_old_vector_files_are_removed() {
     let (_src, repo) = copy_fixture("polyglot");
     let data = tempfile::tempdir().unwrap();
     {
@@ -360,14 +360,19 @@ fn corrupt_vector_index_is_rebuilt_without_re_embedding() {
         index_all(&engine);
     }
     let embeddings_before = count_rows(data.path(), "SELECT COUNT(*) FROM embeddings");
-    let vector_file = data
-        .path()
-        .join("user_data/default/vectors/all-minilm-l6-v2-int8.usearch");
-    let len = fs::metadata(&vector_file).unwrap().len();
-    fs::write(&vector_file, vec![0xAB; (len / 3) as usize]).unwrap();
+    // What an earlier version left: a usearch file per model (here garbage) and a sidecar.
+    let old_dir = data.path().join("user_data/default/vectors");
+    fs::create_dir_all(&old_dir).unwrap();
+    fs::write(
+        old_dir.join("all-minilm-l6-v2-int8.usearch"),
+        vec![0xAB; 4096],
+    )
+    .unwrap();
+    fs::write(old_dir.join("all-minilm-l6-v2-int8.usearch.json"), b"{}").unwrap();
 
-    // A searcher rebuilds it from SQLite and still answers semantically.
+    // Opening removes them; a search reads the vectors from SQLite and answers semantically.
     let engine = open_engine(data.path());
+    assert!(!old_dir.exists(), "the old vector files were removed");
     let hits = search(
         &engine,
         "distance between two places on the globe",
@@ -379,33 +384,81 @@ fn corrupt_vector_index_is_rebuilt_without_re_embedding() {
         "{:?}",
         paths(&hits)
     );
+    let stats = engine.stats().unwrap();
+    assert_eq!(
+        engine.vector_index_info().unwrap().chunks,
+        stats.embedded_chunks
+    );
 
-    // An indexer that finds it truncated rebuilds too, and embeds nothing.
-    let len = fs::metadata(&vector_file).unwrap().len();
-    fs::OpenOptions::new()
-        .write(true)
-        .open(&vector_file)
-        .unwrap()
-        .set_len(len / 2)
-        .unwrap();
-    let engine = open_engine(data.path());
+    // An index run embeds nothing: every vector is still in the database.
     let report = index_all(&engine);
-    assert!(report.vectors_rebuilt, "{report:?}");
     assert_eq!(report.embeddings_computed, 0);
     assert_eq!(
         count_rows(data.path(), "SELECT COUNT(*) FROM embeddings"),
         embeddings_before
     );
+    assert!(!old_dir.exists(), "and nothing writes a vector file again");
+}
+
+/// A search sees what an indexer commits: at once when the indexer runs in the same engine
+/// (it keeps the vectors in memory in step), and soon when it runs in another process
+/// (the searcher notices the database moved and reads the vectors again).
+#[test]
+fn searches_see_new_vectors_from_this_engine_and_from_another() {
+    let (_src, repo) = copy_fixture("polyglot");
+    let data = tempfile::tempdir().unwrap();
+    let engine = open_engine(data.path());
+    engine.add_repo(&repo, None).unwrap();
+    index_all(&engine);
+    let query = "how far apart two cities are along the surface of the earth";
+    assert!(position(&search(&engine, query, Semantic), "go/far.go", "surfaceGap").is_none());
+
+    // The same engine indexes a new file: the next search finds it.
+    fs::create_dir_all(repo.join("go")).unwrap();
+    fs::write(
+        repo.join("go/far.go"),
+        "package geo\n\n// surfaceGap is the great-circle distance in km between two \
+         points given as latitude and longitude.\nfunc surfaceGap(lat1, lon1, lat2, lon2 \
+         float64) float64 {\n\treturn haversine(lat1, lon1, lat2, lon2) * 6371\n}\n",
+    )
+    .unwrap();
+    let report = index_all(&engine);
+    assert!(report.embeddings_computed >= 1, "{report:?}");
+    assert!(position(&search(&engine, query, Semantic), "go/far.go", "surfaceGap").is_some());
+
+    // Another engine (as another process would) removes it: this one stops returning it,
+    // at the latest after its reload interval.
+    let other = open_engine(data.path());
+    fs::remove_file(repo.join("go/far.go")).unwrap();
+    fs::write(
+        repo.join("go/near.go"),
+        "package geo\n\n// nearbyKm tells how many kilometres separate two places on the \
+         globe.\nfunc nearbyKm(a, b Place) float64 {\n\treturn surface(a, b)\n}\n",
+    )
+    .unwrap();
+    let report = index_all(&other);
+    assert_eq!(report.files_removed, 1, "{report:?}");
+    drop(other);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let hits = search(&engine, query, Semantic);
+        let gone = position(&hits, "go/far.go", "surfaceGap").is_none();
+        let new = hits.iter().any(|h| h.path == "go/near.go");
+        if gone && new {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the other engine's writes never showed: {:?}",
+            paths(&hits)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
     let stats = engine.stats().unwrap();
     assert_eq!(
-        engine.vector_index_state().unwrap().unwrap().count,
+        engine.vector_index_info().unwrap().chunks,
         stats.embedded_chunks
     );
-
-    // Deleted outright: same story.
-    fs::remove_file(&vector_file).unwrap();
-    let engine = open_engine(data.path());
-    assert!(!search(&engine, "haversine formula", Semantic).is_empty());
 }
 
 #[test]

@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
 use ferret_engine::profiles::CONFIG_FORMAT;
-use ferret_engine::vectors::VECTOR_FILE_FORMAT;
 use ferret_engine::{Engine, EngineOptions, ErrorKind, SearchMode};
 use ferret_tests::{copy_dir, model_dir, open_engine, paths, repo_root, search};
 
@@ -184,11 +183,12 @@ fn upgrades(label: &str, meta_version: i64) {
         embeddings,
         "{label}"
     );
-    // The index run saved the vector file in today's format.
-    let sidecar = data.join("user_data/default/vectors/all-minilm-l6-v2-int8.usearch.json");
-    let sidecar: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&sidecar).expect("sidecar")).expect("json");
-    assert_eq!(sidecar["format"], VECTOR_FILE_FORMAT, "{label}");
+    // The vector file the old version kept (a second copy of every vector) is gone;
+    // vectors come from the database.
+    assert!(
+        !data.join("user_data/default/vectors").exists(),
+        "{label}: the old vector files were removed"
+    );
     let hits = search(&engine, "reconcile_quarterly_statement", SearchMode::Hybrid);
     assert_eq!(
         hits.first().and_then(|h| h.symbol.as_deref()),

@@ -504,6 +504,13 @@ fn scale(
         r.open_clean_ms, r.open_unclean_ms
     );
     println!(
+        "vectors     {} chunks, {} vectors read from the database in {:.0} ms; {} in memory",
+        r.vectors.chunks,
+        r.vectors.vectors,
+        r.vectors_load_ms,
+        human(r.vectors.memory_bytes)
+    );
+    println!(
         "disk        {:.2}x the source (snapshots aside)",
         r.size_ratio
     );

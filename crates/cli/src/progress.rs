@@ -118,15 +118,8 @@ pub fn print_report(r: &IndexReport) {
         r.repos, r.files_seen, r.files_changed, r.files_unchanged, r.files_removed, r.files_skipped
     );
     println!(
-        "chunks: {} written, {} removed; embeddings: {} computed{}",
-        r.chunks_written,
-        r.chunks_removed,
-        r.embeddings_computed,
-        if r.vectors_rebuilt {
-            "; vector index rebuilt from the database"
-        } else {
-            ""
-        }
+        "chunks: {} written, {} removed; embeddings: {} computed",
+        r.chunks_written, r.chunks_removed, r.embeddings_computed
     );
     let rate = if r.embed_secs > 0.0 {
         r.embeddings_computed as f64 / r.embed_secs
@@ -217,10 +210,8 @@ pub fn print_stats(s: &Stats) {
         println!("skipped      {}", parts.join(", "));
     }
     println!(
-        "disk         {} (database {}, vectors {}); source {}",
+        "disk         {} (database with its write-ahead log); source {}",
         human(s.bytes_on_disk),
-        human(s.database_bytes),
-        human(s.vector_index_bytes),
         human(s.source_bytes)
     );
 }
@@ -238,7 +229,6 @@ pub fn print_disk(d: &DiskBreakdown) {
         ("chunk text", d.chunk_text),
         ("full-text", d.fts),
         ("embeddings", d.embeddings),
-        ("vector file", d.vector_index),
         ("metadata", d.metadata),
         ("free + WAL", d.free_and_wal),
         ("snapshots", d.snapshots),

@@ -363,12 +363,20 @@ fn a_model_switch_killed_midway_resumes_and_swaps_once() {
         None,
         "the old model's vectors are gone"
     );
-    let vectors_dir = killed.path().join("user_data/default/vectors");
-    let files: Vec<String> = std::fs::read_dir(&vectors_dir)
+    let conn =
+        rusqlite::Connection::open(killed.path().join("user_data/default/meta.sqlite")).unwrap();
+    let models: Vec<String> = conn
+        .prepare("SELECT DISTINCT model_id FROM embeddings")
         .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
         .collect();
-    assert!(files.iter().all(|f| f.starts_with(WINDOWED)), "{files:?}");
+    assert_eq!(
+        models,
+        [WINDOWED],
+        "only the new model's embeddings are kept"
+    );
     // Same answers as the uninterrupted switch.
     let query = "settle ledger 2 of branch 5";
     assert_eq!(top(killed.path(), query), top(clean.path(), query));

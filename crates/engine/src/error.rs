@@ -86,8 +86,8 @@ pub enum Error {
     #[error("embedding model: {0}")]
     Model(String),
 
-    #[error("vector index {path}: {message}")]
-    VectorIndex { path: PathBuf, message: String },
+    #[error("vector index: {0}")]
+    VectorIndex(String),
 
     #[error("{0}")]
     InvalidInput(String),
@@ -197,7 +197,7 @@ impl Error {
             Error::Database { kind, .. } => *kind,
             Error::DiskFull { .. } => ErrorKind::DiskFull,
             Error::Model(_) => ErrorKind::Model,
-            Error::VectorIndex { .. } => ErrorKind::Corrupt,
+            Error::VectorIndex(_) => ErrorKind::Corrupt,
             Error::InvalidInput(_) => ErrorKind::InvalidInput,
             Error::NotFound(_) => ErrorKind::NotFound,
             Error::Interrupted => ErrorKind::Interrupted,
@@ -233,12 +233,12 @@ mod tests {
     #[test]
     fn a_full_disk_keeps_what_was_written_and_the_os_error() {
         let e = Error::io(
-            "cannot write /data/x.usearch",
+            "cannot write /data/meta.sqlite-wal",
             std::io::Error::from_raw_os_error(28),
         );
         assert_eq!(e.kind(), ErrorKind::DiskFull);
         assert!(
-            e.to_string().contains("cannot write /data/x.usearch"),
+            e.to_string().contains("cannot write /data/meta.sqlite-wal"),
             "{e}"
         );
         assert!(e.source().is_some(), "the OS error stays attached");

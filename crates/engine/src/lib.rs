@@ -10,7 +10,7 @@
 //!   for the lexical index, `embed` turns chunks into vectors, `run` drives a whole run.
 //! - `store`: the profile's SQLite database, the source of truth (schema, repositories,
 //!   chunks with FTS5, embeddings, jobs). Private to the engine.
-//! - [`vectors`]: the usearch file derived from the stored embeddings.
+//! - [`vectors`]: the vector index, built in memory from the stored embeddings.
 //! - [`models`]: the catalogue of embedding model versions a profile switches between.
 //! - [`search`]: a query is parsed (`search::query`), answered by both rankings, fused
 //!   (`search::fusion`), filtered and given snippets (`search::snippet`).
@@ -48,7 +48,7 @@ pub mod vectors;
 
 pub use engine::{
     DiskBreakdown, Engine, EngineOptions, FileContext, ModelInfo, ModelStatus, ModelSwitch,
-    RepoInfo, Stats, SyncReport, SyncRun,
+    RepoInfo, Stats, SyncReport, SyncRun, VectorIndexInfo,
 };
 pub use error::{Error, ErrorKind, ErrorReport, Result};
 pub use pipeline::run::{IndexReport, Phase, Progress};

@@ -3,8 +3,8 @@
 //! A catalogue entry is more than a weights file: it fixes everything that decides what a
 //! stored vector means (the files, the pooling, the prefixes, how many tokens of a chunk the
 //! model reads and in how many windows). Its `id` is therefore the key of the embedding
-//! cache (`embeddings(model_id, content_hash)`) and the name of the vector file
-//! (`vectors/<id>.usearch`): two entries that share weights but read chunks differently are
+//! cache (`embeddings(model_id, content_hash)`) and of the vector index built from it: two
+//! entries that share weights but read chunks differently are
 //! two versions, and switching between them re-embeds beside the old vectors (see
 //! [`crate::Engine::use_model`]) while the old ones keep serving searches.
 //!

@@ -1,72 +1,39 @@
-//! The vector index: a usearch HNSW graph over the chunks' embeddings, one file per model.
+//! The vector index: every chunk's embedding in one flat `i8` matrix in memory, searched
+//! exactly.
 //!
-//! It is a *derived* cache (DESIGN.md section 3): SQLite holds every embedding, so this file
-//! can be deleted, truncated or corrupted at any time and is rebuilt from SQLite without
-//! re-embedding anything. Keys are chunk ids, so a hit maps straight back to a row. A chunk
-//! longer than the model's window has one vector per window under the same key (a usearch
-//! "multi" index); a search returns each key once, at its best window's similarity.
+//! SQLite's `embeddings` table is the only stored copy of a vector (DESIGN.md section 3).
+//! This index is derived from it when an engine first needs it (about a tenth of a second
+//! per 100k vectors) and then kept in step by whoever writes in this process: the indexer
+//! adds and removes rows as it commits, so a search in the desktop app or `ferret daemon`
+//! sees each batch as soon as it lands, with no file to reload. Earlier versions also saved
+//! a usearch HNSW graph per model, which held every vector a second time (as many bytes as
+//! the embeddings table) and had to be rebuilt, slowly, whenever it disagreed with SQLite;
+//! [`remove_legacy_files`] deletes what they left.
+//!
+//! Searching scans every row: a dot product of 384 `i8` values is a handful of AVX2
+//! instructions, so 100k vectors take a few milliseconds on two cores, the result is exact
+//! (no recall lost to a graph), and a filter (`repo:`, `lang:`, `path:`) applies before the
+//! top k at no extra cost. Past a few million vectors a graph would pay for itself again.
 //!
 //! Vectors are stored as `i8`: the model's unit vectors are scaled per vector so the largest
-//! component is ±127. Cosine similarity ignores the scale, the index is 4x smaller than
-//! `f32`, and on MiniLM the ranking is practically unchanged.
-//!
-//! Saving is atomic: the index is written to a temporary file, fsynced and renamed over the
-//! old one; then a small sidecar (`<file>.json`) records which data generation of SQLite the
-//! file reflects and how many vectors it holds. The sidecar is written last, so a crash in
-//! between leaves a sidecar that no longer matches and the next writer rebuilds.
-//!
-//! The sidecar also records the file's format ([`VECTOR_FILE_FORMAT`]; a sidecar without
-//! one is format 1). A file in any other format, such as one a newer Ferret wrote, is not
-//! current: searches rebuild the index in memory from SQLite, and only an index run (which
-//! has opened the database, so the profile is not from a newer Ferret: `meta.sqlite` refuses
-//! that first) replaces it with a file in this build's format. Being a derived cache, it is
-//! never migrated in place.
+//! component is ±127. Cosine similarity ignores the scale, the matrix is 4x smaller than
+//! `f32`, and on MiniLM the ranking is practically unchanged. A chunk longer than the
+//! model's window has one row per window under the same key, kept next to each other; a
+//! search returns each key once, at its best window's similarity.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-
-use serde::{Deserialize, Serialize};
-use usearch::{Index, IndexOptions, MetricKind, ScalarKind};
+use std::cmp::Ordering as CmpOrdering;
+use std::collections::{BinaryHeap, HashMap};
+use std::path::Path;
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::{Error, Result};
 
-/// What the sidecar records about a saved index file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct VectorFileState {
-    pub generation: i64,
-    pub count: u64,
-    pub dims: usize,
-}
+/// Marks a removed row until the next compaction.
+const DEAD: u64 = u64::MAX;
 
-/// The format of the index files (and sidecars) this build writes and reads. 1: usearch
-/// HNSW, cosine, `i8` vectors, chunk ids as keys (files written before multi-vector keys
-/// hold one vector per key and read the same).
-pub const VECTOR_FILE_FORMAT: u32 = 1;
-
-/// `format` of a sidecar written before the field existed.
-fn unversioned_sidecar() -> u32 {
-    1
-}
-
-/// The sidecar file: the format, then the state.
-#[derive(Debug, Serialize, Deserialize)]
-struct Sidecar {
-    #[serde(default = "unversioned_sidecar")]
-    format: u32,
-    #[serde(flatten)]
-    state: VectorFileState,
-}
-
-/// How many nearest vectors a search looks at per key it returns: room for several windows
-/// of one chunk among the nearest.
-const WINDOW_FANOUT: usize = 3;
-
-/// A usearch index plus where it lives.
-pub struct VectorIndex {
-    index: Index,
-    path: PathBuf,
-    dims: usize,
-}
+/// Below this many rows one thread scans faster than two start.
+const PARALLEL_FROM_ROWS: usize = 16_384;
 
 /// Scales a unit vector to `i8` so its largest component is ±127.
 pub fn quantize(vector: &[f32]) -> Vec<i8> {
@@ -91,84 +58,120 @@ pub fn i8_to_bytes(vector: &[i8]) -> Vec<u8> {
     vector.iter().map(|&v| v as u8).collect()
 }
 
-impl VectorIndex {
-    /// An empty in-memory index for `dims`-dimensional vectors, to be saved at `path`.
-    pub fn new(path: &Path, dims: usize) -> Result<Self> {
-        let options = IndexOptions {
-            dimensions: dims,
-            metric: MetricKind::Cos,
-            quantization: ScalarKind::I8,
-            connectivity: 16,
-            expansion_add: 128,
-            expansion_search: 64,
-            multi: true,
-        };
-        let index = usearch::new_index(&options).map_err(|e| Error::VectorIndex {
-            path: path.to_path_buf(),
-            message: format!("cannot create index: {e}"),
-        })?;
-        Ok(VectorIndex {
-            index,
-            path: path.to_path_buf(),
-            dims,
-        })
+/// The rows: `keys[i]` owns `data[i * dims..(i + 1) * dims]`, whose length is `norms[i]`.
+#[derive(Default)]
+struct Rows {
+    keys: Vec<u64>,
+    data: Vec<i8>,
+    norms: Vec<f32>,
+    /// Where each live key's rows start and how many there are (its windows).
+    slots: HashMap<u64, (usize, usize)>,
+    /// Rows marked [`DEAD`], reclaimed by [`Rows::compact`].
+    dead: usize,
+}
+
+impl Rows {
+    fn live(&self) -> usize {
+        self.keys.len() - self.dead
     }
 
-    /// Loads the saved index if it exists, is readable and matches `expected` (generation and
-    /// count from SQLite). Returns `Ok(None)` when it must be rebuilt, with the reason logged:
-    /// missing, stale, truncated or corrupt files are all expected after a crash.
-    /// `in_memory` loads the whole file (for writers); otherwise it is memory-mapped.
-    pub fn open_if_current(
-        path: &Path,
-        dims: usize,
-        expected: Option<VectorFileState>,
-        in_memory: bool,
-    ) -> Result<Option<Self>> {
-        let Some(state) = read_state(path) else {
-            return Ok(None);
-        };
-        if let Some(expected) = expected {
-            if state != expected {
-                log::info!(
-                    "vector index {} is stale ({state:?} vs {expected:?}); rebuilding",
-                    path.display()
-                );
-                return Ok(None);
+    fn remove(&mut self, key: u64) {
+        if let Some((start, n)) = self.slots.remove(&key) {
+            for row in start..start + n {
+                self.keys[row] = DEAD;
+                self.norms[row] = 0.0;
             }
+            self.dead += n;
         }
-        if state.dims != dims {
-            return Ok(None);
-        }
-        let index = VectorIndex::new(path, dims)?;
-        let path_str = path.to_string_lossy();
-        let loaded = if in_memory {
-            index.index.load(&path_str)
-        } else {
-            index.index.view(&path_str)
-        };
-        if let Err(e) = loaded {
-            log::warn!(
-                "vector index {} is unreadable ({e}); rebuilding",
-                path.display()
-            );
-            return Ok(None);
-        }
-        if index.index.size() as u64 != state.count || index.index.dimensions() != dims {
-            log::warn!(
-                "vector index {} does not match its sidecar; rebuilding",
-                path.display()
-            );
-            return Ok(None);
-        }
-        Ok(Some(index))
     }
 
+    /// Drops dead rows once they are a quarter of the matrix, so a long-lived process that
+    /// re-indexes edited files does not grow without bound.
+    fn compact_if_worth_it(&mut self, dims: usize) {
+        if self.dead < 1024 || self.dead * 4 < self.keys.len() {
+            return;
+        }
+        let mut write = 0;
+        for read in 0..self.keys.len() {
+            let key = self.keys[read];
+            if key == DEAD {
+                continue;
+            }
+            if write != read {
+                self.keys[write] = key;
+                self.norms[write] = self.norms[read];
+                self.data
+                    .copy_within(read * dims..(read + 1) * dims, write * dims);
+            }
+            write += 1;
+        }
+        self.keys.truncate(write);
+        self.norms.truncate(write);
+        self.data.truncate(write * dims);
+        self.dead = 0;
+        self.slots.clear();
+        let mut row = 0;
+        while row < self.keys.len() {
+            let key = self.keys[row];
+            let start = row;
+            while row < self.keys.len() && self.keys[row] == key {
+                row += 1;
+            }
+            self.slots.insert(key, (start, row - start));
+        }
+    }
+}
+
+/// One model version's vectors, shared by the searches and the indexer of one engine.
+pub struct VectorIndex {
+    dims: usize,
+    rows: RwLock<Rows>,
+    /// The data generation of SQLite these rows reflect (see `Store::generation`).
+    synced_generation: AtomicI64,
+    /// Writers of this process that keep the rows in step as they commit.
+    writers: AtomicUsize,
+}
+
+/// Held while a writer keeps an index in step with what it commits.
+pub struct Writing<'a>(&'a VectorIndex);
+
+impl Drop for Writing<'_> {
+    fn drop(&mut self) {
+        self.0.writers.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl VectorIndex {
+    /// An empty index for `dims`-dimensional vectors.
+    pub fn new(dims: usize) -> Self {
+        VectorIndex {
+            dims,
+            rows: RwLock::new(Rows::default()),
+            synced_generation: AtomicI64::new(-1),
+            writers: AtomicUsize::new(0),
+        }
+    }
+
+    fn read(&self) -> RwLockReadGuard<'_, Rows> {
+        self.rows.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, Rows> {
+        self.rows.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Vectors held (a chunk read as several windows counts once per window).
     pub fn len(&self) -> usize {
-        self.index.size()
+        self.read().live()
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Chunks held.
+    pub fn keys(&self) -> usize {
+        self.read().slots.len()
     }
 
     pub fn dims(&self) -> usize {
@@ -176,193 +179,328 @@ impl VectorIndex {
     }
 
     pub fn contains(&self, key: u64) -> bool {
-        self.index.contains(key)
+        self.read().slots.contains_key(&key)
     }
 
-    /// Makes room for `additional` more vectors (usearch needs capacity before `add`).
-    pub fn reserve(&mut self, additional: usize) -> Result<()> {
-        let needed = self.index.size() + additional;
-        if needed > self.index.capacity() {
-            let target = needed.max(self.index.capacity() * 2).max(1024);
-            self.index
-                .reserve(target)
-                .map_err(|e| self.error("reserve", e))?;
-        }
-        Ok(())
+    /// Bytes of memory the rows take.
+    pub fn memory_bytes(&self) -> u64 {
+        let rows = self.read();
+        (rows.data.capacity() + rows.keys.capacity() * 8 + rows.norms.capacity() * 4) as u64
+            + rows.slots.capacity() as u64 * 24
+    }
+
+    /// Makes room for `additional` more vectors.
+    pub fn reserve(&self, additional: usize) {
+        let mut rows = self.write();
+        rows.keys.reserve(additional);
+        rows.norms.reserve(additional);
+        rows.data.reserve(additional * self.dims);
+        rows.slots.reserve(additional);
     }
 
     /// Adds (or replaces) the vectors of chunk `key`: `vectors` is one or more
     /// `dims`-sized vectors end to end, one per window of the chunk.
-    pub fn add(&mut self, key: u64, vectors: &[i8]) -> Result<()> {
-        if vectors.is_empty() || !vectors.len().is_multiple_of(self.dims) {
-            return Err(Error::VectorIndex {
-                path: self.path.clone(),
-                message: format!(
-                    "vector data of {} values is not a whole number of {}-dim vectors",
-                    vectors.len(),
-                    self.dims
-                ),
-            });
+    pub fn add(&self, key: u64, vectors: &[i8]) -> Result<()> {
+        if vectors.is_empty() || !vectors.len().is_multiple_of(self.dims) || key == DEAD {
+            return Err(Error::VectorIndex(format!(
+                "the stored vector of chunk {key} has {} values, not a whole number of \
+                 {}-dim vectors; re-index the repository to compute it again",
+                vectors.len(),
+                self.dims
+            )));
         }
-        if self.index.contains(key) {
-            self.index
-                .remove(key)
-                .map_err(|e| self.error("remove", e))?;
-        }
+        let mut rows = self.write();
+        rows.remove(key);
+        let start = rows.keys.len();
         let windows = vectors.len() / self.dims;
-        self.reserve(windows)?;
         for window in vectors.chunks_exact(self.dims) {
-            self.index
-                .add(key, window)
-                .map_err(|e| self.error("add", e))?;
+            let norm = window
+                .iter()
+                .map(|&v| (v as i32 * v as i32) as f32)
+                .sum::<f32>()
+                .sqrt();
+            rows.keys.push(key);
+            rows.norms.push(norm);
+            rows.data.extend_from_slice(window);
         }
+        rows.slots.insert(key, (start, windows));
+        rows.compact_if_worth_it(self.dims);
         Ok(())
     }
 
-    pub fn remove(&mut self, key: u64) -> Result<()> {
-        if self.index.contains(key) {
-            self.index
-                .remove(key)
-                .map_err(|e| self.error("remove", e))?;
-        }
-        Ok(())
+    pub fn remove(&self, key: u64) {
+        let mut rows = self.write();
+        rows.remove(key);
+        rows.compact_if_worth_it(self.dims);
     }
 
     /// The `count` nearest chunk ids with their cosine similarity (1 = identical), keeping only
-    /// keys `allow` accepts — filters apply before top-k, not after.
+    /// keys `allow` accepts: filters apply before the top k, not after, and the scan is
+    /// exact, so a filter never loses a match.
     pub fn search(
         &self,
         query: &[i8],
         count: usize,
-        allow: Option<&dyn Fn(u64) -> bool>,
-    ) -> Result<Vec<(u64, f32)>> {
-        if self.index.size() == 0 || count == 0 {
-            return Ok(Vec::new());
+        allow: Option<&(dyn Fn(u64) -> bool + Sync)>,
+    ) -> Vec<(u64, f32)> {
+        let rows = self.read();
+        if rows.live() == 0 || count == 0 || query.len() != self.dims {
+            return Vec::new();
         }
-        // Several windows of one chunk can be among the nearest: ask for more than `count`
-        // and keep each key's first (best) one.
-        let wanted = count.saturating_mul(WINDOW_FANOUT).min(self.index.size());
-        let matches = match allow {
-            Some(allow) => self.index.filtered_search(query, wanted, allow),
-            None => self.index.search(query, wanted),
-        }
-        .map_err(|e| self.error("search", e))?;
-        let mut seen = std::collections::HashSet::with_capacity(count);
-        Ok(matches
-            .keys
-            .into_iter()
-            .zip(matches.distances)
-            .filter(|(key, _)| seen.insert(*key))
-            .take(count)
-            .map(|(key, distance)| (key, 1.0 - distance))
-            .collect())
-    }
-
-    /// Writes the index atomically and records `generation` in the sidecar.
-    pub fn save(&self, generation: i64) -> Result<()> {
-        let dir = self.path.parent().unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir)
-            .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
-        let tmp = self.path.with_extension("usearch.tmp");
-        if let Err(e) = self.index.save(&tmp.to_string_lossy()) {
-            // usearch reports a failed write as text; errno still says why.
-            let os = std::io::Error::last_os_error();
-            let _ = std::fs::remove_file(&tmp);
-            if crate::error::is_disk_full(&os) || e.what().contains("No space left") {
-                return Err(Error::DiskFull {
-                    what: format!("cannot write {}", tmp.display()),
-                    source: Some(Box::new(os)),
-                });
-            }
-            return Err(self.error("save", e));
-        }
-        if let Err(e) = sync_file(&tmp) {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(e);
-        }
-        std::fs::rename(&tmp, &self.path)
-            .map_err(|e| Error::io(format!("cannot replace {}", self.path.display()), e))?;
-        let sidecar = Sidecar {
-            format: VECTOR_FILE_FORMAT,
-            state: VectorFileState {
-                generation,
-                count: self.index.size() as u64,
-                dims: self.dims,
-            },
-        };
-        let json = serde_json::to_vec(&sidecar).expect("sidecar serializes");
-        write_atomically(&sidecar_path(&self.path), &json)?;
-        sync_dir(dir);
-        Ok(())
-    }
-
-    /// Bytes of the saved index and its sidecar.
-    pub fn disk_bytes(path: &Path) -> u64 {
-        [path.to_path_buf(), sidecar_path(path)]
+        let query_norm = query
             .iter()
-            .filter_map(|p| std::fs::metadata(p).ok())
-            .map(|m| m.len())
-            .sum()
+            .map(|&v| (v as i32 * v as i32) as f32)
+            .sum::<f32>()
+            .sqrt();
+        if query_norm == 0.0 {
+            return Vec::new();
+        }
+        let kernel = DotKernel::new(query);
+        let threads = if rows.keys.len() >= PARALLEL_FROM_ROWS {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+                .min(4)
+        } else {
+            1
+        };
+        let parts = split_at_key_boundaries(&rows.keys, threads);
+        let scan = |range: std::ops::Range<usize>| {
+            scan_rows(&rows, self.dims, range, &kernel, query_norm, count, allow)
+        };
+        let mut best: Vec<(u64, f32)> = if parts.len() == 1 {
+            scan(parts[0].clone())
+        } else {
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = parts
+                    .iter()
+                    .skip(1)
+                    .map(|range| scope.spawn(|| scan(range.clone())))
+                    .collect();
+                let mut all = scan(parts[0].clone());
+                for handle in handles {
+                    all.extend(handle.join().unwrap_or_default());
+                }
+                all
+            })
+        };
+        best.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        best.truncate(count);
+        best
     }
 
-    fn error(&self, what: &str, e: cxx::Exception) -> Error {
-        Error::VectorIndex {
-            path: self.path.clone(),
-            message: format!("{what} failed: {e}"),
+    /// The SQLite data generation these rows match.
+    pub fn synced_generation(&self) -> i64 {
+        self.synced_generation.load(Ordering::SeqCst)
+    }
+
+    /// Records that the rows now match SQLite at `generation`.
+    pub fn mark_synced(&self, generation: i64) {
+        self.synced_generation.store(generation, Ordering::SeqCst);
+    }
+
+    /// Declares a writer that keeps the rows in step with its commits until the guard drops;
+    /// meanwhile searches trust the rows even while the generation moves under them.
+    pub fn writing(&self) -> Writing<'_> {
+        self.writers.fetch_add(1, Ordering::SeqCst);
+        Writing(self)
+    }
+
+    pub fn has_writer(&self) -> bool {
+        self.writers.load(Ordering::SeqCst) > 0
+    }
+}
+
+/// Splits `0..keys.len()` into up to `parts` ranges of about equal size, never between two
+/// windows of one key (each part then reports a key at most once).
+fn split_at_key_boundaries(keys: &[u64], parts: usize) -> Vec<std::ops::Range<usize>> {
+    let n = keys.len();
+    let parts = parts.clamp(1, n.max(1));
+    let mut ranges = Vec::with_capacity(parts);
+    let mut start = 0;
+    for i in 1..=parts {
+        let mut end = if i == parts { n } else { n * i / parts };
+        while end > start && end < n && keys[end] == keys[end - 1] && keys[end] != DEAD {
+            end += 1;
+        }
+        if end > start {
+            ranges.push(start..end);
+            start = end;
         }
     }
-}
-
-fn sidecar_path(path: &Path) -> PathBuf {
-    let mut name = path.as_os_str().to_os_string();
-    name.push(".json");
-    PathBuf::from(name)
-}
-
-/// The sidecar of a saved index, if it exists, parses and is in this build's format (a
-/// file in another format is not current, whatever it records).
-pub fn read_state(path: &Path) -> Option<VectorFileState> {
-    if !path.exists() {
-        return None;
+    if ranges.is_empty() {
+        ranges.push(0..n);
     }
-    let bytes = std::fs::read(sidecar_path(path)).ok()?;
-    let sidecar: Sidecar = serde_json::from_slice(&bytes).ok()?;
-    if sidecar.format != VECTOR_FILE_FORMAT {
+    ranges
+}
+
+/// A (similarity, key) pair ordered so a `BinaryHeap` pops the worst first.
+struct Worst(f32, u64);
+
+impl PartialEq for Worst {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == CmpOrdering::Equal
+    }
+}
+impl Eq for Worst {}
+impl PartialOrd for Worst {
+    fn partial_cmp(&self, other: &Self) -> Option<CmpOrdering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Worst {
+    fn cmp(&self, other: &Self) -> CmpOrdering {
+        // Lower similarity is "greater" (popped first); ties pop the larger key.
+        other.0.total_cmp(&self.0).then(self.1.cmp(&other.1))
+    }
+}
+
+/// The best `count` keys of `range` by their best window.
+fn scan_rows(
+    rows: &Rows,
+    dims: usize,
+    range: std::ops::Range<usize>,
+    kernel: &DotKernel,
+    query_norm: f32,
+    count: usize,
+    allow: Option<&(dyn Fn(u64) -> bool + Sync)>,
+) -> Vec<(u64, f32)> {
+    let mut heap: BinaryHeap<Worst> = BinaryHeap::with_capacity(count + 1);
+    let mut row = range.start;
+    while row < range.end {
+        let key = rows.keys[row];
+        let mut end = row + 1;
+        while end < range.end && rows.keys[end] == key {
+            end += 1;
+        }
+        if key != DEAD && allow.is_none_or(|allow| allow(key)) {
+            let mut best = f32::MIN;
+            for r in row..end {
+                let norm = rows.norms[r];
+                if norm == 0.0 {
+                    continue;
+                }
+                let dot = kernel.dot(&rows.data[r * dims..(r + 1) * dims]);
+                best = best.max(dot as f32 / (norm * query_norm));
+            }
+            if best > f32::MIN {
+                let candidate = Worst(best, key);
+                if heap.len() < count {
+                    heap.push(candidate);
+                } else if heap.peek().is_some_and(|worst| candidate < *worst) {
+                    heap.pop();
+                    heap.push(candidate);
+                }
+            }
+        }
+        row = end;
+    }
+    heap.into_iter().map(|Worst(s, k)| (k, s)).collect()
+}
+
+/// The query, ready for the fastest dot product this CPU has.
+struct DotKernel {
+    query: Vec<i8>,
+    /// The query widened to `i16`, for the AVX2 kernel.
+    #[cfg(target_arch = "x86_64")]
+    wide: Option<Vec<i16>>,
+}
+
+impl DotKernel {
+    fn new(query: &[i8]) -> Self {
+        DotKernel {
+            query: query.to_vec(),
+            #[cfg(target_arch = "x86_64")]
+            wide: std::arch::is_x86_feature_detected!("avx2")
+                .then(|| query.iter().map(|&v| v as i16).collect()),
+        }
+    }
+
+    fn dot(&self, row: &[i8]) -> i32 {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(wide) = &self.wide {
+            // SAFETY: `wide` exists only when the CPU reports AVX2.
+            return unsafe { dot_avx2(row, wide) };
+        }
+        dot_portable(row, &self.query)
+    }
+}
+
+fn dot_portable(a: &[i8], b: &[i8]) -> i32 {
+    a.iter().zip(b).map(|(&x, &y)| x as i32 * y as i32).sum()
+}
+
+/// `a · b` with `b` already widened: 16 products per `vpmaddwd`, about 2.5x the portable
+/// loop (which the compiler may only vectorise with SSE2).
+///
+/// # Safety
+/// The CPU must support AVX2, and `b` must be at least as long as `a`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn dot_avx2(a: &[i8], b: &[i16]) -> i32 {
+    use std::arch::x86_64::*;
+    debug_assert!(b.len() >= a.len());
+    let whole = a.len() / 32 * 32;
+    let mut acc0 = _mm256_setzero_si256();
+    let mut acc1 = _mm256_setzero_si256();
+    let mut i = 0;
+    while i < whole {
+        // SAFETY: i + 32 <= a.len() <= b.len(); unaligned loads are allowed.
+        unsafe {
+            let a0 = _mm256_cvtepi8_epi16(_mm_loadu_si128(a.as_ptr().add(i) as *const __m128i));
+            let a1 =
+                _mm256_cvtepi8_epi16(_mm_loadu_si128(a.as_ptr().add(i + 16) as *const __m128i));
+            let b0 = _mm256_loadu_si256(b.as_ptr().add(i) as *const __m256i);
+            let b1 = _mm256_loadu_si256(b.as_ptr().add(i + 16) as *const __m256i);
+            acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(a0, b0));
+            acc1 = _mm256_add_epi32(acc1, _mm256_madd_epi16(a1, b1));
+        }
+        i += 32;
+    }
+    let mut lanes = [0i32; 8];
+    // SAFETY: `lanes` holds exactly 8 i32.
+    unsafe {
+        _mm256_storeu_si256(
+            lanes.as_mut_ptr() as *mut __m256i,
+            _mm256_add_epi32(acc0, acc1),
+        )
+    };
+    let mut sum: i32 = lanes.iter().sum();
+    for j in i..a.len() {
+        sum += a[j] as i32 * b[j] as i32;
+    }
+    sum
+}
+
+/// Deletes the usearch files and sidecars earlier versions kept under `dir` (one per model,
+/// `<model>.usearch` and `<model>.usearch.json`, and a `.tmp` a crash left): a second copy
+/// of every vector that nothing reads any more. Returns the bytes freed.
+pub fn remove_legacy_files(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let mut freed = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().to_string();
+        if !name.contains(".usearch") {
+            continue;
+        }
+        let bytes = entry.metadata().map(|m| m.len()).unwrap_or(0);
+        match std::fs::remove_file(entry.path()) {
+            Ok(()) => freed += bytes,
+            Err(e) => log::warn!("cannot remove {}: {e}", entry.path().display()),
+        }
+    }
+    // Gone when empty (never when something else is in it).
+    let _ = std::fs::remove_dir(dir);
+    if freed > 0 {
         log::info!(
-            "vector index {} is in format {} (this Ferret reads {VECTOR_FILE_FORMAT}); \
-             not used",
-            path.display(),
-            sidecar.format
+            "removed the old vector files under {} ({freed} bytes): vectors are read from \
+             the database now",
+            dir.display()
         );
-        return None;
     }
-    Some(sidecar.state)
-}
-
-/// Writes `bytes` to `path` via a fsynced temporary file and a rename.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension("tmp");
-    let mut file = std::fs::File::create(&tmp)
-        .map_err(|e| Error::io(format!("cannot write {}", tmp.display()), e))?;
-    if let Err(e) = file.write_all(bytes).and_then(|_| file.sync_all()) {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(Error::io(format!("cannot write {}", tmp.display()), e));
-    }
-    std::fs::rename(&tmp, path)
-        .map_err(|e| Error::io(format!("cannot replace {}", path.display()), e))
-}
-
-fn sync_file(path: &Path) -> Result<()> {
-    std::fs::File::open(path)
-        .and_then(|f| f.sync_all())
-        .map_err(|e| Error::io(format!("cannot sync {}", path.display()), e))
-}
-
-/// Makes a rename durable; failure only weakens durability, so it is not an error.
-fn sync_dir(dir: &Path) {
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
+    freed
 }
 
 #[cfg(test)]
@@ -383,6 +521,13 @@ mod tests {
         v.iter().map(|x| x / norm).collect()
     }
 
+    fn cosine(a: &[i8], b: &[i8]) -> f32 {
+        let dot = dot_portable(a, b) as f32;
+        let na = dot_portable(a, a) as f32;
+        let nb = dot_portable(b, b) as f32;
+        dot / (na.sqrt() * nb.sqrt())
+    }
+
     #[test]
     fn quantize_keeps_direction() {
         let v = unit(3, 8);
@@ -393,78 +538,144 @@ mod tests {
     }
 
     #[test]
-    fn save_reopen_search_and_detect_corruption() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("m.usearch");
-        let mut index = VectorIndex::new(&path, 16).unwrap();
-        for key in 1..=50u64 {
-            index.add(key, &quantize(&unit(key as u32, 16))).unwrap();
+    fn the_fast_kernel_agrees_with_the_portable_one() {
+        for dims in [1, 31, 32, 33, 384, 385] {
+            let a = quantize(&unit(1, dims));
+            let b = quantize(&unit(2, dims));
+            assert_eq!(DotKernel::new(&b).dot(&a), dot_portable(&a, &b), "{dims}");
         }
-        index.add(7, &quantize(&unit(7, 16))).unwrap(); // replacing keeps one copy
-        assert_eq!(index.len(), 50);
-        let hits = index.search(&quantize(&unit(7, 16)), 3, None).unwrap();
+    }
+
+    /// The scan is exact: the same top k, in the same order, as sorting every key by its
+    /// best window's cosine, with and without a filter, on one thread and on several.
+    #[test]
+    fn search_is_exact_with_windows_filters_and_threads() {
+        let dims = 48;
+        let index = VectorIndex::new(dims);
+        let mut expected: Vec<(u64, Vec<i8>)> = Vec::new();
+        for key in 1..=40_000u64 {
+            // Every seventh chunk has three windows.
+            let windows = if key % 7 == 0 { 3 } else { 1 };
+            let data: Vec<i8> = (0..windows)
+                .flat_map(|w| quantize(&unit((key * 10 + w) as u32, dims)))
+                .collect();
+            index.add(key, &data).unwrap();
+            expected.push((key, data));
+        }
+        assert_eq!(index.keys(), 40_000);
+        let query = quantize(&unit(777_777, dims));
+        let brute = |allow: &dyn Fn(u64) -> bool| -> Vec<u64> {
+            let mut all: Vec<(u64, f32)> = expected
+                .iter()
+                .filter(|(k, _)| allow(*k))
+                .map(|(k, data)| {
+                    let best = data
+                        .chunks_exact(dims)
+                        .map(|w| cosine(w, &query))
+                        .fold(f32::MIN, f32::max);
+                    (*k, best)
+                })
+                .collect();
+            all.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            all.into_iter().take(10).map(|(k, _)| k).collect()
+        };
+        let found: Vec<u64> = index.search(&query, 10, None).iter().map(|h| h.0).collect();
+        assert_eq!(found, brute(&|_| true));
+        let odd = |k: u64| k % 2 == 1;
+        let found: Vec<u64> = index
+            .search(&query, 10, Some(&odd))
+            .iter()
+            .map(|h| h.0)
+            .collect();
+        assert_eq!(found, brute(&odd));
+        // A filter that allows three keys returns exactly those three.
+        let few = |k: u64| [5, 700, 39_999].contains(&k);
+        let mut found: Vec<u64> = index
+            .search(&query, 10, Some(&few))
+            .iter()
+            .map(|h| h.0)
+            .collect();
+        found.sort();
+        assert_eq!(found, vec![5, 700, 39_999]);
+        // Each key once, even when several of its windows are near.
+        let hits = index.search(&quantize(&unit(70, dims)), 50, None);
+        let mut keys: Vec<u64> = hits.iter().map(|h| h.0).collect();
         assert_eq!(hits[0].0, 7);
-        assert!(hits[0].1 > 0.99);
-        let only_even = |k: u64| k.is_multiple_of(2);
-        let hits = index
-            .search(&quantize(&unit(7, 16)), 5, Some(&only_even))
-            .unwrap();
-        assert!(hits.iter().all(|(k, _)| k.is_multiple_of(2)));
-        index.save(4).unwrap();
+        assert!(hits[0].1 > 0.99, "{}", hits[0].1);
+        keys.sort();
+        keys.dedup();
+        assert_eq!(keys.len(), 50);
+    }
 
-        let state = VectorFileState {
-            generation: 4,
-            count: 50,
-            dims: 16,
-        };
-        let reopened = VectorIndex::open_if_current(&path, 16, Some(state), false).unwrap();
-        assert_eq!(reopened.unwrap().len(), 50);
-        let stale = VectorFileState {
-            generation: 5,
-            ..state
-        };
-        assert!(VectorIndex::open_if_current(&path, 16, Some(stale), true)
-            .unwrap()
-            .is_none());
+    #[test]
+    fn replace_remove_and_compaction_keep_the_rows_right() {
+        let dims = 16;
+        let index = VectorIndex::new(dims);
+        for key in 1..=5_000u64 {
+            index.add(key, &quantize(&unit(key as u32, dims))).unwrap();
+        }
+        // Replacing keeps one copy.
+        index.add(7, &quantize(&unit(7, dims))).unwrap();
+        assert_eq!(index.len(), 5_000);
+        // Remove four fifths: compaction runs, and every survivor is still found as itself.
+        for key in 1..=5_000u64 {
+            if key % 5 != 0 {
+                index.remove(key);
+            }
+        }
+        assert_eq!(index.keys(), 1_000);
+        assert_eq!(index.len(), 1_000);
+        assert!(index.read().keys.len() < 2_000, "dead rows were reclaimed");
+        for key in (5..=5_000u64).step_by(5 * 97) {
+            let hits = index.search(&quantize(&unit(key as u32, dims)), 1, None);
+            assert_eq!(hits[0].0, key);
+        }
+        assert!(!index.contains(6));
+        assert!(index
+            .search(&quantize(&unit(6, dims)), 5, None)
+            .iter()
+            .all(|h| h.0 % 5 == 0));
+        // A vector of the wrong size is refused, naming the fix.
+        let err = index.add(9, &[1, 2, 3]).unwrap_err().to_string();
+        assert!(err.contains("re-index"), "{err}");
+        assert!(index.search(&[], 3, None).is_empty());
+    }
 
-        // The sidecar names its format; one without is format 1, a newer one is not current.
-        let sidecar: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(sidecar_path(&path)).unwrap()).unwrap();
-        assert_eq!(sidecar["format"], VECTOR_FILE_FORMAT);
-        let unversioned = br#"{"generation":4,"count":50,"dims":16}"#;
-        std::fs::write(sidecar_path(&path), unversioned).unwrap();
-        assert_eq!(read_state(&path), Some(state));
-        let newer = format!(
-            r#"{{"format":{},"generation":4,"count":50,"dims":16}}"#,
-            VECTOR_FILE_FORMAT + 1
-        );
-        std::fs::write(sidecar_path(&path), &newer).unwrap();
-        assert_eq!(read_state(&path), None);
-        assert!(VectorIndex::open_if_current(&path, 16, Some(state), false)
+    #[test]
+    fn splits_never_cut_a_key() {
+        let keys = [1, 1, 2, 2, 2, 3, DEAD, DEAD, 4, 4];
+        for parts in 1..=6 {
+            let ranges = split_at_key_boundaries(&keys, parts);
+            assert_eq!(ranges.first().unwrap().start, 0);
+            assert_eq!(ranges.last().unwrap().end, keys.len());
+            for pair in ranges.windows(2) {
+                assert_eq!(pair[0].end, pair[1].start);
+                let cut = pair[1].start;
+                assert!(keys[cut] != keys[cut - 1] || keys[cut] == DEAD);
+            }
+        }
+    }
+
+    #[test]
+    fn legacy_files_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["m.usearch", "m.usearch.json", "m.usearch.tmp", "keep.txt"] {
+            std::fs::write(dir.path().join(name), b"0123456789").unwrap();
+        }
+        assert_eq!(remove_legacy_files(dir.path()), 30);
+        let left: Vec<_> = std::fs::read_dir(dir.path())
             .unwrap()
-            .is_none());
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left, vec![std::ffi::OsString::from("keep.txt")]);
+        std::fs::remove_file(dir.path().join("keep.txt")).unwrap();
+        std::fs::write(dir.path().join("m.usearch"), b"x").unwrap();
+        remove_legacy_files(dir.path());
+        assert!(!dir.path().exists(), "an emptied directory goes too");
         assert_eq!(
-            std::fs::read_to_string(sidecar_path(&path)).unwrap(),
-            newer,
-            "read, never rewritten"
+            remove_legacy_files(dir.path()),
+            0,
+            "and a missing one is fine"
         );
-        std::fs::write(sidecar_path(&path), unversioned).unwrap();
-
-        // Truncate the file: detected, not trusted.
-        let len = std::fs::metadata(&path).unwrap().len();
-        std::fs::OpenOptions::new()
-            .write(true)
-            .open(&path)
-            .unwrap()
-            .set_len(len / 2)
-            .unwrap();
-        assert!(VectorIndex::open_if_current(&path, 16, Some(state), true)
-            .unwrap()
-            .is_none());
-        // Garbage instead of an index: likewise.
-        std::fs::write(&path, b"not an index at all").unwrap();
-        assert!(VectorIndex::open_if_current(&path, 16, Some(state), false)
-            .unwrap()
-            .is_none());
     }
 }

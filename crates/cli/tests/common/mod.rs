@@ -42,14 +42,23 @@ pub fn chunk_set(data: &Path) -> Vec<(String, i64, i64, Vec<u8>)> {
     rows.map(Result::unwrap).collect()
 }
 
-/// The vector count recorded beside the default profile's saved usearch file.
+/// Vectors of the default model that the default profile's chunks have in the database
+/// (the vector index is built from exactly these).
 pub fn vector_count(data: &Path) -> u64 {
-    model_vector_count(data, "all-minilm-l6-v2-int8").expect("a saved vector index")
+    model_vector_count(data, "all-minilm-l6-v2-int8").expect("stored vectors")
 }
 
-/// The vector count recorded beside model `model`'s usearch file, if it exists.
+/// Vectors (one per window; 384 values each) that model `model` holds for the default
+/// profile's chunks, or `None` when it holds none.
 pub fn model_vector_count(data: &Path, model: &str) -> Option<u64> {
-    let f = data.join(format!("user_data/default/vectors/{model}.usearch.json"));
-    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(f).ok()?).ok()?;
-    v["count"].as_u64()
+    let conn = rusqlite::Connection::open(data.join("user_data/default/meta.sqlite")).ok()?;
+    let values: i64 = conn
+        .query_row(
+            "SELECT COALESCE(SUM(length(e.vector)), 0) FROM chunks c
+             JOIN embeddings e ON e.model_id = ?1 AND e.content_hash = c.content_hash",
+            [model],
+            |r| r.get(0),
+        )
+        .ok()?;
+    (values > 0).then_some(values as u64 / 384)
 }

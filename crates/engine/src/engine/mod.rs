@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::models::ModelSpec;
 use crate::pipeline::chunk::ChunkLimits;
@@ -16,7 +16,7 @@ use crate::profiles::registry::{ProfileRecord, ProfileStatus, Registry};
 use crate::profiles::{self, JobLock, ProfileConfig, ProfilePaths};
 use crate::search::{self, SearchContext, SearchHit, SearchOptions};
 use crate::store::{AuditRow, RepoRow, Store};
-use crate::vectors::{self, VectorFileState, VectorIndex};
+use crate::vectors::{self, VectorIndex};
 use crate::{Error, Result};
 
 mod jobs;
@@ -52,6 +52,27 @@ const CLONE_BYTES_TTL: std::time::Duration = std::time::Duration::from_secs(600)
 /// Queries run since the counter was last written (see [`Engine::search`]).
 const QUERIES_KEY: &str = "queries_run";
 
+/// How often a search rebuilds a vector index that another process's writes made stale:
+/// between two rebuilds it answers from the one it has, a moment behind (an indexer in
+/// this process keeps its index current instead, with no rebuild).
+const VECTOR_RELOAD_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// What the active model's vector index holds, and the memory it takes.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct VectorIndexInfo {
+    pub chunks: u64,
+    /// One per window of each chunk.
+    pub vectors: u64,
+    pub memory_bytes: u64,
+}
+
+/// One model version's vectors, and when they were read from SQLite.
+struct LoadedVectors {
+    model: &'static str,
+    index: Arc<VectorIndex>,
+    loaded_at: std::time::Instant,
+}
+
 /// An open profile.
 pub struct Engine {
     /// The profile registry, kept open: the runner reads the profile's status on every
@@ -68,9 +89,9 @@ pub struct Engine {
     store: Mutex<Store>,
     /// Loaded on first use, one per model version (two during a model switch).
     embedders: Mutex<Vec<Arc<Embedder>>>,
-    /// The active model's index, loaded on the first semantic search; dropped after an
-    /// index run (and a model swap) so the next search sees the new file.
-    vectors: RwLock<Option<(&'static str, Arc<VectorIndex>)>>,
+    /// Vector indexes in memory, one per model version (two during a model switch), built
+    /// from SQLite on first use and kept in step by this engine's writers.
+    vectors: Mutex<Vec<LoadedVectors>>,
     /// Bytes of the clones under `repos/` and when they were counted: walking every clone
     /// costs seconds on a big profile, so an index run reuses a recent count (clones change
     /// only by clone, sync and remove, which drop it).
@@ -105,6 +126,7 @@ impl Engine {
         };
         let paths = ProfilePaths::new(&root, &profile)?;
         paths.ensure_dirs()?;
+        vectors::remove_legacy_files(&paths.legacy_vectors_dir());
         let config = ProfileConfig::load(&paths.config_file())?;
         // Reading every page costs seconds on a big index: only after a process that had
         // the profile open died (power loss, kill -9) is the database checked at open.
@@ -178,7 +200,7 @@ impl Engine {
             threads,
             store: Mutex::new(store),
             embedders: Mutex::new(Vec::new()),
-            vectors: RwLock::new(None),
+            vectors: Mutex::new(Vec::new()),
             unsaved_queries: std::sync::atomic::AtomicU64::new(0),
         })
     }
@@ -242,7 +264,7 @@ impl Engine {
         })
     }
 
-    /// The profile directory's size: its databases and vector files counted now, its
+    /// The profile directory's size: its databases (and any file in it) counted now, its
     /// clones from a count at most [`CLONE_BYTES_TTL`] old.
     fn bytes_on_disk(&self) -> u64 {
         let repos_dir = self.paths.repos_dir();
@@ -339,9 +361,11 @@ impl Engine {
     /// Whether the active model is loaded, so a hybrid search would not wait for it.
     /// Never blocks: while another thread loads the model, the answer is `false`.
     pub fn model_ready(&self) -> bool {
-        let Ok(model) = self.model() else {
-            return false;
-        };
+        self.model().is_ok_and(|model| self.model_loaded(model))
+    }
+
+    /// Whether `model` is loaded (without touching the store; never blocks).
+    fn model_loaded(&self, model: &ModelSpec) -> bool {
         self.embedders
             .try_lock()
             .is_ok_and(|loaded| loaded.iter().any(|e| e.model_id() == model.id))
@@ -401,8 +425,8 @@ impl Engine {
         } else {
             Some(self.embedder_for(model)?)
         };
-        let mut rebuilt = false;
-        let mut vectors = self.writable_vectors(&store, model, &mut rebuilt)?;
+        let vectors = self.vectors_for(&store, model, true)?;
+        let _writing = vectors.writing();
         let opts = RunOptions {
             walk: WalkOptions {
                 max_file_bytes: self.config.max_file_bytes,
@@ -421,13 +445,11 @@ impl Engine {
             &mut store,
             &repos,
             embedder.as_deref(),
-            &mut vectors,
+            &vectors,
             model.id,
             &opts,
         );
-        self.invalidate_vectors();
         let mut report = result?;
-        report.vectors_rebuilt = rebuilt;
         record_speed(
             &store,
             model.id,
@@ -450,14 +472,7 @@ impl Engine {
         }
         if !lexical_only && !report.interrupted {
             if let Some(target) = target_model(&store)? {
-                self.build_target_model(
-                    &mut store,
-                    model,
-                    target,
-                    &mut vectors,
-                    &opts,
-                    &mut report,
-                )?;
+                self.build_target_model(&mut store, model, target, &vectors, &opts, &mut report)?;
             }
         }
         store.audit(
@@ -482,15 +497,13 @@ impl Engine {
     /// Runs a search.
     pub fn search(&self, query: &str, opts: &SearchOptions) -> Result<Vec<SearchHit>> {
         let model = self.model()?;
-        let vectors = match opts.mode {
-            search::SearchMode::Lexical => None,
-            _ => self.readable_vectors(model)?,
-        };
-        let wants_model = vectors.as_ref().is_some_and(|v| !v.is_empty());
+        let semantic = opts.mode != search::SearchMode::Lexical;
+        let store = self.store();
+        let wants_model = semantic && store.has_embeddings(model.id)?;
         std::thread::scope(|scope| {
             // A cold process starts loading the model now, on another thread, and ranks
             // lexically meanwhile; a warm one finds it loaded.
-            let loading = (wants_model && !self.model_ready())
+            let loading = (wants_model && !self.model_loaded(model))
                 .then(|| scope.spawn(|| self.embedder_for(model)));
             let loading = Mutex::new(loading);
             let embedder = || -> Result<Option<Arc<Embedder>>> {
@@ -512,7 +525,12 @@ impl Engine {
                     Err(e) => Err(e),
                 }
             };
-            let store = self.store();
+            // Read while the model loads (a cold process reads them from SQLite).
+            let vectors = if semantic {
+                Some(self.vectors_for(&store, model, false)?)
+            } else {
+                None
+            };
             let ctx = SearchContext {
                 store: &store,
                 vectors: vectors.as_deref(),
@@ -524,82 +542,73 @@ impl Engine {
         })
     }
 
-    /// The vector index of `model` for writing: the saved file if it matches SQLite exactly,
-    /// else a rebuild from SQLite's stored embeddings (no model needed).
-    fn writable_vectors(
+    /// The vector index of `model`, from memory when it matches SQLite (or a writer of
+    /// this engine keeps it in step), else rebuilt from SQLite's stored embeddings (no model
+    /// needed: about a tenth of a second per 100k vectors). For searches an index another
+    /// process made stale is reused for up to [`VECTOR_RELOAD_EVERY`]; writers always get a
+    /// current one.
+    fn vectors_for(
         &self,
         store: &Store,
         model: &'static ModelSpec,
-        rebuilt: &mut bool,
-    ) -> Result<VectorIndex> {
-        let path = self.paths.vector_file(model.id)?;
-        let dims = model.dims;
-        let expected = VectorFileState {
-            generation: store.generation()?,
-            count: store.embedded_vector_count(model.id, dims)?,
-            dims,
-        };
-        if let Some(index) = VectorIndex::open_if_current(&path, dims, Some(expected), true)? {
-            return Ok(index);
+        for_writing: bool,
+    ) -> Result<Arc<VectorIndex>> {
+        let generation = store.generation()?;
+        // Held while rebuilding: two searches that both find it stale build it once.
+        let mut loaded = self.vectors.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(l) = loaded.iter().find(|l| l.model == model.id) {
+            let current = l.index.synced_generation() == generation || l.index.has_writer();
+            let recent = !for_writing && l.loaded_at.elapsed() < VECTOR_RELOAD_EVERY;
+            if current || recent {
+                return Ok(l.index.clone());
+            }
         }
-        let mut index = VectorIndex::new(&path, dims)?;
-        if expected.count > 0 || path.exists() {
-            *rebuilt = true;
-            let n = run::rebuild_vectors(store, &mut index, model.id)?;
-            log::info!(
-                "rebuilt vector index {} from the database: {n} vectors",
-                path.display()
-            );
-            index.save(expected.generation)?;
-        }
+        let started = std::time::Instant::now();
+        let index = Arc::new(VectorIndex::new(model.dims));
+        let n = run::rebuild_vectors(store, &index, model.id)?;
+        index.mark_synced(generation);
+        log::debug!(
+            "vector index of {} read from the database: {n} vectors in {} ms",
+            model.id,
+            started.elapsed().as_millis()
+        );
+        loaded.retain(|l| l.model != model.id);
+        loaded.push(LoadedVectors {
+            model: model.id,
+            index: index.clone(),
+            loaded_at: std::time::Instant::now(),
+        });
         Ok(index)
     }
 
-    /// The active model's vector index for searching: memory-mapped when the saved file is
-    /// sound, even if an indexer is mid-run (it is then a little behind); rebuilt in memory
-    /// from SQLite when the file is missing or corrupt.
-    fn readable_vectors(&self, model: &'static ModelSpec) -> Result<Option<Arc<VectorIndex>>> {
-        if let Some((id, v)) = self
-            .vectors
-            .read()
+    /// The active model's vector index as a search would use it now, read from the
+    /// database if it is not in memory yet (tests compare it with SQLite; the bench times it).
+    pub fn vector_index_info(&self) -> Result<VectorIndexInfo> {
+        let model = self.model()?;
+        let store = self.store();
+        let index = self.vectors_for(&store, model, false)?;
+        Ok(VectorIndexInfo {
+            chunks: index.keys() as u64,
+            vectors: index.len() as u64,
+            memory_bytes: index.memory_bytes(),
+        })
+    }
+
+    /// The vector indexes in memory now.
+    fn loaded_vectors(&self) -> Vec<Arc<VectorIndex>> {
+        self.vectors
+            .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .as_ref()
-        {
-            // A swap to another model since it was loaded makes it stale.
-            if *id == model.id {
-                return Ok(Some(v.clone()));
-            }
-        }
-        let path = self.paths.vector_file(model.id)?;
-        let dims = model.dims;
-        let index = match VectorIndex::open_if_current(&path, dims, None, false)? {
-            Some(index) => index,
-            None => {
-                let store = self.store();
-                if store.embedded_chunk_count(model.id)? == 0 {
-                    return Ok(None);
-                }
-                // In memory only: an indexer may be running and owns the file (two writers
-                // would race on its temporary file, and holding the job lock here would make
-                // a starting job fail). The next index run saves it.
-                let mut index = VectorIndex::new(&path, dims)?;
-                run::rebuild_vectors(&store, &mut index, model.id)?;
-                index
-            }
-        };
-        let index = Arc::new(index);
-        *self.vectors.write().unwrap_or_else(|p| p.into_inner()) = Some((model.id, index.clone()));
-        Ok(Some(index))
+            .iter()
+            .map(|l| l.index.clone())
+            .collect()
     }
 
-    fn invalidate_vectors(&self) {
-        *self.vectors.write().unwrap_or_else(|p| p.into_inner()) = None;
-    }
-
-    /// Checks that the saved vector index agrees with SQLite (used by tests and `stats`).
-    pub fn vector_index_state(&self) -> Result<Option<VectorFileState>> {
-        Ok(vectors::read_state(
-            &self.paths.vector_file(self.model_id()?)?,
-        ))
+    /// Forgets the vector indexes of models other than `keep` (after a model swap).
+    fn drop_vectors_except(&self, keep: &str) {
+        self.vectors
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|l| l.model == keep);
     }
 }

@@ -58,16 +58,16 @@ impl Engine {
         store: &mut Store,
         active: &'static ModelSpec,
         target: &'static ModelSpec,
-        active_vectors: &mut VectorIndex,
+        active_vectors: &VectorIndex,
         opts: &RunOptions<'_>,
         report: &mut IndexReport,
     ) -> Result<()> {
         let embedder = self.embedder_for(target)?;
-        let mut rebuilt = false;
-        let mut target_vectors = self.writable_vectors(store, target, &mut rebuilt)?;
+        let target_vectors = self.vectors_for(store, target, true)?;
+        let _writing = target_vectors.writing();
         let started = std::time::Instant::now();
         let computed_before = report.embeddings_computed;
-        run::reembed(store, &embedder, &mut target_vectors, opts, report)?;
+        run::reembed(store, &embedder, &target_vectors, opts, report)?;
         let secs = started.elapsed().as_secs_f64();
         record_speed(
             store,
@@ -78,8 +78,8 @@ impl Engine {
         report.embed_secs += secs;
         report.total_secs += secs;
         // Re-embedding bumped the data generation; the active model's vectors did not
-        // change, so its file is re-stamped rather than left to look stale.
-        active_vectors.save(store.generation()?)?;
+        // change, so they are re-stamped rather than left to look stale.
+        active_vectors.mark_synced(store.generation()?);
         if opts.cancel.load(std::sync::atomic::Ordering::Relaxed)
             || store.pending_embedding_count(target.id, None)? > 0
         {
@@ -87,31 +87,13 @@ impl Engine {
             return Ok(());
         }
         store.transaction(|tx| tx.promote_model(active.id, target.id))?;
-        self.invalidate_vectors();
-        self.remove_vector_files_except(&[target.id]);
+        self.drop_vectors_except(target.id);
         store.audit(
             "model",
             &format!("now searching with {} (was {})", target.id, active.id),
         )?;
         log::info!("model switch complete: {} -> {}", active.id, target.id);
         Ok(())
-    }
-
-    /// Deletes the vector files of models other than `keep` (left by a finished switch, or
-    /// by one a crash interrupted between its swap and the clean-up).
-    fn remove_vector_files_except(&self, keep: &[&str]) {
-        let Ok(entries) = std::fs::read_dir(self.paths.vectors_dir()) else {
-            return;
-        };
-        for entry in entries.flatten() {
-            let name = entry.file_name().to_string_lossy().to_string();
-            let model = name.split(".usearch").next().unwrap_or_default();
-            if name.contains(".usearch") && !keep.contains(&model) {
-                if let Err(e) = std::fs::remove_file(entry.path()) {
-                    log::warn!("cannot remove {}: {e}", entry.path().display());
-                }
-            }
-        }
     }
 
     /// Switches the profile to model version `id`: it becomes the target, built by the next
@@ -135,8 +117,7 @@ impl Engine {
             // Nothing embedded yet, so nothing to keep serving: switch at once.
             store.set_model_in_role("active", Some(spec.id))?;
             store.set_model_in_role("target", None)?;
-            self.invalidate_vectors();
-            self.remove_vector_files_except(&[spec.id]);
+            self.drop_vectors_except(spec.id);
         } else {
             store.set_model_in_role("target", Some(spec.id))?;
         }

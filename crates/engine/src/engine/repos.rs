@@ -542,12 +542,13 @@ impl Engine {
                 )
             })?;
         }
-        let mut vectors = self.writable_vectors(&store, active_model(&store)?, &mut false)?;
-        for id in &removed {
-            vectors.remove(*id as u64)?;
+        // An index in memory drops the chunks now; its generation no longer matches, so
+        // the next search reads it again unless an indexer here keeps it in step.
+        for vectors in self.loaded_vectors() {
+            for id in &removed {
+                vectors.remove(*id as u64);
+            }
         }
-        vectors.save(store.generation()?)?;
-        self.invalidate_vectors();
         self.clones_changed();
         Ok(removed.len() as u64)
     }

@@ -5,7 +5,6 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::vectors::VectorIndex;
 use crate::Result;
 
 use super::model_versions::active_model;
@@ -27,7 +26,6 @@ pub struct Stats {
     pub skipped: BTreeMap<String, u64>,
     pub source_bytes: u64,
     pub database_bytes: u64,
-    pub vector_index_bytes: u64,
     pub bytes_on_disk: u64,
 }
 
@@ -47,7 +45,6 @@ impl Engine {
             })
             .map(|m| m.len())
             .sum();
-        let vector_index_bytes = VectorIndex::disk_bytes(&self.paths.vector_file(model_id)?);
         Ok(Stats {
             profile: self.paths.id.clone(),
             data_dir: self.paths.root.clone(),
@@ -69,28 +66,26 @@ impl Engine {
                 .collect(),
             source_bytes: count("SELECT COALESCE(SUM(size), 0) FROM files")?,
             database_bytes,
-            vector_index_bytes,
-            bytes_on_disk: database_bytes + vector_index_bytes,
+            bytes_on_disk: database_bytes,
         })
     }
 }
 
 /// Where a profile's bytes go (`ferret stats`), so a user can see what an index costs and
-/// which part to blame: the database by role, the vector file, the snapshots.
+/// which part to blame: the database by role, and the snapshots.
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
 pub struct DiskBreakdown {
     /// Chunk texts (stored deflated) with their row data and indexes.
     pub chunk_text: u64,
     /// The full-text (FTS5) index.
     pub fts: u64,
-    /// Embeddings stored in SQLite (the source of truth the vector file is built from).
+    /// Embeddings stored in SQLite: the only stored copy of each vector (the vector index
+    /// is built from it in memory).
     pub embeddings: u64,
     /// Repositories, files, jobs, skip log, audit log and SQLite's own bookkeeping.
     pub metadata: u64,
     /// Pages SQLite holds free for reuse, and the write-ahead log.
     pub free_and_wal: u64,
-    /// The usearch file of the active model (derived from `embeddings`).
-    pub vector_index: u64,
     /// Daily snapshots of the database (`snapshots_kept` in the config).
     pub snapshots: u64,
     /// All of the above.
@@ -116,7 +111,6 @@ impl Engine {
     /// so it is a separate call from [`Engine::stats`]: about a second per GiB.
     pub fn disk_breakdown(&self) -> Result<DiskBreakdown> {
         let store = self.store();
-        let model_id = active_model(&store)?.id;
         let pages: Vec<(String, i64, i64)> = store.query_all(
             "SELECT name, SUM(pgsize), SUM(unused) FROM dbstat GROUP BY name",
             [],
@@ -140,9 +134,8 @@ impl Engine {
         let counted = parts.chunk_text + parts.fts + parts.embeddings + parts.metadata;
         parts.free_and_wal =
             file_len("").saturating_sub(counted) + file_len("-wal") + file_len("-shm");
-        parts.vector_index = VectorIndex::disk_bytes(&self.paths.vector_file(model_id)?);
         parts.snapshots = crate::profiles::limits::dir_bytes(&self.paths.snapshots_dir());
-        parts.total = counted + parts.free_and_wal + parts.vector_index + parts.snapshots;
+        parts.total = counted + parts.free_and_wal + parts.snapshots;
         parts.source = store.count("SELECT COALESCE(SUM(size), 0) FROM files")? as u64;
         Ok(parts)
     }

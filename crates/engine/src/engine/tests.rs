@@ -112,7 +112,6 @@ fn the_data_directory_is_private_and_repaired_at_open() {
         (root.clone(), 0o700),
         (root.join("user_data"), 0o700),
         (profile.clone(), 0o700),
-        (profile.join("vectors"), 0o700),
         (root.join("profiles.sqlite"), 0o600),
         (profile.join("meta.sqlite"), 0o600),
     ];

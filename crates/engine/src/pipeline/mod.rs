@@ -2,7 +2,7 @@
 //! [`chunk`] cuts them into definitions with tree-sitter, [`tokens`] rewrites chunk text
 //! into code-aware tokens for the lexical index, [`embed`] turns chunks into vectors with
 //! the profile's model, and [`run`] drives a whole index run over a repository (walk, diff
-//! against the store, chunk, write, embed, rebuild the vector file) with progress and
+//! against the store, chunk, write, embed, keep the vector index in step) with progress and
 //! cancellation.
 
 pub mod chunk;

@@ -13,7 +13,7 @@
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use serde::Serialize;
 
@@ -30,8 +30,6 @@ use crate::{Error, Result};
 const FILE_BATCH: usize = 128;
 /// Distinct chunk texts per phase-2 transaction (the embedder batches further inside).
 const EMBED_BATCH: usize = 128;
-/// How often the vector index is saved while embedding, so other processes see progress.
-const SAVE_EVERY: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -79,7 +77,6 @@ pub struct IndexReport {
     pub chunks_written: u64,
     pub chunks_removed: u64,
     pub embeddings_computed: u64,
-    pub vectors_rebuilt: bool,
     pub interrupted: bool,
     pub lexical_secs: f64,
     pub embed_secs: f64,
@@ -143,7 +140,7 @@ pub fn run(
     store: &mut Store,
     repos: &[RepoRow],
     embedder: Option<&Embedder>,
-    vector_index: &mut VectorIndex,
+    vector_index: &VectorIndex,
     model_id: &str,
     opts: &RunOptions<'_>,
 ) -> Result<IndexReport> {
@@ -201,7 +198,7 @@ pub fn run(
 
     progress.phase = Phase::Saving;
     (opts.progress)(&progress);
-    vector_index.save(store.generation()?)?;
+    vector_index.mark_synced(store.generation()?);
     // Readers may hold the WAL open; a checkpoint that cannot finish is retried next run.
     if let Err(e) = store.checkpoint() {
         log::debug!("checkpoint skipped: {e}");
@@ -217,7 +214,7 @@ pub fn run(
 fn index_repo_lexical(
     store: &mut Store,
     repo: &RepoRow,
-    vector_index: &mut VectorIndex,
+    vector_index: &VectorIndex,
     model_id: &str,
     opts: &RunOptions<'_>,
     report: &mut IndexReport,
@@ -305,7 +302,7 @@ fn index_repo_lexical(
         if let Some((limit, profile)) = opts.max_chunks {
             let held = store.count("SELECT COUNT(*) FROM chunks")? as u64;
             if held > limit {
-                vector_index.save(store.generation()?)?;
+                vector_index.mark_synced(store.generation()?);
                 return Err(Error::Limit(format!(
                     "profile {profile:?} reached its limit of {limit} chunks while indexing \
                      {} ({held} now; what was indexed so far is kept). Remove repositories \
@@ -352,7 +349,7 @@ fn index_repo_lexical(
 pub fn reembed(
     store: &mut Store,
     embedder: &Embedder,
-    vector_index: &mut VectorIndex,
+    vector_index: &VectorIndex,
     opts: &RunOptions<'_>,
     report: &mut IndexReport,
 ) -> Result<()> {
@@ -372,7 +369,7 @@ pub fn reembed(
         report,
         &mut progress,
     )?;
-    vector_index.save(store.generation()?)?;
+    vector_index.mark_synced(store.generation()?);
     log::info!(
         "re-embedded {} chunks for {} in {:.1} s",
         report.embeddings_computed - computed_before,
@@ -386,13 +383,13 @@ pub fn reembed(
 /// text already has an embedding (moved or duplicated code costs no model time).
 fn sync_vectors(
     store: &Store,
-    vector_index: &mut VectorIndex,
+    vector_index: &VectorIndex,
     model_id: &str,
     removed: &[i64],
     added: &[i64],
 ) -> Result<()> {
     for id in removed {
-        vector_index.remove(*id as u64)?;
+        vector_index.remove(*id as u64);
     }
     for (id, vector) in store.vectors_for_chunks(model_id, added)? {
         vector_index.add(id as u64, &vectors::bytes_to_i8(&vector))?;
@@ -491,7 +488,7 @@ fn prepare_file(
 fn embed_pending(
     store: &mut Store,
     embedder: &Embedder,
-    vector_index: &mut VectorIndex,
+    vector_index: &VectorIndex,
     model_id: &str,
     repo_filter: Option<i64>,
     opts: &RunOptions<'_>,
@@ -508,7 +505,6 @@ fn embed_pending(
     progress.embeddings_total = pending_ids.len() as u64;
     progress.embeddings_done = 0;
     (opts.progress)(progress);
-    let mut last_save = Instant::now();
     for ids in pending_ids.chunks(EMBED_BATCH) {
         if opts.cancel.load(Ordering::Relaxed) {
             report.interrupted = true;
@@ -552,24 +548,14 @@ fn embed_pending(
         progress.embeddings_done += ids.len() as u64;
         progress.elapsed_secs = started.elapsed().as_secs_f64();
         (opts.progress)(progress);
-        if last_save.elapsed() > SAVE_EVERY {
-            vector_index.save(store.generation()?)?;
-            last_save = Instant::now();
-        }
     }
     Ok(())
 }
 
-/// Builds the vector index from SQLite alone (no model involved): used when the saved file
-/// is missing, stale or corrupt.
-pub fn rebuild_vectors(
-    store: &Store,
-    vector_index: &mut VectorIndex,
-    model_id: &str,
-) -> Result<u64> {
+/// Fills the vector index from SQLite alone (no model involved): what an engine does the
+/// first time it needs a model's vectors, and again after another process wrote.
+pub fn rebuild_vectors(store: &Store, vector_index: &VectorIndex, model_id: &str) -> Result<u64> {
     let dims = vector_index.dims();
-    let count = store.embedded_vector_count(model_id, dims)?;
-    vector_index.reserve(count as usize)?;
     let mut added = 0u64;
     store.for_each_chunk_vector(model_id, |id, bytes| {
         added += (bytes.len() / dims) as u64;

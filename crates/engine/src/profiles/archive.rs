@@ -3,9 +3,8 @@
 //! The archive is a gzipped tar holding `ferret-profile/manifest.json` (format version, the
 //! profile's record without any token, every file's size and sha256, the repositories),
 //! `meta.sqlite` (a consistent copy made with SQLite's `VACUUM INTO`, so exporting works
-//! while the app is indexing) and `config.json`. The vector files are left out: they are
-//! derived from the embeddings in `meta.sqlite` and rebuilt from them, without the model,
-//! on the first search after an import, so nothing is re-embedded.
+//! while the app is indexing) and `config.json`. The vectors travel inside `meta.sqlite` (its `embeddings`
+//! table, their only stored copy), so nothing is re-embedded after an import.
 //!
 //! Export writes `<out>.partial-<pid>` and renames it into place. Import trusts nothing in
 //! the file: only the three known names, regular files, bounded sizes, the manifest's

@@ -5,7 +5,7 @@
 //! <data root>/                 $FERRET_DATA_DIR, else ~/.local/share/ferret on Linux
 //!   user_data/<profile_id>/
 //!     meta.sqlite              source of truth: repos, files, chunks, FTS, embeddings
-//!     vectors/<model>.usearch  derived vector index, rebuildable from meta.sqlite
+//!                              (the vector index is built from it in memory)
 //!     config.json              per-profile settings
 //!     repos/                   clones of remote repositories
 //! ```
@@ -88,16 +88,10 @@ impl ProfilePaths {
         self.root.join("meta.sqlite")
     }
 
-    pub fn vectors_dir(&self) -> PathBuf {
+    /// Where earlier versions kept a usearch file per model (see
+    /// [`crate::vectors::remove_legacy_files`]).
+    pub fn legacy_vectors_dir(&self) -> PathBuf {
         self.root.join("vectors")
-    }
-
-    /// The usearch file for one embedding model. Model ids are our own constants, but they
-    /// are checked anyway since they become file names.
-    pub fn vector_file(&self, model_id: &str) -> Result<PathBuf> {
-        validate_profile_id(model_id)
-            .map_err(|_| Error::InvalidInput(format!("invalid model id {model_id:?}")))?;
-        Ok(self.vectors_dir().join(format!("{model_id}.usearch")))
     }
 
     pub fn config_file(&self) -> PathBuf {
@@ -135,10 +129,8 @@ impl ProfilePaths {
         if let Some(user_data) = self.root.parent() {
             private::private_dir(user_data)?;
         }
-        for dir in [self.root.clone(), self.vectors_dir()] {
-            private::private_dir(&dir)?;
-            private::private_files_in(&dir)?;
-        }
+        private::private_dir(&self.root)?;
+        private::private_files_in(&self.root)?;
         Ok(())
     }
 }
@@ -416,7 +408,6 @@ mod tests {
             Path::new("/data/user_data/default/meta.sqlite")
         );
         assert!(ProfilePaths::new(Path::new("/data"), "../etc").is_err());
-        assert!(paths.vector_file("../x").is_err());
     }
 
     #[test]

@@ -83,7 +83,8 @@ impl<T> ProfilePool<T> {
         }
         inner.misses += 1;
         // Opening happens under the lock: two callers asking for the same profile must not
-        // open it twice (two writers on one vector file), and opening is milliseconds.
+        // open it twice (two engines each keeping a vector index in step), and opening is
+        // milliseconds.
         let value = Arc::new(open()?);
         while inner.entries.len() >= self.capacity {
             inner.entries.remove(0);

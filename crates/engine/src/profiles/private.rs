@@ -16,7 +16,7 @@ pub(crate) fn private_dir(dir: &Path) -> Result<()> {
 }
 
 /// Makes every regular file directly in `dir` 0600 (databases, their WAL and shared-memory
-/// files, config, locks, vector files).
+/// files, config, locks, snapshots).
 pub(crate) fn private_files_in(dir: &Path) -> Result<()> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Ok(());

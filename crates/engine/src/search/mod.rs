@@ -5,7 +5,7 @@
 //! highlights ([`snippet`]).
 //!
 //! The flow of one search: parse the query ([`crate::search::query`]) → filter → lexical ranking
-//! (FTS5) and semantic ranking (usearch), each a top-k of chunks → group chunks into
+//! (FTS5) and semantic ranking (the exact vector scan), each a top-k of chunks → group chunks into
 //! definitions (the windows of one long function are one candidate) → fuse → snippets.
 
 mod filter;
@@ -372,10 +372,10 @@ fn semantic_ranking(
     };
     let query_vector = vectors::quantize(&embedder.embed_query(&q.text)?);
     let hits = match filter {
-        None => vectors.search(&query_vector, limit, None)?,
+        None => vectors.search(&query_vector, limit, None),
         Some(filter) => {
             let allow = |key: u64| filter.chunk_ids.contains(&(key as i64));
-            vectors.search(&query_vector, limit, Some(&allow))?
+            vectors.search(&query_vector, limit, Some(&allow))
         }
     };
     Ok(hits

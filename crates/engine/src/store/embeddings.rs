@@ -75,6 +75,17 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
+    /// Whether any text has an embedding for `model_id` (a semantic search needs the model).
+    pub fn has_embeddings(&self, model_id: &str) -> Result<bool> {
+        self.conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM embeddings WHERE model_id = ?1)",
+                params![model_id],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))
+    }
+
     /// How many distinct chunk texts still wait for an embedding.
     pub fn pending_embedding_count(&self, model_id: &str, repo_id: Option<i64>) -> Result<u64> {
         self.conn
