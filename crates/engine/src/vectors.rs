@@ -178,10 +178,6 @@ impl VectorIndex {
         self.dims
     }
 
-    pub fn contains(&self, key: u64) -> bool {
-        self.read().slots.contains_key(&key)
-    }
-
     /// Bytes of memory the rows take.
     pub fn memory_bytes(&self) -> u64 {
         let rows = self.read();
@@ -630,7 +626,7 @@ mod tests {
             let hits = index.search(&quantize(&unit(key as u32, dims)), 1, None);
             assert_eq!(hits[0].0, key);
         }
-        assert!(!index.contains(6));
+        assert!(!index.read().slots.contains_key(&6));
         assert!(index
             .search(&quantize(&unit(6, dims)), 5, None)
             .iter()

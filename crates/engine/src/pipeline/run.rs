@@ -556,6 +556,8 @@ fn embed_pending(
 /// first time it needs a model's vectors, and again after another process wrote.
 pub fn rebuild_vectors(store: &Store, vector_index: &VectorIndex, model_id: &str) -> Result<u64> {
     let dims = vector_index.dims();
+    // Reserved up front: growing by doubling would leave up to twice the matrix allocated.
+    vector_index.reserve(store.embedding_count(model_id)? as usize);
     let mut added = 0u64;
     store.for_each_chunk_vector(model_id, |id, bytes| {
         added += (bytes.len() / dims) as u64;

@@ -135,18 +135,16 @@ impl Store {
         )
     }
 
-    /// The number of chunks that have a vector for `model_id` (what the vector index holds).
-    /// Vectors the index holds for a model: one per window of every embedded chunk, i.e.
-    /// the stored bytes over `dims` (vectors are `i8`).
-    pub fn embedded_vector_count(&self, model_id: &str, dims: usize) -> Result<u64> {
+    /// Distinct texts embedded for `model_id`: read from the primary key alone, a cheap
+    /// lower bound on the rows the vector index will hold (room to reserve before loading).
+    pub fn embedding_count(&self, model_id: &str) -> Result<u64> {
         self.conn
             .query_row(
-                "SELECT COALESCE(SUM(length(e.vector)), 0) FROM chunks c
-                 JOIN embeddings e ON e.model_id = ?1 AND e.content_hash = c.content_hash",
+                "SELECT COUNT(*) FROM embeddings WHERE model_id = ?1",
                 params![model_id],
                 |r| r.get::<_, i64>(0),
             )
-            .map(|bytes| bytes as u64 / dims.max(1) as u64)
+            .map(|n| n as u64)
             .map_err(|e| self.err(e))
     }
 
