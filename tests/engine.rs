@@ -461,6 +461,72 @@ fn searches_see_new_vectors_from_this_engine_and_from_another() {
     );
 }
 
+/// Chunk texts are not stored: snippets are read back from the file and checked against
+/// the chunk's hash, so a file edited after indexing is marked stale, never shown wrong.
+#[test]
+fn snippets_come_from_the_files_and_an_edited_file_is_marked_stale_not_misquoted() {
+    let (_src, repo) = copy_fixture("polyglot");
+    let data = tempfile::tempdir().unwrap();
+    let engine = open_engine(data.path());
+    engine.add_repo(&repo, None).unwrap();
+    index_all(&engine);
+    let db = rusqlite::Connection::open(data.path().join("user_data/default/meta.sqlite")).unwrap();
+    let stored: i64 = db
+        .query_row(
+            "SELECT COALESCE(SUM(length(text)), 0) FROM chunks",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(stored, 0, "no chunk text in the database");
+
+    let slug = |engine: &ferret_engine::Engine, query: &str| {
+        search(engine, query, Lexical).into_iter().find(|h| {
+            h.path == "lib/slugify.rb" && h.symbol.as_deref() == Some("TextUtils.slugify")
+        })
+    };
+    let hit = slug(&engine, "slugify downcase").expect("found before the edit");
+    assert!(!hit.stale);
+    assert!(
+        hit.snippet.contains("def self.slugify(title)"),
+        "{}",
+        hit.snippet
+    );
+    // A phrase is checked on the text read from the file.
+    assert!(search(&engine, "\"gsub(/\\s+/, \"-\")\"", Lexical)
+        .iter()
+        .any(|h| h.path == "lib/slugify.rb"));
+
+    // The file changes and is not indexed again yet: the same bytes now hold other text.
+    let file = repo.join("lib/slugify.rb");
+    let old = fs::read_to_string(&file).unwrap();
+    fs::write(&file, old.replace("downcase.strip", "upcase.lstrip!")).unwrap();
+    let hit = slug(&engine, "slugify downcase").expect("still in the lexical index");
+    assert!(hit.stale, "{hit:?}");
+    assert_eq!(hit.snippet, "", "never another text than the one indexed");
+    // Other files are unaffected.
+    let ring = search(&engine, "ring buffer", Lexical);
+    let other = ring
+        .iter()
+        .find(|h| h.path.ends_with("ring_buffer.c"))
+        .expect("ring buffer");
+    assert!(!other.stale && !other.snippet.is_empty());
+    // A phrase that cannot be checked against the indexed text is not claimed.
+    assert!(!search(&engine, "\"downcase.strip\"", Lexical)
+        .iter()
+        .any(|h| h.path == "lib/slugify.rb"));
+
+    // Indexed again: the new text, not stale.
+    index_all(&engine);
+    let hit = slug(&engine, "slugify upcase").expect("found after re-indexing");
+    assert!(!hit.stale);
+    assert!(hit.snippet.contains("upcase.lstrip!"), "{}", hit.snippet);
+    // A deleted file's leftover rows are stale too, not an error.
+    fs::remove_file(&file).unwrap();
+    let hit = slug(&engine, "slugify upcase").expect("rows remain until the next run");
+    assert!(hit.stale);
+}
+
 #[test]
 fn bad_input_is_skipped_with_a_reason_and_never_stops_indexing() {
     let dir = tempfile::tempdir().unwrap();

@@ -163,6 +163,10 @@ pub fn print_hits(hits: &[SearchHit]) {
             hit.language,
             hit.score,
         );
+        if hit.stale {
+            println!("{dim}        changed since it was indexed (`ferret index` shows the new text){reset}\n");
+            continue;
+        }
         for (i, line) in hit.snippet.split('\n').enumerate() {
             let mut rendered = String::new();
             let mut at = 0;
@@ -226,7 +230,7 @@ pub fn print_disk(d: &DiskBreakdown) {
         }
     };
     for (name, bytes) in [
-        ("chunk text", d.chunk_text),
+        ("chunks", d.chunks),
         ("full-text", d.fts),
         ("embeddings", d.embeddings),
         ("metadata", d.metadata),

@@ -343,6 +343,9 @@ export function snippetWindow(hit: SearchHit, max = MAX_SNIPPET_LINES): { from: 
 }
 
 function SnippetLines({ hit }: { hit: SearchHit }) {
+  // The file changed since it was indexed (the watcher re-indexes it shortly): its old
+  // lines are gone, so say so instead of showing whatever is there now.
+  if (hit.stale) return <div class="stale-snippet">Changed since it was indexed; re-indexing shows the new text.</div>;
   const lines = highlightSnippet(hit.snippet, hit.language, hit.highlights);
   const w = snippetWindow(hit);
   const hidden = w.total - (w.to - w.from);

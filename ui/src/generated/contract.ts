@@ -243,7 +243,13 @@ lexical_rank: number | null,
 /**
  * 1-based rank in the semantic ranking, when it found this chunk.
  */
-semantic_rank: number | null, chunk_id: number, };
+semantic_rank: number | null, chunk_id: number, 
+/**
+ * The file changed since this chunk was indexed (it will be re-indexed): the snippet
+ * is empty rather than showing lines that are no longer what was matched. (Absent from
+ * the answers of an older `ferret daemon`: false.)
+ */
+stale: boolean, };
 
 export type SearchMode = "hybrid" | "lexical" | "semantic";
 

@@ -4,7 +4,7 @@ import { bestHitIndex, foundBy, groupByFile, navigate, targetLine, visualOrder }
 export function hit(over: Partial<SearchHit>): SearchHit {
   return {
     repo: "r", path: "a.rs", start_line: 1, end_line: 2, language: "rust", symbol: null, kind: "function",
-    snippet: "fn a() {}", snippet_start_line: 1, highlights: [], score: 0.5, lexical_rank: 1, semantic_rank: null, chunk_id: 1,
+    snippet: "fn a() {}", snippet_start_line: 1, highlights: [], score: 0.5, lexical_rank: 1, semantic_rank: null, chunk_id: 1, stale: false,
     ...over,
   };
 }

@@ -67,6 +67,12 @@ pub fn hits(query: &str, mode: SearchMode, hits: &[SearchHit], notes: &[String])
                 "L{}-{} {what} [{:.2}, {found_by}]",
                 hit.start_line, hit.end_line, hit.score
             );
+            if hit.stale {
+                let _ = writeln!(
+                    out,
+                    "  (the file changed since it was indexed; read it for its current text)"
+                );
+            }
             let lines: Vec<&str> = hit.snippet.lines().collect();
             for (i, line) in lines.iter().take(SNIPPET_LINES).enumerate() {
                 let _ = writeln!(
@@ -243,6 +249,7 @@ mod tests {
             lexical_rank: lexical.then_some(1),
             semantic_rank: Some(2),
             chunk_id: 1,
+            stale: false,
         }
     }
 

@@ -48,17 +48,17 @@ pub fn vector_count(data: &Path) -> u64 {
     model_vector_count(data, "all-minilm-l6-v2-int8").expect("stored vectors")
 }
 
-/// Vectors (one per window; 384 values each) that model `model` holds for the default
-/// profile's chunks, or `None` when it holds none.
+/// Vectors (one per window; 384 values at 4 bits, 192 bytes, after a tag byte per chunk)
+/// that model `model` holds for the default profile's chunks, or `None` when it holds none.
 pub fn model_vector_count(data: &Path, model: &str) -> Option<u64> {
     let conn = rusqlite::Connection::open(data.join("user_data/default/meta.sqlite")).ok()?;
     let values: i64 = conn
         .query_row(
-            "SELECT COALESCE(SUM(length(e.vector)), 0) FROM chunks c
+            "SELECT COALESCE(SUM((length(e.vector) - 1) / 192), 0) FROM chunks c
              JOIN embeddings e ON e.model_id = ?1 AND e.content_hash = c.content_hash",
             [model],
             |r| r.get(0),
         )
         .ok()?;
-    (values > 0).then_some(values as u64 / 384)
+    (values > 0).then_some(values as u64)
 }

@@ -250,8 +250,12 @@ fn distinct_inputs(
     let mut inputs = Vec::with_capacity(ids.len());
     for batch in ids.chunks(500) {
         for p in store.pending_chunks(batch)? {
+            // A file edited since the run has nothing to re-embed (the indexer skips it too).
+            let Some(text) = crate::pipeline::source::pending_text(&p) else {
+                continue;
+            };
             let header = embedding_header(&p.path, &p.kind, p.symbol.as_deref());
-            inputs.extend(embedder.document_windows(&header, &p.text));
+            inputs.extend(embedder.document_windows(&header, &text));
         }
     }
     Ok(inputs)
@@ -380,6 +384,8 @@ pub fn bench_synthetic(
         let path = format!("src/mod_{}/file_{file_no}.rs", file_no % 97);
         let mut chunks = Vec::with_capacity(per_file);
         let mut vectors_batch = Vec::with_capacity(per_file);
+        // The file is written for real: results read their snippets from it.
+        let mut file_text = String::new();
         for c in 0..per_file.min(n - file_no * per_file) {
             let name = format!("{}_{}_{c}", word(&mut next), word(&mut next));
             let mut text = format!("pub fn {name}(input: &str) -> Result<()> {{\n");
@@ -397,7 +403,7 @@ pub fn bench_synthetic(
             let v: Vec<f32> = (0..dims)
                 .map(|_| (next() % 2001) as f32 / 1000.0 - 1.0)
                 .collect();
-            vectors_batch.push((hash.clone(), vectors::i8_to_bytes(&vectors::quantize(&v))));
+            vectors_batch.push((hash.clone(), vectors::encode(&[v])));
             chunks.push(NewChunk {
                 start_line: (c * 14 + 1) as u32,
                 end_line: (c * 14 + 14) as u32,
@@ -406,9 +412,19 @@ pub fn bench_synthetic(
                 symbol: Some(name),
                 kind: "function".into(),
                 content_hash: hash,
-                text,
+                start_byte: file_text.len() as u64,
+                byte_len: text.len() as u32,
             });
+            file_text.push_str(&text);
+            file_text.push('\n');
         }
+        let file = fake_root.join(&path);
+        if let Some(dir) = file.parent() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| crate::Error::io("create synthetic dir", e))?;
+        }
+        std::fs::write(&file, &file_text)
+            .map_err(|e| crate::Error::io("write synthetic file", e))?;
         store.transaction(|tx| {
             let file_id = tx.upsert_file(repo.id, &path, "rust", 1000, 0, &[0; 16])?;
             tx.insert_chunks(file_id, &tokens::index_tokens(&path), &chunks)?;

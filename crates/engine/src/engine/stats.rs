@@ -75,8 +75,9 @@ impl Engine {
 /// which part to blame: the database by role, and the snapshots.
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
 pub struct DiskBreakdown {
-    /// Chunk texts (stored deflated) with their row data and indexes.
-    pub chunk_text: u64,
+    /// Chunk rows (line and byte ranges, symbols, hashes) and their indexes. The texts are
+    /// read from the files, not stored; rows written before schema 7 still hold theirs.
+    pub chunks: u64,
     /// The full-text (FTS5) index.
     pub fts: u64,
     /// Embeddings stored in SQLite: the only stored copy of each vector (the vector index
@@ -98,8 +99,8 @@ pub struct DiskBreakdown {
 fn part_of(name: &str) -> &'static str {
     match name {
         n if n.starts_with("chunks_fts") => "fts",
-        "chunks" | "chunks_by_file" | "chunks_by_hash" => "chunk_text",
-        n if n.starts_with("sqlite_autoindex_chunks") => "chunk_text",
+        "chunks" | "chunks_by_file" | "chunks_by_hash" => "chunks",
+        n if n.starts_with("sqlite_autoindex_chunks") => "chunks",
         "embeddings" => "embeddings",
         n if n.starts_with("sqlite_autoindex_embeddings") => "embeddings",
         _ => "metadata",
@@ -121,7 +122,7 @@ impl Engine {
             let bytes = *bytes as u64;
             match part_of(name) {
                 "fts" => parts.fts += bytes,
-                "chunk_text" => parts.chunk_text += bytes,
+                "chunks" => parts.chunks += bytes,
                 "embeddings" => parts.embeddings += bytes,
                 _ => parts.metadata += bytes,
             }
@@ -131,7 +132,7 @@ impl Engine {
             p.push(suffix);
             std::fs::metadata(p).map_or(0, |m| m.len())
         };
-        let counted = parts.chunk_text + parts.fts + parts.embeddings + parts.metadata;
+        let counted = parts.chunks + parts.fts + parts.embeddings + parts.metadata;
         parts.free_and_wal =
             file_len("").saturating_sub(counted) + file_len("-wal") + file_len("-shm");
         parts.snapshots = crate::profiles::limits::dir_bytes(&self.paths.snapshots_dir());
@@ -149,8 +150,8 @@ mod tests {
     fn every_table_of_the_schema_lands_in_a_part() {
         assert_eq!(part_of("chunks_fts_data"), "fts");
         assert_eq!(part_of("chunks_fts_idx"), "fts");
-        assert_eq!(part_of("chunks"), "chunk_text");
-        assert_eq!(part_of("chunks_by_hash"), "chunk_text");
+        assert_eq!(part_of("chunks"), "chunks");
+        assert_eq!(part_of("chunks_by_hash"), "chunks");
         assert_eq!(part_of("embeddings"), "embeddings");
         assert_eq!(part_of("files"), "metadata");
         assert_eq!(part_of("sqlite_schema"), "metadata");

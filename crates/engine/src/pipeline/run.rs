@@ -19,9 +19,9 @@ use serde::Serialize;
 
 use crate::pipeline::chunk::{self, ChunkLimits};
 use crate::pipeline::embed::Embedder;
-use crate::pipeline::tokens;
 use crate::pipeline::walk::{self, SkipReason, Skipped, WalkOptions, WalkedFile};
-use crate::store::{FileRow, NewChunk, RepoRow, Store};
+use crate::pipeline::{source, tokens};
+use crate::store::{FileRow, NewChunk, PendingChunk, RepoRow, Store};
 use crate::vectors::{self, VectorIndex};
 use crate::{Error, Result};
 
@@ -391,8 +391,9 @@ fn sync_vectors(
     for id in removed {
         vector_index.remove(*id as u64);
     }
+    let dims = vector_index.dims();
     for (id, vector) in store.vectors_for_chunks(model_id, added)? {
-        vector_index.add(id as u64, &vectors::bytes_to_i8(&vector))?;
+        vector_index.add(id as u64, &stored_vector(&vector, dims, id)?)?;
     }
     Ok(())
 }
@@ -450,6 +451,12 @@ fn prepare_file(
             return Prepared::Touched { file_id: row.id };
         }
     }
+    // Chunk offsets count from the text, which starts after a byte-order mark.
+    let bom = if bytes.starts_with("\u{feff}".as_bytes()) {
+        3
+    } else {
+        0
+    };
     let text = match walk::classify_content(bytes) {
         Ok(text) => text,
         Err((reason, detail)) => return Prepared::Skipped(reason, detail),
@@ -471,7 +478,8 @@ fn prepare_file(
                 content_hash: content_hash(&input),
                 symbol: c.symbol,
                 kind: c.kind.to_string(),
-                text: c.text,
+                start_byte: (bom + c.start_byte) as u64,
+                byte_len: c.text.len() as u32,
             }
         })
         .collect();
@@ -510,36 +518,37 @@ fn embed_pending(
             report.interrupted = true;
             return Ok(());
         }
-        let batch = store.pending_chunks(ids)?;
+        // A chunk whose file changed since it was written has no text to embed: the next
+        // index run (the watcher's, in the app) replaces it with the file's new chunks.
+        let batch: Vec<(PendingChunk, String)> = store
+            .pending_chunks(ids)?
+            .into_iter()
+            .filter_map(|p| source::pending_text(&p).map(|text| (p, text)))
+            .collect();
         // Each chunk is read as one or more windows; its stored vector is their
         // concatenation, one row of the vector index per window.
         let mut windows: Vec<String> = Vec::new();
         let mut spans = Vec::with_capacity(batch.len());
-        for p in &batch {
+        for (p, text) in &batch {
             let header = embedding_header(&p.path, &p.kind, p.symbol.as_deref());
             let start = windows.len();
-            windows.extend(embedder.document_windows(&header, &p.text));
+            windows.extend(embedder.document_windows(&header, text));
             spans.push(start..windows.len());
         }
         let vectors = embedder.embed_documents(&windows)?;
         let quantized: Vec<Vec<u8>> = spans
             .into_iter()
-            .map(|span| {
-                vectors[span]
-                    .iter()
-                    .flat_map(|v| vectors::i8_to_bytes(&vectors::quantize(v)))
-                    .collect()
-            })
+            .map(|span| vectors::encode(&vectors[span]))
             .collect();
         store.transaction(|tx| {
-            for (pending, vector) in batch.iter().zip(&quantized) {
+            for ((pending, _), vector) in batch.iter().zip(&quantized) {
                 tx.insert_embedding(model_id, &pending.content_hash, vector)?;
             }
             tx.bump_generation()
         })?;
         // Every chunk with that text gets the vectors, duplicates in other files included.
-        for (pending, vector) in batch.iter().zip(&quantized) {
-            let vector = vectors::bytes_to_i8(vector);
+        for ((pending, _), vector) in batch.iter().zip(&quantized) {
+            let vector = stored_vector(vector, vector_index.dims(), 0)?;
             for id in store.chunk_ids_with_hash(&pending.content_hash)? {
                 vector_index.add(id as u64, &vector)?;
             }
@@ -559,9 +568,30 @@ pub fn rebuild_vectors(store: &Store, vector_index: &VectorIndex, model_id: &str
     // Reserved up front: growing by doubling would leave up to twice the matrix allocated.
     vector_index.reserve(store.embedding_count(model_id)? as usize);
     let mut added = 0u64;
+    let mut damaged = 0u64;
     store.for_each_chunk_vector(model_id, |id, bytes| {
-        added += (bytes.len() / dims) as u64;
-        vector_index.add(id as u64, &vectors::bytes_to_i8(bytes))
+        // One damaged row must not take semantic search down with it: it is left out.
+        let Ok(vector) = stored_vector(bytes, dims, id) else {
+            damaged += 1;
+            return Ok(());
+        };
+        added += (vector.len() / dims) as u64;
+        vector_index.add(id as u64, &vector)
     })?;
+    if damaged > 0 {
+        log::warn!("{damaged} stored vectors of model {model_id} are damaged and left out of semantic search");
+    }
     Ok(added)
+}
+
+/// A stored vector blob as the index's components, or an error naming the chunk whose
+/// row is damaged.
+fn stored_vector(bytes: &[u8], dims: usize, chunk_id: i64) -> Result<Vec<i8>> {
+    vectors::decode(bytes, dims).ok_or_else(|| {
+        Error::VectorIndex(format!(
+            "the stored vector of chunk {chunk_id} ({} bytes) is not a {dims}-dimension \
+             vector (a damaged row)",
+            bytes.len()
+        ))
+    })
 }

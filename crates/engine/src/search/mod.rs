@@ -104,6 +104,32 @@ pub struct SearchHit {
     /// 1-based rank in the semantic ranking, when it found this chunk.
     pub semantic_rank: Option<u32>,
     pub chunk_id: i64,
+    /// The file changed since this chunk was indexed (it will be re-indexed): the snippet
+    /// is empty rather than showing lines that are no longer what was matched. (Absent from
+    /// the answers of an older `ferret daemon`: false.)
+    #[serde(default)]
+    pub stale: bool,
+}
+
+/// Chunk texts read from their files during one search, each at most once.
+#[derive(Default)]
+struct ChunkTexts {
+    read: HashMap<i64, Option<String>>,
+}
+
+impl ChunkTexts {
+    /// The chunk's text, read on first use (`None`: its file changed since indexing).
+    fn load(&mut self, row: &ChunkRow) -> Option<&str> {
+        self.read
+            .entry(row.id)
+            .or_insert_with(|| crate::pipeline::source::row_text(row))
+            .as_deref()
+    }
+
+    /// A text [`ChunkTexts::load`] has read.
+    fn get(&self, id: i64) -> Option<&str> {
+        self.read.get(&id)?.as_deref()
+    }
 }
 
 /// Chunks of the same file and symbol (the windows of one definition) rank as one.
@@ -170,12 +196,21 @@ pub fn search(
         .into_iter()
         .map(|row| (row.id, row))
         .collect();
+    // Texts are read from the files only where needed: every candidate for a phrase check,
+    // else the top lexical hit (coverage) and the results shown (snippets).
+    let mut texts = ChunkTexts::default();
     let phrases: Vec<String> = parsed.phrases.iter().map(|p| p.to_lowercase()).collect();
-    let admissible = |row: &ChunkRow| {
-        phrases.is_empty() || {
-            let text = row.text.to_lowercase();
-            phrases.iter().all(|p| text.contains(p.as_str()))
+    if !phrases.is_empty() {
+        for row in rows.values() {
+            texts.load(row);
         }
+    }
+    let admissible = |row: &ChunkRow| {
+        phrases.is_empty()
+            || texts.get(row.id).is_some_and(|text| {
+                let text = text.to_lowercase();
+                phrases.iter().all(|p| text.contains(p.as_str()))
+            })
     };
 
     // Group per definition: the windows of one long function are one candidate (a lexical
@@ -223,7 +258,7 @@ pub fn search(
                         "{} {} {}",
                         row.path,
                         row.symbol.as_deref().unwrap_or(""),
-                        row.text
+                        texts.load(row).unwrap_or("")
                     );
                     fusion::coverage(&terms, &text)
                 })
@@ -278,7 +313,10 @@ pub fn search(
             group.lexical.map(|(r, _, _)| r),
             group.semantic.map(|(r, _, _)| r),
         );
-        let (snippet, snippet_offset, highlights) = make_snippet(&row.text, &needles);
+        // A file edited since it was indexed: say so rather than show other lines.
+        let text = texts.load(row);
+        let stale = text.is_none();
+        let (snippet, snippet_offset, highlights) = make_snippet(text.unwrap_or(""), &needles);
         hits.push(SearchHit {
             repo: row.repo.clone(),
             path: row.path.clone(),
@@ -294,6 +332,7 @@ pub fn search(
             lexical_rank,
             semantic_rank,
             chunk_id: id,
+            stale,
         });
     }
     Ok(hits)

@@ -1,7 +1,8 @@
-//! How chunk texts are stored: deflated, since code compresses 2-3x and the text is read
-//! only for the few results shown and for embedding.
+//! How chunk texts were stored before schema 7: deflated in the row. Newer chunks keep
+//! only their byte range (see [`super::TextLocation`]); rows written earlier are still read.
 
-/// Deflates a chunk text for storage.
+/// Deflates a chunk text as Ferret before schema 7 stored it (tests build such rows).
+#[cfg(test)]
 pub fn pack(text: &str) -> Vec<u8> {
     use std::io::Write;
     let mut encoder =

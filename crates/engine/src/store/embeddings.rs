@@ -6,12 +6,13 @@ use super::*;
 impl Store {
     /// One chunk id per distinct text that has no embedding for `model_id` yet (duplicates
     /// share the embedding), shortest text first: embedding in this order puts texts of
-    /// similar length in the same batch, so little compute goes to padding.
+    /// similar length in the same batch, so little compute goes to padding. (A chunk from
+    /// before schema 7 has only its deflated length, about a third of the text's.)
     pub fn pending_embedding_ids(&self, model_id: &str, repo_id: Option<i64>) -> Result<Vec<i64>> {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT MIN(c.id), MAX(length(c.text))
+                "SELECT MIN(c.id), MAX(COALESCE(c.byte_len, 3 * length(c.text)))
                  FROM chunks c JOIN files f ON f.id = c.file_id
                  WHERE (?2 IS NULL OR f.repo_id = ?2)
                    AND NOT EXISTS (SELECT 1 FROM embeddings e
@@ -27,21 +28,30 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
-    /// The texts to embed for the given chunk ids, in the same order (missing ids, deleted
+    /// Where to read the texts to embed for the given chunk ids, in the same order (missing ids, deleted
     /// since, are left out).
     pub fn pending_chunks(&self, ids: &[i64]) -> Result<Vec<PendingChunk>> {
         let json = serde_json::to_string(ids).expect("ids serialize");
         self.query_all(
-            "SELECT c.content_hash, c.text, f.path, c.symbol, c.kind
+            "SELECT c.content_hash, c.text, f.path, c.symbol, c.kind, r.root, c.start_byte,
+                        c.byte_len
                  FROM json_each(?1) j JOIN chunks c ON c.id = j.value
-                 JOIN files f ON f.id = c.file_id
+                 JOIN files f ON f.id = c.file_id JOIN repos r ON r.id = f.repo_id
                  ORDER BY j.key",
             params![json],
             |r| {
+                let path: String = r.get(2)?;
+                let root: String = r.get(5)?;
                 Ok(PendingChunk {
                     content_hash: r.get(0)?,
-                    text: unpack(&r.get::<_, Vec<u8>>(1)?),
-                    path: r.get(2)?,
+                    location: TextLocation::from_columns(
+                        &root,
+                        &path,
+                        r.get(1)?,
+                        r.get(6)?,
+                        r.get(7)?,
+                    ),
+                    path,
                     symbol: r.get(3)?,
                     kind: r.get(4)?,
                 })

@@ -28,7 +28,9 @@ mod repos;
 mod schema;
 mod tx;
 
-pub use codec::{pack, unpack};
+#[cfg(test)]
+pub use codec::pack;
+pub use codec::unpack;
 pub(crate) use schema::migrate;
 use schema::MIGRATIONS;
 pub use tx::Tx;
@@ -86,18 +88,59 @@ pub struct NewChunk {
     pub symbol: Option<String>,
     pub kind: String,
     pub content_hash: Vec<u8>,
-    pub text: String,
+    /// Where the chunk's text is in its file, in bytes (the text itself is not stored: see
+    /// [`TextLocation`]).
+    pub start_byte: u64,
+    pub byte_len: u32,
     /// Code-aware token text of the body, for FTS.
     pub body_tokens: String,
     /// Token text of the symbol, for FTS (weighted above the body).
     pub symbol_tokens: String,
 }
 
+/// Where a chunk's text can be read.
+///
+/// The database does not keep chunk texts (they were 0.7x the source size even deflated):
+/// a chunk records its byte range in the file, and its text is read back from the working
+/// copy and checked against the chunk's content hash (`pipeline::source`). A file edited
+/// since it was indexed therefore yields no text, never the wrong text, until it is
+/// indexed again. Chunks written by Ferret before schema version 7 still carry their text,
+/// deflated, until their file is next re-indexed.
+#[derive(Debug, Clone)]
+pub enum TextLocation {
+    File {
+        file: PathBuf,
+        start_byte: u64,
+        byte_len: u32,
+    },
+    Inline(Vec<u8>),
+}
+
+impl TextLocation {
+    /// From a row's `text`, `start_byte` and `byte_len` columns.
+    fn from_columns(
+        root: &str,
+        path: &str,
+        text: Vec<u8>,
+        start_byte: Option<i64>,
+        byte_len: Option<i64>,
+    ) -> TextLocation {
+        match (start_byte, byte_len) {
+            (Some(start), Some(len)) if text.is_empty() => TextLocation::File {
+                file: Path::new(root).join(path),
+                start_byte: start.max(0) as u64,
+                byte_len: len.clamp(0, u32::MAX as i64) as u32,
+            },
+            _ => TextLocation::Inline(text),
+        }
+    }
+}
+
 /// A chunk text waiting for its embedding.
 #[derive(Debug, Clone)]
 pub struct PendingChunk {
     pub content_hash: Vec<u8>,
-    pub text: String,
+    pub location: TextLocation,
     pub path: String,
     pub symbol: Option<String>,
     pub kind: String,
@@ -114,7 +157,8 @@ pub struct ChunkRow {
     pub end_line: u32,
     pub symbol: Option<String>,
     pub kind: String,
-    pub text: String,
+    pub content_hash: Vec<u8>,
+    pub location: TextLocation,
 }
 
 /// An open database connection. Cheap to open; each thread that needs one opens its own.
@@ -255,21 +299,30 @@ impl Store {
         let json = serde_json::to_string(ids).expect("ids serialize");
         self.query_all(
             "SELECT c.id, r.name, f.path, f.language, c.start_line, c.end_line, c.symbol,
-                        c.kind, c.text
+                        c.kind, c.content_hash, c.text, r.root, c.start_byte, c.byte_len
                  FROM chunks c JOIN files f ON f.id = c.file_id JOIN repos r ON r.id = f.repo_id
                  WHERE c.id IN (SELECT value FROM json_each(?1))",
             params![json],
             |r| {
+                let path: String = r.get(2)?;
+                let root: String = r.get(10)?;
                 Ok(ChunkRow {
                     id: r.get(0)?,
                     repo: r.get(1)?,
-                    path: r.get(2)?,
                     language: r.get(3)?,
                     start_line: r.get(4)?,
                     end_line: r.get(5)?,
                     symbol: r.get(6)?,
                     kind: r.get(7)?,
-                    text: unpack(&r.get::<_, Vec<u8>>(8)?),
+                    content_hash: r.get(8)?,
+                    location: TextLocation::from_columns(
+                        &root,
+                        &path,
+                        r.get(9)?,
+                        r.get(11)?,
+                        r.get(12)?,
+                    ),
+                    path,
                 })
             },
         )

@@ -145,6 +145,12 @@ pub(super) const MIGRATIONS: &[&str] = &[
     CREATE INDEX chunks_by_file ON chunks(file_id);
     CREATE INDEX chunks_by_hash ON chunks(content_hash);
     "#,
+    // 7: chunk texts leave the database (see `TextLocation`): new chunks store their byte
+    // range in the file and an empty `text`; older rows keep theirs until re-indexed.
+    r#"
+    ALTER TABLE chunks ADD COLUMN start_byte INTEGER;
+    ALTER TABLE chunks ADD COLUMN byte_len INTEGER;
+    "#,
 ];
 
 /// Brings a database's schema up to date: each entry of `migrations` upgrades it by one

@@ -7,7 +7,8 @@ fn chunk(text: &str, hash: u8) -> NewChunk {
         symbol: Some("main".into()),
         kind: "function".into(),
         content_hash: vec![hash; 16],
-        text: text.into(),
+        start_byte: 0,
+        byte_len: text.len() as u32,
         body_tokens: text.into(),
         symbol_tokens: "main".into(),
     }
@@ -59,7 +60,59 @@ fn migrations_files_chunks_and_fts_round_trip() {
 }
 
 #[test]
-fn chunk_texts_are_stored_deflated() {
+fn chunks_keep_their_byte_range_and_older_rows_their_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("meta.sqlite")).unwrap();
+    let repo = store.add_repo("demo", dir.path(), "local").unwrap();
+    let mut new = chunk("fn b() {}", 2);
+    new.start_byte = 10;
+    let (file, id) = store
+        .transaction(|tx| {
+            let file = tx.upsert_file(repo.id, "src/b.rs", "rust", 19, 1, b"h")?;
+            let ids = tx.insert_chunks(file, "src b rs", &[new.clone()])?;
+            Ok((file, ids[0]))
+        })
+        .unwrap();
+    // A row as Ferret wrote it before schema 7: text inline, no range.
+    store
+        .conn
+        .execute(
+            "INSERT INTO chunks (id, file_id, start_line, end_line, kind, content_hash, text)
+             VALUES (900, ?1, 1, 1, 'lines', x'01', ?2)",
+            params![file, pack("fn old() {}")],
+        )
+        .unwrap();
+    let rows = store.chunks_by_ids(&[id, 900]).unwrap();
+    let by_id = |want| rows.iter().find(|r| r.id == want).unwrap();
+    match &by_id(id).location {
+        TextLocation::File {
+            file,
+            start_byte,
+            byte_len,
+        } => {
+            assert_eq!(file, &dir.path().join("src/b.rs"));
+            assert_eq!((*start_byte, *byte_len), (10, 9));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(by_id(id).content_hash, vec![2; 16]);
+    match &by_id(900).location {
+        TextLocation::Inline(packed) => assert_eq!(unpack(packed), "fn old() {}"),
+        other => panic!("{other:?}"),
+    }
+    // The embedder finds the same locations, and the row's text stays empty.
+    let pending = store.pending_chunks(&[id]).unwrap();
+    assert!(matches!(pending[0].location, TextLocation::File { .. }));
+    assert_eq!(
+        store
+            .count(&format!("SELECT length(text) FROM chunks WHERE id = {id}"))
+            .unwrap(),
+        0
+    );
+}
+
+#[test]
+fn chunk_texts_from_before_schema_7_are_read_deflated() {
     let text = "fn main() {\n    println!(\"héllo\");\n}\n".repeat(20);
     let packed = pack(&text);
     assert!(
@@ -232,7 +285,8 @@ fn a_failed_migration_keeps_its_backup_and_names_it() {
     let err = migrate(&conn, &path, &failing).unwrap_err().to_string();
     let backup = dir.path().join("meta.sqlite.v5.bak");
     assert!(
-        err.contains(&backup.display().to_string()) && err.contains("failed at version 7"),
+        err.contains(&backup.display().to_string())
+            && err.contains(&format!("failed at version {}", MIGRATIONS.len() + 1)),
         "{err}"
     );
     assert_eq!(backups_in(dir.path()), ["meta.sqlite.v5.bak"]);
@@ -250,7 +304,7 @@ fn a_failed_migration_keeps_its_backup_and_names_it() {
         assert_eq!(mode & 0o077, 0, "the copy is owner-only: {mode:o}");
     }
     // Migrations before the failing one stay committed, each in its own transaction.
-    assert_eq!(user_version(&path), 6);
+    assert_eq!(user_version(&path), MIGRATIONS.len() as i64);
 }
 
 /// A database from a newer Ferret is refused and left byte for byte as it was.

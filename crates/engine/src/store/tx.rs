@@ -130,8 +130,9 @@ impl Tx<'_> {
             let mut stmt = self
                 .tx
                 .prepare_cached(
-                    "INSERT INTO chunks (file_id, start_line, end_line, symbol, kind, content_hash, text)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id",
+                    "INSERT INTO chunks (file_id, start_line, end_line, symbol, kind, content_hash,
+                                         text, start_byte, byte_len)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, x'', ?7, ?8) RETURNING id",
                 )
                 .map_err(|e| self.err(e))?;
             let id: i64 = stmt
@@ -143,7 +144,8 @@ impl Tx<'_> {
                         chunk.symbol,
                         chunk.kind,
                         chunk.content_hash,
-                        pack(&chunk.text)
+                        chunk.start_byte as i64,
+                        chunk.byte_len
                     ],
                     |r| r.get(0),
                 )

@@ -54,6 +54,10 @@ pub struct Chunk {
     /// Exactly lines `start_line..=end_line` joined with `\n` (a single line longer than
     /// `max_chars` is the one exception: it is cut at a character boundary).
     pub text: String,
+    /// Where `text` starts in the chunked text, in bytes: the text is always the slice
+    /// `start_byte..start_byte + text.len()` of it, so the store keeps only this range and
+    /// reads the text back from the file (see `pipeline::source`).
+    pub start_byte: usize,
 }
 
 /// Containers up to this many lines stay one chunk even when they have members.
@@ -86,6 +90,7 @@ pub fn chunk_text(language: Language, text: &str, limits: &ChunkLimits) -> Vec<C
         return Vec::new();
     }
     let mut cutter = Cutter {
+        base: text.as_ptr() as usize,
         lines: &lines[..line_count],
         limits,
         out: Vec::new(),
@@ -105,6 +110,9 @@ pub fn chunk_text(language: Language, text: &str, limits: &ChunkLimits) -> Vec<C
 }
 
 struct Cutter<'a> {
+    /// The address of the chunked text: lines are slices of it, so a line's address minus
+    /// this is its byte offset.
+    base: usize,
     lines: &'a [&'a str],
     limits: &'a ChunkLimits,
     out: Vec<Chunk>,
@@ -135,6 +143,7 @@ impl Cutter<'_> {
             symbol: symbol.filter(|s| !s.is_empty()).map(str::to_string),
             kind,
             text,
+            start_byte: self.lines[start].as_ptr() as usize - self.base,
         });
     }
 

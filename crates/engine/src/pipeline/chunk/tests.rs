@@ -6,6 +6,13 @@ fn check_invariants(text: &str, chunks: &[Chunk]) {
     for c in chunks {
         assert!(c.start_line >= 1 && c.start_line <= c.end_line, "{c:?}");
         let expected = lines[c.start_line as usize - 1..c.end_line as usize].join("\n");
+        assert_eq!(
+            &text[c.start_byte..c.start_byte + c.text.len()],
+            c.text,
+            "chunk {}-{} is not the slice at its start_byte",
+            c.start_line,
+            c.end_line
+        );
         if expected.len() <= ChunkLimits::default().max_chars {
             assert_eq!(c.text, expected, "chunk {}-{}", c.start_line, c.end_line);
         } else {
