@@ -490,7 +490,14 @@ fn scale(
         "semantic    complete after {:.1} s ({} embeddings, {:.1} chunks/s on {} thread(s))",
         r.index_secs, r.embeddings, r.chunks_per_sec, r.threads
     );
-    println!("peak RSS    {:.0} MiB", r.peak_rss_mib);
+    println!(
+        "peak RSS    {:.0} MiB (opened {:.0}, lexical phase up to {:.0}, embedding up to {:.0}, after {:.0})",
+        r.peak_rss_mib,
+        r.rss.opened_mib,
+        r.rss.lexical_max_mib,
+        r.rss.embedding_max_mib,
+        r.rss.after_mib
+    );
     for (when, latency) in [("during", &r.during), ("after", &r.after)] {
         for l in latency {
             println!(

@@ -96,11 +96,20 @@ pub(crate) fn quantile(sorted: &[f64], q: f64) -> f64 {
 
 /// The process's peak resident set size, from /proc (Linux); 0 elsewhere.
 pub fn peak_rss_mib() -> f64 {
+    proc_status_mib("VmHWM:")
+}
+
+/// The process's resident set size now, from /proc (Linux); 0 elsewhere.
+pub fn rss_mib() -> f64 {
+    proc_status_mib("VmRSS:")
+}
+
+fn proc_status_mib(field: &str) -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
             s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
+                .find(|l| l.starts_with(field))
                 .and_then(|l| l.split_whitespace().nth(1))
                 .and_then(|kb| kb.parse::<f64>().ok())
         })

@@ -4,13 +4,14 @@
 //! disk use over time, and the cost of opening (and of checking) the finished index.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use super::{count_lines, measure_latency, peak_rss_mib, quantile, Latency};
+use super::{count_lines, measure_latency, peak_rss_mib, quantile, rss_mib, Latency};
+use crate::pipeline::run::Phase;
 use crate::profiles::limits::dir_bytes;
 use crate::search::{SearchMode, SearchOptions};
 use crate::store::Store;
@@ -33,6 +34,8 @@ pub struct ScaleReport {
     /// Embeddings per second in the semantic phase.
     pub chunks_per_sec: f64,
     pub peak_rss_mib: f64,
+    /// Resident memory by phase, sampled every 100 ms: where the peak comes from.
+    pub rss: RssByPhase,
     /// Searches run on the same engine while the index was built (one every 250 ms).
     pub during: Vec<Latency>,
     pub after: Vec<Latency>,
@@ -50,6 +53,22 @@ pub struct ScaleReport {
     pub vectors_load_ms: f64,
     pub vectors: crate::engine::VectorIndexInfo,
 }
+
+/// Resident memory (MiB) in each phase of a big index run: the highest sample while files
+/// are walked, read and written (lexical), while chunks are embedded, and once the run is
+/// over (the engine open, its vector index and model loaded, searches answered).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RssByPhase {
+    pub opened_mib: f64,
+    pub lexical_max_mib: f64,
+    pub embedding_max_mib: f64,
+    pub after_mib: f64,
+}
+
+/// Which part of [`RssByPhase`] a progress phase counts toward.
+const LEXICAL: u8 = 0;
+const EMBEDDING: u8 = 1;
+const FINISHED: u8 = 2;
 
 fn latencies(samples: &Mutex<Vec<(SearchMode, f64)>>) -> Vec<Latency> {
     let samples = samples.lock().unwrap_or_else(|p| p.into_inner());
@@ -92,6 +111,12 @@ pub fn bench_scale(
         engine.add_repo(repo, None)?;
     }
     let profile_dir = engine.paths().root.clone();
+    let mut rss = RssByPhase {
+        opened_mib: rss_mib(),
+        ..RssByPhase::default()
+    };
+    let phase = AtomicU8::new(LEXICAL);
+    let phase_max = Mutex::new([0f64; 2]);
     let done = AtomicBool::new(false);
     let samples = Mutex::new(Vec::new());
     let disk_over_time = Mutex::new(Vec::new());
@@ -134,11 +159,23 @@ pub fn bench_scale(
                     if done.load(Ordering::SeqCst) {
                         break;
                     }
+                    let now = phase.load(Ordering::Relaxed);
+                    if now < FINISHED {
+                        let mut max = phase_max.lock().unwrap_or_else(|p| p.into_inner());
+                        max[now as usize] = max[now as usize].max(rss_mib());
+                    }
                     std::thread::sleep(Duration::from_millis(100));
                 }
             }
         });
-        let report = engine.index(None, &cancel, false, &|_| {});
+        let report = engine.index(None, &cancel, false, &|progress| {
+            let now = match progress.phase {
+                Phase::Walking | Phase::Chunking => LEXICAL,
+                Phase::Embedding | Phase::Reembedding => EMBEDDING,
+                Phase::Saving | Phase::Done => FINISHED,
+            };
+            phase.store(now, Ordering::Relaxed);
+        });
         done.store(true, Ordering::SeqCst);
         report
     })?;
@@ -150,6 +187,9 @@ pub fn bench_scale(
         &[SearchMode::Lexical, SearchMode::Hybrid],
         3,
     )?;
+    [rss.lexical_max_mib, rss.embedding_max_mib] =
+        *phase_max.lock().unwrap_or_else(|p| p.into_inner());
+    rss.after_mib = rss_mib();
     let stats = engine.stats()?;
     let disk = engine.disk_breakdown()?;
     let source_lines = count_lines(&Store::open(&engine.paths().meta_db())?)?;
@@ -187,6 +227,7 @@ pub fn bench_scale(
         files_per_sec: stats.files as f64 / report.lexical_secs.max(f64::EPSILON),
         chunks_per_sec: report.embeddings_computed as f64 / embed_secs,
         peak_rss_mib: peak_rss,
+        rss,
         during,
         after,
         size_ratio: (disk.total - disk.snapshots) as f64 / stats.source_bytes.max(1) as f64,
