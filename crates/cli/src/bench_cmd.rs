@@ -36,6 +36,11 @@ pub struct BenchArgs {
     /// part, disk use over time and the cost of opening the result.
     #[arg(long, num_args = 1.., value_name = "DIR", conflicts_with_all = ["synthetic", "live"])]
     scale: Vec<PathBuf>,
+    /// Measure query latency on the profile's own index as it is (nothing is indexed):
+    /// lexical, and semantic and hybrid when it has embeddings. For indexes too big to
+    /// rebuild for every measurement.
+    #[arg(long, conflicts_with_all = ["synthetic", "live", "scale", "repo"])]
+    pub on_index: bool,
     /// Edits to time with --live.
     #[arg(long, default_value_t = 24, requires = "live")]
     edits: usize,
@@ -277,8 +282,35 @@ fn live(
     Ok(())
 }
 
+/// `ferret bench --on-index`: latency of the profile's index as it stands.
+pub fn on_index(args: &BenchArgs, engine: &Engine) -> anyhow::Result<()> {
+    let queries = queries(args)?;
+    let stats = engine.stats()?;
+    let mut modes = vec![SearchMode::Lexical];
+    if stats.embedded_chunks > 0 {
+        modes.extend([SearchMode::Semantic, SearchMode::Hybrid]);
+    }
+    eprintln!(
+        "measuring {} queries x 3 on {} chunks ({} embedded)...",
+        queries.len(),
+        stats.chunks,
+        stats.embedded_chunks
+    );
+    let latency = bench::measure_latency(engine, &queries, &modes, 3)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&latency)?);
+        return Ok(());
+    }
+    print_latencies(&latency);
+    Ok(())
+}
+
 fn print_latency(r: &BenchReport) {
-    for l in &r.latency {
+    print_latencies(&r.latency);
+}
+
+fn print_latencies(latency: &[bench::Latency]) {
+    for l in latency {
         println!(
             "latency     {:<8} p50 {:.2} ms  p95 {:.2} ms  p99 {:.2} ms  ({} queries)",
             format!("{:?}", l.mode).to_lowercase(),

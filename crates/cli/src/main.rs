@@ -317,6 +317,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Bench(args) if args.on_index => bench_cmd::on_index(args, &*open(&cli, None)?),
         Command::Bench(args) => bench_cmd::bench(args, cli.model_dir.clone()),
         Command::Eval(args) => bench_cmd::eval(args, &*open(&cli, None)?),
         Command::Model { command } => model_cmd::model(&*open(&cli, None)?, command),
