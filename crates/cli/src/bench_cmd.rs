@@ -291,12 +291,12 @@ pub fn on_index(args: &BenchArgs, engine: &Engine) -> anyhow::Result<()> {
         modes.extend([SearchMode::Semantic, SearchMode::Hybrid]);
     }
     eprintln!(
-        "measuring {} queries x 3 on {} chunks ({} embedded)...",
+        "measuring {} queries x 10 on {} chunks ({} embedded)...",
         queries.len(),
         stats.chunks,
         stats.embedded_chunks
     );
-    let latency = bench::measure_latency(engine, &queries, &modes, 3)?;
+    let latency = bench::measure_latency(engine, &queries, &modes, 10)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&latency)?);
         return Ok(());

@@ -177,13 +177,29 @@ pub fn search(
         (CANDIDATES * 4).max(opts.limit * 4)
     };
 
-    let lexical = match opts.mode {
-        SearchMode::Semantic => Vec::new(),
-        _ => lexical_ranking(ctx.store, &parsed, filter.as_ref(), wanted)?,
-    };
-    let semantic = match opts.mode {
-        SearchMode::Lexical => Vec::new(),
-        _ => semantic_ranking(ctx, &parsed, filter.as_ref(), wanted)?,
+    // In hybrid mode the two rankings run at once: the query's embedding and the vector
+    // scan on another thread while SQLite ranks lexically here, so a search costs the
+    // slower of the two rather than their sum.
+    let (lexical, semantic) = match opts.mode {
+        SearchMode::Lexical => (
+            lexical_ranking(ctx.store, &parsed, filter.as_ref(), wanted)?,
+            Vec::new(),
+        ),
+        SearchMode::Semantic => (
+            Vec::new(),
+            semantic_ranking(ctx.vectors, ctx.embedder, &parsed, filter.as_ref(), wanted)?,
+        ),
+        SearchMode::Hybrid => std::thread::scope(|scope| {
+            let (parsed, filter) = (&parsed, filter.as_ref());
+            let (vectors, embedder) = (ctx.vectors, ctx.embedder);
+            let semantic =
+                scope.spawn(move || semantic_ranking(vectors, embedder, parsed, filter, wanted));
+            let lexical = lexical_ranking(ctx.store, parsed, filter, wanted);
+            let semantic = semantic.join().unwrap_or_else(|_| {
+                Err(crate::Error::Model("the semantic ranking panicked".into()))
+            });
+            Ok::<_, crate::Error>((lexical?, semantic?))
+        })?,
     };
 
     // Fetch the candidates once: grouping and phrase checks need their rows.
@@ -395,18 +411,19 @@ fn lexical_ranking(
 
 /// Cosine over the vector index for the query's free text (qualifiers removed).
 fn semantic_ranking(
-    ctx: &SearchContext<'_>,
+    vectors: Option<&VectorIndex>,
+    embedder: &(dyn Fn() -> Result<Option<Arc<Embedder>>> + Sync),
     q: &ParsedQuery,
     filter: Option<&Filter>,
     limit: usize,
 ) -> Result<Vec<(i64, f64)>> {
-    let Some(vectors) = ctx.vectors else {
+    let Some(vectors) = vectors else {
         return Ok(Vec::new());
     };
     if q.text.trim().is_empty() || vectors.is_empty() {
         return Ok(Vec::new());
     }
-    let Some(embedder) = (ctx.embedder)()? else {
+    let Some(embedder) = embedder()? else {
         return Ok(Vec::new());
     };
     let query_vector = vectors::quantize(&embedder.embed_query(&q.text)?);
