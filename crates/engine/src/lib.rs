@@ -7,9 +7,10 @@
 //!
 //! - [`pipeline`]: indexing, one module per stage. `walk` finds the files worth indexing,
 //!   `chunk` cuts them into definitions with tree-sitter, `tokens` makes code-aware tokens
-//!   for the lexical index, `embed` turns chunks into vectors, `run` drives a whole run.
+//!   for the lexical index, `embed` turns chunks into vectors, `source` reads a chunk's
+//!   text back from its file (checked against its hash), `run` drives a whole run.
 //! - `store`: the profile's SQLite database, the source of truth (schema, repositories,
-//!   chunks with FTS5, embeddings, jobs). Private to the engine.
+//!   chunks as byte ranges with FTS5, embeddings at 4 bits, jobs). Private to the engine.
 //! - [`vectors`]: the vector index, built in memory from the stored embeddings.
 //! - [`models`]: the catalogue of embedding model versions a profile switches between.
 //! - [`search`]: a query is parsed (`search::query`), answered by both rankings, fused
