@@ -398,6 +398,35 @@ fn vectors_come_from_the_database_and_old_vector_files_are_removed() {
         embeddings_before
     );
     assert!(!old_dir.exists(), "and nothing writes a vector file again");
+    drop(engine);
+
+    // Vectors are stored at 4 bits: a tag byte, then 192 bytes per 384-dimension window.
+    let packed = count_rows(
+        data.path(),
+        "SELECT COUNT(*) FROM embeddings WHERE hex(substr(vector, 1, 1)) = 'F4' \
+         AND (length(vector) - 1) % 192 = 0",
+    );
+    assert_eq!(packed, embeddings_before);
+    // One damaged row is left out; every other vector still answers.
+    rusqlite::Connection::open(data.path().join("user_data/default/meta.sqlite"))
+        .unwrap()
+        .execute_batch(
+            "UPDATE embeddings SET vector = x'0102' WHERE content_hash = \
+               (SELECT content_hash FROM chunks GROUP BY content_hash HAVING COUNT(*) = 1 LIMIT 1);
+             UPDATE state SET value = value + 1 WHERE key = 'generation';",
+        )
+        .unwrap();
+    let engine = open_engine(data.path());
+    let hits = search(
+        &engine,
+        "distance between two places on the globe",
+        Semantic,
+    );
+    assert!(!hits.is_empty());
+    assert_eq!(
+        engine.vector_index_info().unwrap().chunks + 1,
+        stats.embedded_chunks
+    );
 }
 
 /// A search sees what an indexer commits: at once when the indexer runs in the same engine

@@ -393,7 +393,11 @@ fn sync_vectors(
     }
     let dims = vector_index.dims();
     for (id, vector) in store.vectors_for_chunks(model_id, added)? {
-        vector_index.add(id as u64, &stored_vector(&vector, dims, id)?)?;
+        // As in `rebuild_vectors`: a damaged row is left out, not allowed to fail the run.
+        match stored_vector(&vector, dims, id) {
+            Ok(vector) => vector_index.add(id as u64, &vector)?,
+            Err(e) => log::warn!("{e}; left out of semantic search"),
+        }
     }
     Ok(())
 }
