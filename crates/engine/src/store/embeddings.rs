@@ -28,8 +28,8 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
-    /// Where to read the texts to embed for the given chunk ids, in the same order (missing ids, deleted
-    /// since, are left out).
+    /// Where to read the texts to embed for the given chunk ids, in the same order (missing
+    /// ids, deleted since, are left out).
     pub fn pending_chunks(&self, ids: &[i64]) -> Result<Vec<PendingChunk>> {
         let json = serde_json::to_string(ids).expect("ids serialize");
         self.query_all(
