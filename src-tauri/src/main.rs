@@ -20,6 +20,10 @@ use tauri_plugin_opener::OpenerExt;
 
 use crate::links::PendingLinks;
 use crate::state::Shell;
+
+/// How long quitting waits for background work to reach a safe point (the current
+/// embedding batch) before leaving anyway.
+const QUIT_GRACE: std::time::Duration = std::time::Duration::from_secs(3);
 use ferret_engine::contract::ErrorEvent;
 
 /// The flag "start at login" launches the app with.
@@ -261,6 +265,11 @@ fn main() {
             commands::about,
             commands::deep_link_follow,
         ])
-        .run(tauri::generate_context!("../tauri.conf.json"))
-        .expect("error while running Ferret");
+        .build(tauri::generate_context!("../tauri.conf.json"))
+        .expect("error while starting Ferret")
+        .run(|app, event| {
+            if let tauri::RunEvent::Exit = event {
+                app.state::<Shell>().shut_down(QUIT_GRACE);
+            }
+        });
 }

@@ -183,6 +183,34 @@ impl Shell {
         *lock(&self.tracker) = JobTracker::default();
     }
 
+    /// Stops background work before the process exits, waiting at most `grace`.
+    ///
+    /// Leaving while the indexer embeds would crash on the way out (ONNX Runtime's exit
+    /// handlers free what the running batch uses), so quitting first lets the runner finish
+    /// its batch. A clone in progress is cancelled. If the work outlasts `grace` the process
+    /// leaves at once without exit handlers; the interrupted job stays queued for next time.
+    pub fn shut_down(&self, grace: std::time::Duration) {
+        self.clone_cancel
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        let Some(current) = lock(&self.current).take() else {
+            return;
+        };
+        let (stopped, wait) = std::sync::mpsc::channel();
+        let stopping = std::thread::Builder::new()
+            .name("ferret-quit".into())
+            .spawn(move || {
+                drop(current);
+                let _ = stopped.send(());
+            });
+        if stopping.is_ok() && wait.recv_timeout(grace).is_err() {
+            log::warn!(
+                "background work did not stop within {} s; leaving now (it resumes next start)",
+                grace.as_secs()
+            );
+            ferret_engine::pipeline::embed::exit_now(0);
+        }
+    }
+
     /// Whether the current profile is paused.
     pub fn paused(&self) -> bool {
         self.current_id()

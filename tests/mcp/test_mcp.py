@@ -207,6 +207,22 @@ def edge_cases(data):
         code = "still running after 10 s"
     check(code == 0, "the server exits cleanly when its client goes away", str(code))
 
+    # A client that leaves while the model is still loading: exiting then used to crash in
+    # ONNX Runtime's exit handlers (SIGSEGV) about half the time, so try several times.
+    codes = []
+    for _ in range(6):
+        quick = raw_server(data)
+        send(quick, {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw", "version": "0"}}})
+        answer(quick, 1)
+        quick.stdin.close()
+        try:
+            codes.append(quick.wait(timeout=30))
+        except subprocess.TimeoutExpired:
+            quick.kill()
+            codes.append("still running after 30 s")
+    check(all(c == 0 for c in codes), "a client that leaves at once does not crash the server", str(codes))
+
 
 def main():
     data = tempfile.mkdtemp(prefix="ferret-mcp-")

@@ -516,7 +516,7 @@ pub(crate) fn install_ctrlc(cancel: Arc<AtomicBool>) {
     let _ = ctrlc::set_handler(move || {
         if cancel.swap(true, Ordering::SeqCst) {
             eprintln!("\nferret: stopping now");
-            std::process::exit(130);
+            ferret_engine::pipeline::embed::exit_now(130);
         }
         eprintln!(
             "\nferret: finishing the current batch and saving (Ctrl-C again to stop at once)"

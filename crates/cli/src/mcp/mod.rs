@@ -57,7 +57,7 @@ struct FerretMcp {
 pub fn serve(engine: Arc<Engine>) -> anyhow::Result<()> {
     // Load the model meanwhile: the first hybrid search should not wait for it.
     let warm = engine.clone();
-    std::thread::Builder::new()
+    let warming = std::thread::Builder::new()
         .name("ferret-mcp-model".into())
         .spawn(move || {
             if let Err(e) = warm.embedder() {
@@ -77,9 +77,13 @@ pub fn serve(engine: Arc<Engine>) -> anyhow::Result<()> {
         running.waiting().await?;
         anyhow::Ok(())
     })?;
+    // ONNX Runtime's exit handlers free memory that a session still being built uses, so
+    // exiting while the model loads kills the process with SIGSEGV (a client that closes
+    // stdin within a second of starting us hit that). Loading takes a second or two: wait.
+    let _ = warming.join();
     // Blocking engine calls still running (a search past its time limit) must not keep
     // the process alive once the client is gone.
-    runtime.shutdown_timeout(Duration::from_millis(200));
+    runtime.shutdown_timeout(Duration::from_millis(500));
     Ok(())
 }
 

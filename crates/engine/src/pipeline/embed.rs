@@ -105,6 +105,23 @@ fn environment(dir: &Path) -> Result<Environment> {
     .map_err(Error::Model)
 }
 
+/// Ends the process at once with `code`, skipping the C library's exit handlers.
+///
+/// ONNX Runtime registers exit handlers that free its global state, and a thread still
+/// building a session or running the model then touches freed memory: an ordinary
+/// `std::process::exit` while another thread embeds ends in SIGSEGV (seen when an MCP client
+/// left within a second of starting the server). Shells call this when they must leave
+/// without waiting for such a thread (a second Ctrl-C, a quit that outlived its grace
+/// period). Nothing is lost that a crash would keep: SQLite's journal keeps the database
+/// consistent and an interrupted job stays queued. Standard output is flushed first.
+pub fn exit_now(code: i32) -> ! {
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    let _ = std::io::stderr().flush();
+    // SAFETY: `_exit` takes no pointers and does not return.
+    unsafe { libc::_exit(code) }
+}
+
 fn read(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path).map_err(|e| Error::io(format!("cannot read {}", path.display()), e))
 }
