@@ -616,3 +616,37 @@ fn bad_input_is_skipped_with_a_reason_and_never_stops_indexing() {
             .interrupted
     );
 }
+
+/// The first index of a repository just added runs document batches on every core, even in
+/// a process whose background work keeps to half (the app, `ferret daemon`); the runs after
+/// it go back to half. A caller that fixes the thread count gets exactly that count.
+#[test]
+fn the_first_index_of_a_new_repository_uses_every_core_then_half() {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let (_src, repo) = copy_fixture("polyglot");
+    let data = tempfile::tempdir().unwrap();
+    let engine = ferret_engine::Engine::open(ferret_engine::EngineOptions {
+        data_root: Some(data.path().to_path_buf()),
+        profile: None,
+        model_dir: Some(model_dir()),
+        threads: None,
+    })
+    .unwrap();
+    engine.add_repo(&repo, None).unwrap();
+    index_all(&engine);
+    let embedder = engine.embedder().unwrap();
+    assert_eq!(embedder.threads(), cores, "first index");
+    fs::write(repo.join("lib/added.rb"), "def added_later\n  42\nend\n").unwrap();
+    assert_eq!(index_all(&engine).embeddings_computed, 1);
+    assert_eq!(
+        embedder.threads(),
+        (cores / 2).max(1),
+        "background re-index"
+    );
+
+    let fixed = tempfile::tempdir().unwrap();
+    let engine = open_engine(fixed.path()); // threads: Some(1)
+    engine.add_repo(&repo, None).unwrap();
+    index_all(&engine);
+    assert_eq!(engine.embedder().unwrap().threads(), 1);
+}

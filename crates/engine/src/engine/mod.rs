@@ -84,6 +84,9 @@ pub struct Engine {
     config: ProfileConfig,
     model_dir: Option<PathBuf>,
     threads: usize,
+    /// Threads for the first index of a repository just added, which the user waits for:
+    /// every core (or the profile's `index_threads`), unless the caller fixed `threads`.
+    first_index_threads: usize,
     /// The connection searches and listings use; indexing opens its own so searches are
     /// never blocked behind a long write (WAL lets both proceed).
     store: Mutex<Store>,
@@ -187,6 +190,10 @@ impl Engine {
             .threads
             .unwrap_or_else(|| config.effective_threads())
             .max(1);
+        let first_index_threads = opts
+            .threads
+            .map_or_else(|| config.foreground_threads(), |_| threads)
+            .max(threads);
         Ok(Engine {
             registry: Mutex::new(registry),
             data_root: root.canonicalize().unwrap_or(root),
@@ -198,6 +205,7 @@ impl Engine {
             config,
             model_dir,
             threads,
+            first_index_threads,
             store: Mutex::new(store),
             embedders: Mutex::new(Vec::new()),
             vectors: Mutex::new(Vec::new()),
@@ -355,7 +363,7 @@ impl Engine {
     /// The active model's embedder, loaded on first use (it takes a moment and most
     /// commands never need it).
     pub fn embedder(&self) -> Result<Arc<Embedder>> {
-        self.embedder_for(self.model()?)
+        self.embedder_for(self.model()?, self.threads)
     }
 
     /// Whether the active model is loaded, so a hybrid search would not wait for it.
@@ -371,8 +379,9 @@ impl Engine {
             .is_ok_and(|loaded| loaded.iter().any(|e| e.model_id() == model.id))
     }
 
-    /// The embedder of model version `spec`, loaded on first use.
-    fn embedder_for(&self, spec: &'static ModelSpec) -> Result<Arc<Embedder>> {
+    /// The embedder of model version `spec`, loaded on first use with `threads` for its
+    /// document batches (an embedder already loaded keeps its count).
+    fn embedder_for(&self, spec: &'static ModelSpec, threads: usize) -> Result<Arc<Embedder>> {
         let mut loaded = self.embedders.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(embedder) = loaded.iter().find(|e| e.model_id() == spec.id) {
             return Ok(embedder.clone());
@@ -385,7 +394,7 @@ impl Engine {
             ))
         })?;
         let opts = EmbedOptions {
-            threads: self.threads,
+            threads,
             ..EmbedOptions::default()
         };
         let embedder = Arc::new(Embedder::load(&dir, spec, &opts)?);
@@ -420,10 +429,19 @@ impl Engine {
             return Ok(IndexReport::default());
         }
         let model = active_model(&store)?;
+        // A repository never indexed was just added: the user is waiting for it, so its
+        // first index uses every core even in the app, whose background work keeps to half.
+        let threads = if repos.iter().any(|r| r.last_indexed_at.is_none()) {
+            self.first_index_threads
+        } else {
+            self.threads
+        };
         let embedder = if lexical_only {
             None
         } else {
-            Some(self.embedder_for(model)?)
+            let embedder = self.embedder_for(model, threads)?;
+            embedder.set_threads(threads)?;
+            Some(embedder)
         };
         let vectors = self.vectors_for(&store, model, true)?;
         let _writing = vectors.writing();
@@ -435,7 +453,7 @@ impl Engine {
                 skip_dirs: vec![self.data_root.clone()],
             },
             limits: ChunkLimits::default(),
-            threads: self.threads,
+            threads,
             cancel,
             skip_embeddings: lexical_only,
             max_chunks: Some((self.config.limits.max_chunks, &self.paths.id)),
@@ -449,6 +467,10 @@ impl Engine {
             model.id,
             &opts,
         );
+        if let Some(embedder) = &embedder {
+            // Searches no longer compete with document batches: one session will do.
+            embedder.release_query_session();
+        }
         let mut report = result?;
         record_speed(
             &store,
@@ -504,7 +526,7 @@ impl Engine {
             // A cold process starts loading the model now, on another thread, and ranks
             // lexically meanwhile; a warm one finds it loaded.
             let loading = (wants_model && !self.model_loaded(model))
-                .then(|| scope.spawn(|| self.embedder_for(model)));
+                .then(|| scope.spawn(|| self.embedder_for(model, self.threads)));
             let loading = Mutex::new(loading);
             let embedder = || -> Result<Option<Arc<Embedder>>> {
                 let pending = loading.lock().unwrap_or_else(|p| p.into_inner()).take();
@@ -512,7 +534,7 @@ impl Engine {
                     Some(thread) => thread
                         .join()
                         .unwrap_or_else(|_| Err(Error::Model("the model loader panicked".into()))),
-                    None => self.embedder_for(model),
+                    None => self.embedder_for(model, self.threads),
                 };
                 match loaded {
                     Ok(embedder) => Ok(Some(embedder)),

@@ -62,7 +62,8 @@ impl Engine {
         opts: &RunOptions<'_>,
         report: &mut IndexReport,
     ) -> Result<()> {
-        let embedder = self.embedder_for(target)?;
+        let embedder = self.embedder_for(target, opts.threads)?;
+        embedder.set_threads(opts.threads)?;
         let target_vectors = self.vectors_for(store, target, true)?;
         let _writing = target_vectors.writing();
         let started = std::time::Instant::now();
