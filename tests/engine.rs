@@ -650,3 +650,53 @@ fn the_first_index_of_a_new_repository_uses_every_core_then_half() {
     index_all(&engine);
     assert_eq!(engine.embedder().unwrap().threads(), 1);
 }
+
+/// A model nobody used for a while is unloaded (an app idling in the tray holds none), never
+/// while something holds it, and the next search loads it again. The background timer does
+/// it by itself.
+#[test]
+fn an_idle_model_is_unloaded_and_the_next_search_loads_it_again() {
+    use std::time::{Duration, Instant};
+    let (_src, repo) = copy_fixture("polyglot");
+    let data = tempfile::tempdir().unwrap();
+    let engine = std::sync::Arc::new(open_engine(data.path()));
+    engine.add_repo(&repo, None).unwrap();
+    index_all(&engine);
+    let before = search(&engine, "turn a title into a url slug", Semantic);
+    assert!(engine.model_ready());
+
+    let held = engine.embedder().unwrap();
+    assert!(!engine.release_idle_models(Duration::ZERO), "in use");
+    assert!(engine.model_ready());
+    drop(held);
+    assert!(
+        !engine.release_idle_models(Duration::from_secs(3600)),
+        "used just now"
+    );
+    assert!(engine.release_idle_models(Duration::ZERO));
+    assert!(!engine.model_ready());
+    assert_eq!(
+        paths(&search(&engine, "turn a title into a url slug", Semantic)),
+        paths(&before)
+    );
+    assert!(engine.model_ready());
+
+    let opts = ferret_engine::background::BackgroundOptions {
+        index_at_start: false,
+        fetch_interval: None,
+        unload_model_after: Some(Duration::from_millis(400)),
+        ..ferret_engine::background::BackgroundOptions::for_engine(&engine)
+    };
+    let background = ferret_engine::background::ProfileBackground::start(
+        engine.clone(),
+        opts,
+        std::sync::Arc::new(|_: &ferret_engine::background::JobEvent| {}),
+    )
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while engine.model_ready() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(!engine.model_ready(), "the timer unloads an idle model");
+    drop(background);
+}

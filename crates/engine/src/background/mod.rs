@@ -36,7 +36,14 @@ pub struct BackgroundOptions {
     /// Queue an index of every repository at start, to catch changes made while nothing
     /// was watching.
     pub index_at_start: bool,
+    /// Unload the embedding model after this long unused (`None`: keep it loaded).
+    pub unload_model_after: Option<Duration>,
 }
+
+/// How long a background process keeps an unused model loaded: long enough that a burst
+/// of searches, or a working session's saves, never reload it; short enough that an app
+/// left in the tray overnight holds no model (about 80 MiB).
+pub const UNLOAD_MODEL_AFTER: Duration = Duration::from_secs(10 * 60);
 
 impl BackgroundOptions {
     pub fn for_engine(engine: &Engine) -> Self {
@@ -47,6 +54,7 @@ impl BackgroundOptions {
                 .then(|| Duration::from_secs(config.fetch_interval_mins * 60)),
             rescan_interval: Duration::from_secs(60),
             index_at_start: true,
+            unload_model_after: Some(UNLOAD_MODEL_AFTER),
         }
     }
 }
@@ -58,7 +66,7 @@ pub struct ProfileBackground {
     /// The local repositories being watched (name, root), to notice additions and removals.
     watched: Mutex<Vec<WatchedRepo>>,
     stop: Arc<AtomicBool>,
-    fetcher: Option<JoinHandle<()>>,
+    timer: Option<JoinHandle<()>>,
     /// Answers `ferret search` over the profile's socket while this process runs (`None`
     /// when another process already does, or off this platform).
     #[cfg(unix)]
@@ -71,10 +79,12 @@ impl ProfileBackground {
         let runner = JobRunner::start(engine.clone(), sink)?;
         let handle = runner.handle();
         let stop = Arc::new(AtomicBool::new(false));
-        let fetcher = match opts.fetch_interval {
-            Some(every) => Some(spawn_fetcher(handle.clone(), every, stop.clone())?),
-            None => None,
-        };
+        let timer = spawn_timer(
+            handle.clone(),
+            opts.fetch_interval,
+            opts.unload_model_after,
+            stop.clone(),
+        )?;
         #[cfg(unix)]
         let socket = {
             let path = engine.paths().socket_file();
@@ -91,7 +101,7 @@ impl ProfileBackground {
             watcher: Mutex::new(None),
             watched: Mutex::new(Vec::new()),
             stop,
-            fetcher,
+            timer: Some(timer),
             #[cfg(unix)]
             socket,
             opts,
@@ -207,23 +217,35 @@ fn on_change(jobs: &JobHandle, batch: &ChangeBatch) {
     }
 }
 
-/// Queues a sync of the profile's cloned repositories every `every` (skipped while the
-/// profile is paused or has none that is not paused).
-fn spawn_fetcher(
+/// The profile's clock: queues a sync of its cloned repositories every `fetch_every`
+/// (skipped while the profile is paused or has none that is not paused), and unloads the
+/// model once it has been unused for `unload_after`.
+fn spawn_timer(
     jobs: JobHandle,
-    every: Duration,
+    fetch_every: Option<Duration>,
+    unload_after: Option<Duration>,
     stop: Arc<AtomicBool>,
 ) -> Result<JoinHandle<()>> {
     std::thread::Builder::new()
-        .name("ferret-fetch".into())
+        .name("ferret-timer".into())
         .spawn(move || {
-            let mut last = Instant::now();
+            let mut last_fetch = Instant::now();
+            let mut last_unload_check = Instant::now();
             while !stop.load(Ordering::SeqCst) {
                 std::thread::sleep(Duration::from_millis(200));
-                if last.elapsed() < every {
+                if let Some(idle) = unload_after {
+                    // Checked a few times per period, so the model goes at most a quarter
+                    // of a period late.
+                    if last_unload_check.elapsed() >= idle / 4 {
+                        last_unload_check = Instant::now();
+                        jobs.engine().release_idle_models(idle);
+                    }
+                }
+                let Some(every) = fetch_every else { continue };
+                if last_fetch.elapsed() < every {
                     continue;
                 }
-                last = Instant::now();
+                last_fetch = Instant::now();
                 let engine = jobs.engine();
                 let active = engine
                     .record()
@@ -240,7 +262,7 @@ fn spawn_fetcher(
                 }
             }
         })
-        .map_err(|e| Error::io("cannot start the fetch timer thread", e))
+        .map_err(|e| Error::io("cannot start the background timer thread", e))
 }
 
 impl Drop for ProfileBackground {
@@ -252,8 +274,8 @@ impl Drop for ProfileBackground {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .take();
-        if let Some(fetcher) = self.fetcher.take() {
-            let _ = fetcher.join();
+        if let Some(timer) = self.timer.take() {
+            let _ = timer.join();
         }
         if let Some(runner) = self.runner.take() {
             runner.stop();

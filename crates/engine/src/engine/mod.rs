@@ -366,6 +366,35 @@ impl Engine {
         self.embedder_for(self.model()?, self.threads)
     }
 
+    /// Lets go of every model no search or indexing run has used for `idle` (about 80 MiB
+    /// each), and says whether one was let go. A process that stays up in the background
+    /// (the app, `ferret daemon`) calls this now and then, so an idle app holds no model;
+    /// the next search loads it again (about half a second, ranking lexically meanwhile).
+    /// A model an indexing run holds is kept, however long its last batch took.
+    pub fn release_idle_models(&self, idle: std::time::Duration) -> bool {
+        let released: Vec<Arc<Embedder>> = {
+            let mut loaded = self.embedders.lock().unwrap_or_else(|p| p.into_inner());
+            let (idle_ones, kept) = std::mem::take(&mut *loaded)
+                .into_iter()
+                .partition(|e| Arc::strong_count(e) == 1 && e.idle_for() >= idle);
+            *loaded = kept;
+            idle_ones
+        };
+        if released.is_empty() {
+            return false;
+        }
+        for embedder in &released {
+            log::info!(
+                "model {} unused for {} s: unloaded until the next search",
+                embedder.model_id(),
+                embedder.idle_for().as_secs()
+            );
+        }
+        drop(released);
+        crate::pipeline::embed::release_free_memory();
+        true
+    }
+
     /// Whether the active model is loaded, so a hybrid search would not wait for it.
     /// Never blocks: while another thread loads the model, the answer is `false`.
     pub fn model_ready(&self) -> bool {

@@ -160,6 +160,8 @@ pub struct Embedder {
     threads: AtomicUsize,
     /// Queries waiting for (or using) the model; document batches give way while non-zero.
     queries_waiting: AtomicUsize,
+    /// When the model last embedded anything, so an idle process can let it go.
+    last_used: Mutex<std::time::Instant>,
     tokenizer: Tokenizer,
     batch_size: usize,
     dims: usize,
@@ -186,6 +188,7 @@ impl Embedder {
             opts: opts.clone(),
             threads: AtomicUsize::new(opts.intra_threads()),
             queries_waiting: AtomicUsize::new(0),
+            last_used: Mutex::new(std::time::Instant::now()),
             tokenizer,
             batch_size: opts.batch_size.max(1),
             dims,
@@ -328,11 +331,24 @@ impl Embedder {
         windows
     }
 
+    /// How long since the model last embedded anything (or was loaded).
+    pub fn idle_for(&self) -> std::time::Duration {
+        self.last_used
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .elapsed()
+    }
+
+    fn mark_used(&self) {
+        *self.last_used.lock().unwrap_or_else(|p| p.into_inner()) = std::time::Instant::now();
+    }
+
     /// Unit vectors for `texts`, in their order.
     pub fn embed_documents(&self, texts: &[String]) -> Result<Vec<Vec<f32>>> {
         if texts.is_empty() {
             return Ok(Vec::new());
         }
+        self.mark_used();
         let order = length_order(texts);
         let mut out: Vec<Vec<f32>> = vec![Vec::new(); texts.len()];
         for batch in order.chunks(self.batch_size) {
@@ -370,6 +386,7 @@ impl Embedder {
             prefixed = format!("{}{text}", self.spec.query_prefix);
             prefixed.as_str()
         };
+        self.mark_used();
         self.queries_waiting.fetch_add(1, Ordering::AcqRel);
         let run = |model: &mut TextEmbedding| {
             model
@@ -467,7 +484,7 @@ fn load_session(
 ///
 /// (ONNX Runtime's arena stays on: without it the activations of each batch went through
 /// glibc's heap, which fragmented and peaked higher, 364 MiB against 259 MiB indexing.)
-fn release_free_memory() {
+pub(crate) fn release_free_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only walks the allocator's own free lists.
     unsafe {
