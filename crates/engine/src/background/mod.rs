@@ -54,7 +54,15 @@ impl BackgroundOptions {
                 .then(|| Duration::from_secs(config.fetch_interval_mins * 60)),
             rescan_interval: Duration::from_secs(60),
             index_at_start: true,
-            unload_model_after: Some(UNLOAD_MODEL_AFTER),
+            // FERRET_MODEL_IDLE_SECS overrides the delay (0 keeps the model), for measuring.
+            unload_model_after: match std::env::var("FERRET_MODEL_IDLE_SECS")
+                .ok()
+                .and_then(|v| v.trim().parse::<u64>().ok())
+            {
+                Some(0) => None,
+                Some(secs) => Some(Duration::from_secs(secs)),
+                None => Some(UNLOAD_MODEL_AFTER),
+            },
         }
     }
 }
