@@ -7,7 +7,8 @@
 //!
 //! - [`pipeline`]: indexing, one module per stage. `walk` finds the files worth indexing,
 //!   `chunk` cuts them into definitions with tree-sitter, `tokens` makes code-aware tokens
-//!   for the lexical index, `embed` turns chunks into vectors, `source` reads a chunk's
+//!   for the lexical index, `embed` turns chunks into vectors (loading the model with its
+//!   lookup tables kept int8, `embed::gather_first`), `source` reads a chunk's
 //!   text back from its file (checked against its hash), `run` drives a whole run.
 //! - `store`: the profile's SQLite database, the source of truth (schema, repositories,
 //!   chunks as byte ranges with FTS5, embeddings at 4 bits, jobs). Private to the engine.
