@@ -360,40 +360,21 @@ pub fn rewrite(model: &[u8]) -> Option<(Vec<u8>, usize)> {
         let (ids, output) = (gather.inputs[1].as_str(), gather.outputs[0].as_str());
         let name = |part: &str| format!("ferret.gather_first/{}/{part}", lookup.gather);
         let (rows_q, rows, scales) = (name("rows_q"), name("rows"), name("scales"));
-        let mut add = |bytes: Vec<u8>| put_bytes(&mut graph_out, GRAPH_NODE, &bytes);
-        add(Node::encode(
-            "Gather",
-            &rows_q,
-            &[&lookup.table, ids],
-            &rows_q,
-            Some(("axis", 0)),
-        ));
-        add(Node::encode(
-            "Cast",
-            &rows,
-            &[&rows_q],
-            &rows,
-            Some(("to", FLOAT as i64)),
-        ));
+        let mut added = 0;
+        let mut add = |op: &str, inputs: &[&str], output: &str, int: Option<(&str, i64)>| {
+            added += 1;
+            let node = Node::encode(op, &name(&format!("node{added}")), inputs, output, int);
+            put_bytes(&mut graph_out, GRAPH_NODE, &node);
+        };
+        add("Gather", &[&lookup.table, ids], &rows_q, Some(("axis", 0)));
+        add("Cast", &[&rows_q], &rows, Some(("to", FLOAT as i64)));
         let scale = if lookup.scale_per_row {
-            add(Node::encode(
-                "Gather",
-                &scales,
-                &[&lookup.scale, ids],
-                &scales,
-                Some(("axis", 0)),
-            ));
+            add("Gather", &[&lookup.scale, ids], &scales, Some(("axis", 0)));
             scales.as_str()
         } else {
             lookup.scale.as_str()
         };
-        add(Node::encode(
-            "Mul",
-            &name("dequantize"),
-            &[&rows, scale],
-            output,
-            None,
-        ));
+        add("Mul", &[&rows, scale], output, None);
     }
 
     let mut out = Vec::with_capacity(model.len() + 1024);
