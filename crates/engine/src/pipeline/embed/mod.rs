@@ -5,15 +5,18 @@
 //! defaults leave a lot on the table, so [`Embedder`] wraps it deliberately:
 //! - texts are **sorted by length** and batched with their neighbours, so a batch pads to
 //!   the length of similar texts instead of to its longest member (attention cost grows
-//!   with the padded length; mixed batches of code chunks waste most of it); results are
-//!   put back in the caller's order;
+//!   with the padded length; mixed batches of code chunks waste most of it), at most
+//!   `MAX_BATCH_TOKENS` padded tokens a call (which bounds ONNX Runtime's arena); results
+//!   are put back in the caller's order;
 //! - **truncation is explicit** (`max_tokens`, 128 by default: the length the model was
 //!   trained on; its 256-token ceiling costs over twice the compute per chunk for text the
 //!   model was never taught to summarise, so chunk beginnings — signature, doc comment —
 //!   carry the semantic side). The shipped tokenizer.json's fixed 128-token padding is
 //!   replaced by batch-longest padding;
-//! - **intra-op threads** are set by the caller (the indexer uses half the cores by default
-//!   so searches stay responsive).
+//! - **intra-op threads** are set by the caller (background indexing uses half the cores so
+//!   searches stay responsive, a first index every core: [`Embedder::set_threads`]);
+//! - the model's **lookup tables stay int8** in memory (`gather_first`), and an idle
+//!   second session is let go ([`Embedder::release_query_session`]).
 //!
 //! [`RawBaseline`] runs the same model and tokenizer with a bare ONNX Runtime session and
 //! nothing else: the yardstick `ferret bench` compares indexing throughput against.
@@ -32,9 +35,9 @@ use ort::value::Tensor;
 use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
 
 use crate::models::{self, ModelSpec};
+use crate::{Error, Result};
 
 mod gather_first;
-use crate::{Error, Result};
 
 #[derive(Clone, Debug)]
 pub struct EmbedOptions {
