@@ -20,11 +20,11 @@ use tauri_plugin_opener::OpenerExt;
 
 use crate::links::PendingLinks;
 use crate::state::Shell;
+use ferret_engine::contract::ErrorEvent;
 
 /// How long quitting waits for background work to reach a safe point (the current
 /// embedding batch) before leaving anyway.
 const QUIT_GRACE: std::time::Duration = std::time::Duration::from_secs(3);
-use ferret_engine::contract::ErrorEvent;
 
 /// The flag "start at login" launches the app with.
 const MINIMIZED_FLAG: &str = "--minimized";
