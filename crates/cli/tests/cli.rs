@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::common::{chunk_set, ferret, model_vector_count, run_ok, vector_count};
+use crate::common::{chunk_set, ferret, model_vector_count, run_ok, vector_count, DEFAULT_MODEL};
 
 fn fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/polyglot")
@@ -90,7 +90,7 @@ fn index_then_search_json_has_the_contract_fields() {
     let stats: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(stats["files"], 13);
     assert_eq!(stats["chunks"], stats["embedded_chunks"]);
-    assert_eq!(stats["model_id"], "all-minilm-l6-v2-int8");
+    assert_eq!(stats["model_id"], DEFAULT_MODEL);
     let out = run_ok(ferret(data.path()).args(["search", "great circle distance"]));
     assert!(String::from_utf8_lossy(&out.stdout).contains("cmd/geo.go"));
 }
@@ -289,11 +289,11 @@ fn a_model_switch_killed_midway_resumes_and_swaps_once() {
     let killed = tempfile::tempdir().unwrap();
     setup(killed.path());
     let before = stats(killed.path());
-    assert_eq!(before["model_id"], "all-minilm-l6-v2-int8");
+    assert_eq!(before["model_id"], DEFAULT_MODEL);
     // Recorded only: nothing embedded yet, the old model still active.
     run_ok(ferret(killed.path()).args(["model", "use", WINDOWED, "--later"]));
     let status = model_status(killed.path());
-    assert_eq!(status["active"], "all-minilm-l6-v2-int8");
+    assert_eq!(status["active"], DEFAULT_MODEL);
     assert_eq!(status["switch"]["to"], WINDOWED);
     let total = status["switch"]["total"].as_u64().unwrap();
 
@@ -316,7 +316,7 @@ fn a_model_switch_killed_midway_resumes_and_swaps_once() {
         if done >= 128 || Instant::now() > deadline {
             killed_at = done;
             // Mid-switch the old model serves, semantically too.
-            assert_eq!(s["active"], "all-minilm-l6-v2-int8");
+            assert_eq!(s["active"], DEFAULT_MODEL);
             let out = run_ok(ferret(killed.path()).args([
                 "search",
                 "settle ledger 2 of branch 5",
@@ -336,10 +336,7 @@ fn a_model_switch_killed_midway_resumes_and_swaps_once() {
         "killed midway ({killed_at}/{total})"
     );
     let mid = model_status(killed.path());
-    assert_eq!(
-        mid["active"], "all-minilm-l6-v2-int8",
-        "no swap before completion"
-    );
+    assert_eq!(mid["active"], DEFAULT_MODEL, "no swap before completion");
 
     run_ok(ferret(killed.path()).args(["model", "use", WINDOWED]));
     let after = model_status(killed.path());
@@ -359,7 +356,7 @@ fn a_model_switch_killed_midway_resumes_and_swaps_once() {
         "no duplicate or missing window"
     );
     assert_eq!(
-        model_vector_count(killed.path(), "all-minilm-l6-v2-int8"),
+        model_vector_count(killed.path(), DEFAULT_MODEL),
         None,
         "the old model's vectors are gone"
     );

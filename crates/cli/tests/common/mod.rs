@@ -6,6 +6,8 @@
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
+pub use ferret_engine::models::DEFAULT_MODEL;
+
 /// `ferret` with a private data dir, the setup script's model, no inherited profile and
 /// no stdin.
 pub fn ferret(data: &Path) -> Command {
@@ -45,7 +47,7 @@ pub fn chunk_set(data: &Path) -> Vec<(String, i64, i64, Vec<u8>)> {
 /// Vectors of the default model that the default profile's chunks have in the database
 /// (the vector index is built from exactly these).
 pub fn vector_count(data: &Path) -> u64 {
-    model_vector_count(data, "all-minilm-l6-v2-int8").expect("stored vectors")
+    model_vector_count(data, DEFAULT_MODEL).expect("stored vectors")
 }
 
 /// Vectors (one per window; 384 values at 4 bits, 192 bytes, after a tag byte per chunk)

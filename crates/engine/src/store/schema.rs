@@ -116,7 +116,8 @@ pub(super) const MIGRATIONS: &[&str] = &[
     ALTER TABLE repos ADD COLUMN paused INTEGER NOT NULL DEFAULT 0;
     "#,
     // 5: embedding models as versions: the one that serves searches, and the one being
-    // built beside it after a switch. No 'active' row means the original default model.
+    // built beside it after a switch. No 'active' row means the default model
+    // (`models::DEFAULT_MODEL`; see 8).
     r#"
     CREATE TABLE model_state (
         role TEXT PRIMARY KEY CHECK (role IN ('active', 'target')),
@@ -150,6 +151,15 @@ pub(super) const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE chunks ADD COLUMN start_byte INTEGER;
     ALTER TABLE chunks ADD COLUMN byte_len INTEGER;
+    "#,
+    // 8: the default model became the int8-arithmetic version of the same weights. A
+    // profile with vectors of the original default and no recorded choice keeps searching
+    // with them: re-embedding is the user's call (`ferret model use`), not an upgrade's.
+    r#"
+    INSERT INTO model_state (role, model_id, since)
+        SELECT 'active', 'all-minilm-l6-v2-int8', CAST(strftime('%s', 'now') AS INTEGER)
+        WHERE NOT EXISTS (SELECT 1 FROM model_state WHERE role = 'active')
+          AND EXISTS (SELECT 1 FROM embeddings WHERE model_id = 'all-minilm-l6-v2-int8');
     "#,
 ];
 

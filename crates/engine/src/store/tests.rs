@@ -331,3 +331,50 @@ fn a_newer_database_is_refused_untouched() {
     assert_eq!(std::fs::read(&path).unwrap(), before);
     assert!(backups_in(dir.path()).is_empty());
 }
+
+/// A profile with vectors of the original default model and no recorded choice keeps
+/// searching with them after the default changed; one without vectors gets the new default.
+#[test]
+fn migration_8_pins_profiles_with_vectors_to_the_original_default_model() {
+    use crate::models::{DEFAULT_MODEL, ORIGINAL_DEFAULT_MODEL};
+    assert_ne!(DEFAULT_MODEL, ORIGINAL_DEFAULT_MODEL);
+    let dir = tempfile::tempdir().unwrap();
+    let at_version_7 = |name: &str, model: Option<&str>| {
+        let path = dir.path().join(name);
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        migrate(&conn, &path, &MIGRATIONS[..7]).unwrap();
+        if let Some(model) = model {
+            conn.execute(
+                "INSERT INTO embeddings (model_id, content_hash, vector) VALUES (?1, x'01', x'00')",
+                [model],
+            )
+            .unwrap();
+        }
+        path
+    };
+    let indexed = Store::open(&at_version_7(
+        "indexed.sqlite",
+        Some(ORIGINAL_DEFAULT_MODEL),
+    ))
+    .unwrap();
+    assert_eq!(
+        indexed.model_in_role("active").unwrap().as_deref(),
+        Some(ORIGINAL_DEFAULT_MODEL)
+    );
+    let empty = Store::open(&at_version_7("empty.sqlite", None)).unwrap();
+    assert_eq!(empty.model_in_role("active").unwrap(), None);
+    // A choice already recorded stays.
+    let path = at_version_7("switched.sqlite", Some(ORIGINAL_DEFAULT_MODEL));
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute(
+            "INSERT INTO model_state (role, model_id, since) VALUES ('active', 'other', 0)",
+            [],
+        )
+        .unwrap();
+    let switched = Store::open(&path).unwrap();
+    assert_eq!(
+        switched.model_in_role("active").unwrap().as_deref(),
+        Some("other")
+    );
+}

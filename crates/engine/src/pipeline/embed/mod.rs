@@ -38,6 +38,8 @@ use crate::models::{self, ModelSpec};
 use crate::{Error, Result};
 
 mod gather_first;
+mod int8_matmul;
+mod onnx_graph;
 
 #[derive(Clone, Debug)]
 pub struct EmbedOptions {
@@ -463,11 +465,14 @@ impl Embedder {
     }
 }
 
-/// The model file's bytes, with its quantized lookup tables kept quantized in memory
-/// ([`gather_first`]: the same numbers, 45 MiB less per session for the shipped model).
-fn lean_model(path: &Path) -> Result<Vec<u8>> {
-    let bytes = read(path)?;
-    Ok(match gather_first::rewrite(&bytes) {
+/// The graph a session of `spec` runs: the model file with its quantized lookup tables kept
+/// quantized in memory ([`gather_first`]: the same numbers, 45 MiB less per session for the
+/// shipped model) and, for a version that asks for it, its weight matmuls in int8
+/// ([`int8_matmul`]: different numbers, which is why that is a version of its own).
+fn model_graph(model_dir: &Path, spec: &ModelSpec) -> Result<Vec<u8>> {
+    let path = model_dir.join(spec.dir).join("model.onnx");
+    let bytes = read(&path)?;
+    let lean = match gather_first::rewrite(&bytes) {
         Some((lean, tables)) => {
             log::debug!(
                 "{}: {tables} lookup table(s) stay quantized",
@@ -476,7 +481,22 @@ fn lean_model(path: &Path) -> Result<Vec<u8>> {
             lean
         }
         None => bytes,
-    })
+    };
+    if !spec.int8_matmuls {
+        return Ok(lean);
+    }
+    // The file's sha256 was checked, so this only fails if the catalogue pairs the flag
+    // with a model whose matmuls are not quantized the way `int8_matmul` expects.
+    let (int8, matmuls) = int8_matmul::rewrite(&lean).ok_or_else(|| {
+        Error::Model(format!(
+            "model {}: {} has no int8 weight matmul to run in int8; choose another model \
+             with `ferret model use` (`ferret model list` names them)",
+            spec.id,
+            path.display()
+        ))
+    })?;
+    log::debug!("{}: {matmuls} matmuls run in int8", path.display());
+    Ok(int8)
 }
 
 /// One fastembed session of the model, configured as [`Embedder`] documents.
@@ -494,10 +514,9 @@ fn load_session(
         special_tokens_map_file: read(&files.join("special_tokens_map.json"))?,
         tokenizer_config_file: read(&files.join("tokenizer_config.json"))?,
     };
-    let model =
-        UserDefinedEmbeddingModel::new(lean_model(&files.join("model.onnx"))?, tokenizer_files)
-            .with_pooling(Pooling::Mean)
-            .with_quantization(QuantizationMode::None);
+    let model = UserDefinedEmbeddingModel::new(model_graph(model_dir, spec)?, tokenizer_files)
+        .with_pooling(Pooling::Mean)
+        .with_quantization(QuantizationMode::None);
     let model = UserDefinedEmbeddingModel {
         output_key: Some(OutputKey::ByName(spec.output)),
         ..model
@@ -538,8 +557,7 @@ pub struct RawBaseline {
 impl RawBaseline {
     pub fn load(model_dir: &Path, spec: &'static ModelSpec, opts: &EmbedOptions) -> Result<Self> {
         spec.check_files(model_dir, false)?;
-        let model = read(&model_dir.join(spec.dir).join("model.onnx"))?;
-        Self::with_model(model_dir, spec, opts, &model)
+        Self::with_model(model_dir, spec, opts, &model_graph(model_dir, spec)?)
     }
 
     /// The baseline running `model` (the bytes of an ONNX model) with `spec`'s tokenizer.
@@ -644,11 +662,19 @@ mod tests {
         models::find(models::DEFAULT_MODEL).unwrap()
     }
 
+    fn f32_spec() -> &'static ModelSpec {
+        models::find(models::ORIGINAL_DEFAULT_MODEL).unwrap()
+    }
+
     fn embedder() -> Embedder {
+        embedder_of(default_spec())
+    }
+
+    fn embedder_of(spec: &'static ModelSpec) -> Embedder {
         let dir = default_model_dir().expect("model dir: run scripts/setup.sh");
         Embedder::load(
             &dir,
-            default_spec(),
+            spec,
             &EmbedOptions {
                 threads: 1,
                 batch_size: 4,
@@ -679,18 +705,29 @@ mod tests {
         assert!(cosine(&query, &docs[0]) > cosine(&query, &docs[1]) + 0.1);
     }
 
+    /// Texts embedded in sorted batches come back in the caller's order: each is the vector
+    /// the text gets alone. The f32 version computes exactly that; the int8-arithmetic one
+    /// quantizes each call's activations as a whole, so a text's vector depends a little on
+    /// its batch (cosine to the lone vector 0.98-1 in measurements), never on its position.
     #[test]
     fn batching_and_sorting_keep_the_callers_order() {
-        let e = embedder();
         let texts: Vec<String> = (0..9)
             .map(|i| format!("item {i} {}", "word ".repeat(i * 7)))
             .rev()
             .collect();
-        let batch = e.embed_documents(&texts).unwrap();
-        for (text, v) in texts.iter().zip(&batch) {
-            let single = e.embed_query(text).unwrap();
-            assert!(cosine(&single, v) > 0.999, "{text}");
+        for (spec, at_least) in [(f32_spec(), 0.999), (default_spec(), 0.97)] {
+            let e = embedder_of(spec);
+            let batch = e.embed_documents(&texts).unwrap();
+            for (i, text) in texts.iter().enumerate() {
+                let single = e.embed_query(text).unwrap();
+                let mine = cosine(&single, &batch[i]);
+                assert!(mine > at_least, "{}: {text}: {mine}", spec.id);
+                for (j, other) in batch.iter().enumerate().filter(|&(j, _)| j != i) {
+                    assert!(mine > cosine(&single, other), "{}: {i} vs {j}", spec.id);
+                }
+            }
         }
+        let e = embedder();
         assert!(e.embed_documents(&[]).unwrap().is_empty());
         let long = "token ".repeat(5000);
         assert_eq!(
@@ -803,6 +840,51 @@ mod tests {
         assert_eq!(batches[3], [9]);
         assert_eq!(plan_batches(&[10; 20], 8, 512).len(), 3);
         assert!(plan_batches(&[], 8, 512).is_empty());
+    }
+
+    /// The int8-matmul version rewrites all 36 weight matmuls of the shipped model, and its
+    /// vectors of real code stay close to the f32 version's (they are not equal, which is
+    /// why it is a version of its own).
+    #[test]
+    fn the_int8_matmul_version_stays_close_to_the_f32_one() {
+        let dir = default_model_dir().unwrap();
+        let (f32_spec, int8_spec) = (f32_spec(), default_spec());
+        assert!(int8_spec.int8_matmuls && !f32_spec.int8_matmuls);
+        assert_eq!(int8_spec.dir, f32_spec.dir, "same weights");
+        let lean = model_graph(&dir, f32_spec).unwrap();
+        let (_, count) = int8_matmul::rewrite(&lean).unwrap();
+        assert_eq!(count, 36, "six layers, six weight matmuls each");
+        let opts = EmbedOptions {
+            threads: 2,
+            ..Default::default()
+        };
+        let src =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/search/mod.rs"))
+                .unwrap();
+        let texts: Vec<String> = src
+            .as_bytes()
+            .chunks(500)
+            .take(48)
+            .map(|c| String::from_utf8_lossy(c).into_owned())
+            .collect();
+        let embed_all = |spec| {
+            let model = RawBaseline::load(&dir, spec, &opts).unwrap();
+            let vectors: Vec<Vec<f32>> = texts
+                .chunks(4)
+                .flat_map(|c| model.embed(c).unwrap())
+                .collect();
+            vectors
+        };
+        let (f32_vectors, int8_vectors) = (embed_all(f32_spec), embed_all(int8_spec));
+        let cosines: Vec<f32> = f32_vectors
+            .iter()
+            .zip(&int8_vectors)
+            .map(|(a, b)| cosine(a, b))
+            .collect();
+        let min = cosines.iter().copied().fold(1.0, f32::min);
+        let mean = cosines.iter().sum::<f32>() / cosines.len() as f32;
+        assert!(min > 0.98 && mean > 0.99, "min {min}, mean {mean}");
+        assert!(min < 0.99999, "the int8 version computes something else");
     }
 
     #[test]
