@@ -7,8 +7,9 @@
 //!
 //! - [`pipeline`]: indexing, one module per stage. `walk` finds the files worth indexing,
 //!   `chunk` cuts them into definitions with tree-sitter, `tokens` makes code-aware tokens
-//!   for the lexical index, `embed` turns chunks into vectors (loading the model with its
-//!   lookup tables kept int8, `embed::gather_first`), `source` reads a chunk's
+//!   for the lexical index, `embed` turns chunks into vectors (the model's graph is edited
+//!   as it loads, `embed::onnx_graph`: lookup tables kept int8, `embed::gather_first`, and
+//!   matmuls in int8 for the default version, `embed::int8_matmul`), `source` reads a chunk's
 //!   text back from its file (checked against its hash), `run` drives a whole run.
 //! - `store`: the profile's SQLite database, the source of truth (schema, repositories,
 //!   chunks as byte ranges with FTS5, embeddings at 4 bits, jobs). Private to the engine.

@@ -142,6 +142,22 @@ impl Rows {
         }
     }
 
+    /// Makes room for `more` rows, growing by an eighth of the matrix at a time instead of
+    /// doubling it: at 113k vectors doubling left 44 MiB allocated and unused (measured: 88
+    /// MiB for a 44 MiB matrix), and one edited file after a full index could double it
+    /// again. An eighth keeps appends amortized O(1) with at most 12.5% slack.
+    fn make_room(&mut self, more: usize, dims: usize) {
+        if self.keys.len() + more <= self.keys.capacity()
+            && self.data.len() + more * dims <= self.data.capacity()
+        {
+            return;
+        }
+        let extra = more.max(self.keys.len() / 8);
+        self.keys.reserve_exact(extra);
+        self.norms.reserve_exact(extra);
+        self.data.reserve_exact(extra * dims);
+    }
+
     /// Drops dead rows once they are a quarter of the matrix, so a long-lived process that
     /// re-indexes edited files does not grow without bound.
     fn compact_if_worth_it(&mut self, dims: usize) {
@@ -245,10 +261,18 @@ impl VectorIndex {
     /// Makes room for `additional` more vectors.
     pub fn reserve(&self, additional: usize) {
         let mut rows = self.write();
-        rows.keys.reserve(additional);
-        rows.norms.reserve(additional);
-        rows.data.reserve(additional * self.dims);
+        rows.keys.reserve_exact(additional);
+        rows.norms.reserve_exact(additional);
+        rows.data.reserve_exact(additional * self.dims);
         rows.slots.reserve(additional);
+    }
+
+    /// Gives back room reserved and not used (after a load whose size was estimated).
+    pub fn shrink_to_fit(&self) {
+        let mut rows = self.write();
+        rows.keys.shrink_to_fit();
+        rows.norms.shrink_to_fit();
+        rows.data.shrink_to_fit();
     }
 
     /// Adds (or replaces) the vectors of chunk `key`: `vectors` is one or more
@@ -266,6 +290,7 @@ impl VectorIndex {
         rows.remove(key);
         let start = rows.keys.len();
         let windows = vectors.len() / self.dims;
+        rows.make_room(windows, self.dims);
         for window in vectors.chunks_exact(self.dims) {
             let norm = window
                 .iter()
@@ -559,6 +584,28 @@ pub fn remove_legacy_files(dir: &Path) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Rows past a reservation grow the matrix by an eighth, not by doubling it, and a
+    /// load's slack is given back.
+    #[test]
+    fn the_matrix_grows_by_an_eighth_and_gives_back_what_a_load_left() {
+        let index = VectorIndex::new(4);
+        index.reserve(1000);
+        for key in 0..1001 {
+            index.add(key, &[1, 2, 3, 4]).unwrap();
+        }
+        let capacity = |index: &VectorIndex| {
+            let rows = index.read();
+            (rows.keys.capacity(), rows.data.capacity())
+        };
+        assert_eq!(capacity(&index), (1125, 1125 * 4), "1000 + an eighth");
+        index.shrink_to_fit();
+        assert_eq!(capacity(&index), (1001, 1001 * 4));
+        // Windows of one chunk arrive together and always fit.
+        index.add(5000, &[1; 4 * 300]).unwrap();
+        assert!(capacity(&index).0 >= 1301);
+        assert_eq!(index.len(), 1301);
+    }
 
     fn unit(seed: u32, dims: usize) -> Vec<f32> {
         let mut state = (seed as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) + 1;

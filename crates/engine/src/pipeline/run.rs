@@ -569,7 +569,9 @@ fn embed_pending(
 /// first time it needs a model's vectors, and again after another process wrote.
 pub fn rebuild_vectors(store: &Store, vector_index: &VectorIndex, model_id: &str) -> Result<u64> {
     let dims = vector_index.dims();
-    // Reserved up front: growing by doubling would leave up to twice the matrix allocated.
+    // Reserved up front from the distinct vectors stored (chunks with the same text share
+    // one, and a windowed model has several rows per chunk, so this is an estimate; the
+    // index grows by an eighth past it, and the slack is given back at the end).
     vector_index.reserve(store.embedding_count(model_id)? as usize);
     let mut added = 0u64;
     let mut damaged = 0u64;
@@ -585,6 +587,7 @@ pub fn rebuild_vectors(store: &Store, vector_index: &VectorIndex, model_id: &str
     if damaged > 0 {
         log::warn!("{damaged} stored vectors of model {model_id} are damaged and left out of semantic search");
     }
+    vector_index.shrink_to_fit();
     Ok(added)
 }
 
