@@ -16,7 +16,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::onnx_graph::{put_bytes, Graph, Node, FLOAT, GRAPH_NODE, INT8};
+use super::onnx_graph::{put_bytes, Graph, Node, FLOAT, GRAPH_NODE};
 
 /// One table lookup to rewrite: the `Gather` node and the `Cast` and `Mul` it replaces.
 struct Lookup {
@@ -41,41 +41,23 @@ pub fn rewrite(model: &[u8]) -> Option<(Vec<u8>, usize)> {
             && gather.outputs.len() == 1
             && !gather.other_attributes
             && gather.int("axis").unwrap_or(0) == 0;
-        if !plain_gather || !graph.used_once(&gather.inputs[0]) {
+        if !plain_gather {
             continue;
         }
-        let Some(m) = graph.producer(&gather.inputs[0]) else {
+        let Some(d) = graph.dequantized_int8(&gather.inputs[0]) else {
             continue;
         };
-        let mul = &nodes[m].1;
-        if !mul.is("Mul") || mul.inputs.len() != 2 || mul.other_attributes || !mul.ints.is_empty() {
-            continue;
-        }
-        // Mul(Cast(table), scale) in either order.
-        let found = [(0, 1), (1, 0)].into_iter().find_map(|(c, s)| {
-            let c_node = graph.producer(&mul.inputs[c])?;
-            let cast = &nodes[c_node].1;
-            let table = graph.initializers.get(cast.inputs.first()?)?;
-            let scale = graph.initializers.get(&mul.inputs[s])?;
-            let ok = cast.is("Cast")
-                && cast.inputs.len() == 1
-                && !cast.other_attributes
-                && cast.int("to") == Some(FLOAT as i64)
-                && graph.used_once(&mul.inputs[c])
-                && table.data_type == INT8
-                && !table.dims.is_empty()
-                && scale.data_type == FLOAT;
-            let count: i64 = scale.dims.iter().product();
-            let per_row = scale.dims.len() == table.dims.len()
-                && scale.dims[0] == table.dims[0]
-                && scale.dims[1..].iter().all(|&d| d == 1);
-            (ok && (count == 1 || per_row)).then(|| Lookup {
-                cast: c_node,
-                mul: m,
-                table: table.name.clone(),
-                scale: scale.name.clone(),
-                scale_per_row: per_row && count != 1,
-            })
+        let (table, scale) = (d.quantized, d.scale);
+        let count: i64 = scale.dims.iter().product();
+        let per_row = scale.dims.len() == table.dims.len()
+            && scale.dims[0] == table.dims[0]
+            && scale.dims[1..].iter().all(|&d| d == 1);
+        let found = (count == 1 || per_row).then(|| Lookup {
+            cast: d.cast,
+            mul: d.mul,
+            table: table.name.clone(),
+            scale: scale.name.clone(),
+            scale_per_row: per_row && count != 1,
         });
         lookups.extend(found.map(|lookup| (g, lookup)));
     }
@@ -123,7 +105,7 @@ mod tests {
     use super::super::onnx_graph::test_support::{
         check_truncations, graph_nodes, initializer, node,
     };
-    use super::super::onnx_graph::{fields, put_int};
+    use super::super::onnx_graph::{fields, put_int, INT8};
     use super::*;
 
     /// A model whose graph is `Gather(Mul(Cast(table_q), scale), ids)` plus `extra` nodes.

@@ -15,9 +15,9 @@
 use std::collections::{HashMap, HashSet};
 
 use super::onnx_graph::{
-    put_bytes, put_int, Graph, Node, FLOAT, GRAPH_INITIALIZER, GRAPH_NODE, INT8,
-    MODEL_OPSET_IMPORT, NODE_DOMAIN, OPSET_DOMAIN, OPSET_VERSION, TENSOR_DATA_TYPE, TENSOR_DIMS,
-    TENSOR_NAME, TENSOR_RAW_DATA,
+    put_bytes, put_int, Graph, Node, FLOAT, GRAPH_INITIALIZER, GRAPH_NODE, MODEL_OPSET_IMPORT,
+    NODE_DOMAIN, OPSET_DOMAIN, OPSET_VERSION, TENSOR_DATA_TYPE, TENSOR_DIMS, TENSOR_NAME,
+    TENSOR_RAW_DATA,
 };
 
 const MICROSOFT: &str = "com.microsoft";
@@ -44,43 +44,30 @@ pub fn rewrite(model: &[u8]) -> Option<(Vec<u8>, usize)> {
             && matmul.inputs.len() == 2
             && matmul.outputs.len() == 1
             && !matmul.other_attributes;
-        if !plain_matmul || !graph.used_once(&matmul.inputs[1]) {
+        if !plain_matmul {
             continue;
         }
-        let Some(mul_node) = graph.producer(&matmul.inputs[1]) else {
+        let Some(d) = graph.dequantized_int8(&matmul.inputs[1]) else {
             continue;
         };
-        let mul = &nodes[mul_node].1;
-        if !mul.is("Mul") || mul.inputs.len() != 2 || mul.other_attributes || !mul.ints.is_empty() {
+        let (weights, scale) = (d.quantized, d.scale);
+        let Some(&columns) = weights.dims.get(1) else {
             continue;
-        }
-        // Mul(Cast(w_q), scale) in either order.
-        let hit = [(0, 1), (1, 0)].into_iter().find_map(|(c, s)| {
-            let cast_node = graph.producer(&mul.inputs[c])?;
-            let cast = &nodes[cast_node].1;
-            let weights = graph.initializers.get(cast.inputs.first()?)?;
-            let scale = graph.initializers.get(&mul.inputs[s])?;
-            let columns = *weights.dims.get(1)?;
-            // One scale per output column: shape [N] or [1, N].
-            let per_column = scale.dims.last() == Some(&columns)
-                && scale.dims.iter().product::<i64>() == columns;
-            let ok = cast.is("Cast")
-                && cast.inputs.len() == 1
-                && !cast.other_attributes
-                && cast.int("to") == Some(FLOAT as i64)
-                && graph.used_once(&mul.inputs[c])
-                && weights.data_type == INT8
-                && weights.dims.len() == 2
-                && per_column;
-            let scales = scale.float_bytes()?;
-            (ok && scales.len() as i64 == columns * 4).then(|| WeightMatmul {
-                cast: cast_node,
-                mul: mul_node,
+        };
+        // Two-dimensional weights, one scale per output column: shape [N] or [1, N].
+        let per_column = weights.dims.len() == 2
+            && scale.dims.last() == Some(&columns)
+            && scale.dims.iter().product::<i64>() == columns;
+        let hit = scale
+            .float_bytes()
+            .filter(|scales| per_column && scales.len() as i64 == columns * 4)
+            .map(|scales| WeightMatmul {
+                cast: d.cast,
+                mul: d.mul,
                 weights: weights.name.clone(),
                 scales: scales.to_vec(),
                 columns,
-            })
-        });
+            });
         found.extend(hit.map(|w| (m, w)));
     }
     if found.is_empty() {
@@ -130,10 +117,10 @@ pub fn rewrite(model: &[u8]) -> Option<(Vec<u8>, usize)> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::onnx_graph::fields;
     use super::super::onnx_graph::test_support::{
         check_truncations, graph_nodes, initializer, initializers, model, node,
     };
+    use super::super::onnx_graph::{fields, INT8};
     use super::*;
 
     const SCALES: [f32; 3] = [0.5, 0.25, 2.0];

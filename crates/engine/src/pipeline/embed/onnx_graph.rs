@@ -247,6 +247,15 @@ impl<'a> Initializer<'a> {
     }
 }
 
+/// What [`Graph::dequantized_int8`] found: the two nodes (indexes into `nodes`) and the
+/// two constants.
+pub(super) struct Dequantized<'g, 'a> {
+    pub(super) cast: usize,
+    pub(super) mul: usize,
+    pub(super) quantized: &'g Initializer<'a>,
+    pub(super) scale: &'g Initializer<'a>,
+}
+
 /// One model's graph, indexed for a rewrite.
 pub(super) struct Graph<'a> {
     model_fields: Vec<Field<'a>>,
@@ -327,6 +336,41 @@ impl<'a> Graph<'a> {
     /// Exactly one node input or graph output reads `value`.
     pub(super) fn used_once(&self, value: &str) -> bool {
         self.uses.get(value) == Some(&1)
+    }
+
+    /// The int8 constant dequantized in the graph into `value`: `Mul(Cast(q), scale)` in
+    /// either order, `q` an int8 initializer cast to float, `scale` a float initializer.
+    /// Only when `value` and the cast's result are each read once, so a rewrite that
+    /// replaces the one reader may leave the Cast and the Mul out.
+    pub(super) fn dequantized_int8(&self, value: &str) -> Option<Dequantized<'_, 'a>> {
+        if !self.used_once(value) {
+            return None;
+        }
+        let mul_node = self.producer(value)?;
+        let mul = &self.nodes[mul_node].1;
+        if !mul.is("Mul") || mul.inputs.len() != 2 || mul.other_attributes || !mul.ints.is_empty() {
+            return None;
+        }
+        [(0, 1), (1, 0)].into_iter().find_map(|(c, s)| {
+            let cast_node = self.producer(&mul.inputs[c])?;
+            let cast = &self.nodes[cast_node].1;
+            let quantized = self.initializers.get(cast.inputs.first()?)?;
+            let scale = self.initializers.get(&mul.inputs[s])?;
+            let ok = cast.is("Cast")
+                && cast.inputs.len() == 1
+                && !cast.other_attributes
+                && cast.int("to") == Some(FLOAT as i64)
+                && self.used_once(&mul.inputs[c])
+                && quantized.data_type == INT8
+                && !quantized.dims.is_empty()
+                && scale.data_type == FLOAT;
+            ok.then_some(Dequantized {
+                cast: cast_node,
+                mul: mul_node,
+                quantized,
+                scale,
+            })
+        })
     }
 
     /// The model imports operator set `domain`.
