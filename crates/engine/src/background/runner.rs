@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use crate::pipeline::priority;
 use crate::pipeline::run::{Phase, Progress};
 use crate::profiles::registry::ProfileStatus;
 use crate::store::Store;
@@ -333,7 +334,8 @@ fn run_one(shared: &Shared, store: &Store, db: &std::path::Path, job: Job) {
         }
         emit(shared, &store, job.id, Some(p));
     };
-    let result = match job.kind {
+    // Searches of this process come first (see `priority`).
+    let result = priority::in_background(|| match job.kind {
         JobKind::Index => engine
             .index(job.repo.as_deref(), &cancel, false, &on_progress)
             .map(|r| r.interrupted),
@@ -345,7 +347,7 @@ fn run_one(shared: &Shared, store: &Store, db: &std::path::Path, job: Job) {
                 }
                 _ => Ok(run.interrupted),
             }),
-    };
+    });
     let (state, error) = match result {
         Ok(false) => (JobState::Completed, None),
         Ok(true) | Err(Error::Cancelled) | Err(Error::Interrupted) => {

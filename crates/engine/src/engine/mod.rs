@@ -431,7 +431,9 @@ impl Engine {
         Ok(embedder)
     }
 
-    /// Indexes one repository (by name) or all of them.
+    /// Indexes one repository (by name) or all of them, at the caller's CPU priority: the
+    /// background job runner calls this at background priority
+    /// ([`crate::pipeline::priority`]), a terminal's `ferret index` at normal priority.
     pub fn index(
         &self,
         repo: Option<&str>,

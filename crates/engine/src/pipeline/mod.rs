@@ -4,11 +4,12 @@
 //! the profile's model, [`source`] reads chunk texts back from their files (the store keeps
 //! only byte ranges), and [`run`] drives a whole index run over a repository (walk, diff
 //! against the store, chunk, write, embed, keep the vector index in step) with progress and
-//! cancellation.
+//! cancellation, at the background CPU priority of [`priority`].
 
 pub mod chunk;
 pub mod embed;
 pub(crate) mod ignore_rules;
+pub mod priority;
 pub mod run;
 pub mod source;
 pub(crate) mod tokens;

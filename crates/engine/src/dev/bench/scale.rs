@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use super::{count_lines, measure_latency, peak_rss_mib, quantile, rss_mib, Latency};
+use crate::pipeline::priority;
 use crate::pipeline::run::Phase;
 use crate::profiles::limits::dir_bytes;
 use crate::search::{SearchMode, SearchOptions};
@@ -168,13 +169,16 @@ pub fn bench_scale(
                 }
             }
         });
-        let report = engine.index(None, &cancel, false, &|progress| {
-            let now = match progress.phase {
-                Phase::Walking | Phase::Chunking => LEXICAL,
-                Phase::Embedding | Phase::Reembedding => EMBEDDING,
-                Phase::Saving | Phase::Done => FINISHED,
-            };
-            phase.store(now, Ordering::Relaxed);
+        // As the app's job runner indexes: at background priority.
+        let report = priority::in_background(|| {
+            engine.index(None, &cancel, false, &|progress| {
+                let now = match progress.phase {
+                    Phase::Walking | Phase::Chunking => LEXICAL,
+                    Phase::Embedding | Phase::Reembedding => EMBEDDING,
+                    Phase::Saving | Phase::Done => FINISHED,
+                };
+                phase.store(now, Ordering::Relaxed);
+            })
         });
         done.store(true, Ordering::SeqCst);
         report

@@ -14,7 +14,9 @@
 //!   carry the semantic side). The shipped tokenizer.json's fixed 128-token padding is
 //!   replaced by batch-longest padding;
 //! - **intra-op threads** are set by the caller (background indexing uses half the cores so
-//!   searches stay responsive, a first index every core: [`Embedder::set_threads`]);
+//!   searches stay responsive, a first index every core: [`Embedder::set_threads`]), and
+//!   ONNX Runtime's pool threads run at the CPU priority of the indexer that asked (low for
+//!   the job runner: [`crate::pipeline::priority`]);
 //! - the model's **lookup tables stay int8** in memory (`gather_first`), and an idle
 //!   second session is let go ([`Embedder::release_query_session`]);
 //! - a version that asks for it (the default) **multiplies in int8** (`int8_matmul`):
@@ -26,7 +28,7 @@
 //! nothing else: the yardstick `ferret bench` compares indexing throughput against.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, TryLockError};
 
 use fastembed::{
@@ -39,6 +41,7 @@ use ort::value::Tensor;
 use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
 
 use crate::models::{self, ModelSpec};
+use crate::pipeline::priority;
 use crate::{Error, Result};
 
 mod gather_first;
@@ -190,6 +193,8 @@ pub struct Embedder {
     opts: EmbedOptions,
     /// Intra-op threads of `model`'s session (see [`Embedder::set_threads`]).
     threads: AtomicUsize,
+    /// `model`'s session was built at background priority, so its pool threads run at it.
+    background: AtomicBool,
     /// Queries waiting for (or using) the model; document batches give way while non-zero.
     queries_waiting: AtomicUsize,
     /// When the model last embedded anything, so an idle process can let it go.
@@ -219,6 +224,7 @@ impl Embedder {
             spec,
             opts: opts.clone(),
             threads: AtomicUsize::new(opts.intra_threads()),
+            background: AtomicBool::new(priority::is_background()),
             queries_waiting: AtomicUsize::new(0),
             last_used: Mutex::new(std::time::Instant::now()),
             tokenizer,
@@ -227,7 +233,10 @@ impl Embedder {
         })
     }
 
-    /// The second session queries use while documents hold the first.
+    /// The second session queries use while documents hold the first. It runs on one
+    /// thread, the caller's: a query is a few tokens (3.4 ms on one thread, 3.0 on two, in
+    /// the bare runtime), and a second thread of its own would spin between queries on the
+    /// cores the indexer has (9% of a core, seen while searching every quarter second).
     fn query_session(&self) -> std::result::Result<Arc<Mutex<TextEmbedding>>, String> {
         if let Some(e) = self.query_model_error.get() {
             return Err(e.clone());
@@ -237,7 +246,11 @@ impl Embedder {
             return Ok(session.clone());
         }
         log::debug!("loading a second model session for queries");
-        match load_session(&self.model_dir, self.spec, &self.opts) {
+        let opts = EmbedOptions {
+            threads: 1,
+            ..self.opts.clone()
+        };
+        match load_session(&self.model_dir, self.spec, &opts) {
             Ok(session) => Ok(slot.insert(Arc::new(Mutex::new(session))).clone()),
             Err(e) => Err(self.query_model_error.get_or_init(|| e.to_string()).clone()),
         }
@@ -247,9 +260,17 @@ impl Embedder {
     /// second) if it has another count. ONNX Runtime fixes a session's threads when it is
     /// built, so the app, which indexes in the background on half the cores, switches to all
     /// of them for the first index of a repository the user just added, and back after.
+    ///
+    /// Its pool threads also keep the CPU priority of the thread that built the session, so
+    /// this rebuilds it when the caller's differs: the job runner's first index
+    /// ([`priority::in_background`]) on a session a search loaded at normal priority
+    /// rebuilds it once at background priority.
     pub fn set_threads(&self, threads: usize) -> Result<()> {
         let threads = threads.max(1);
-        if self.threads.load(Ordering::Acquire) == threads {
+        let background = priority::is_background();
+        if self.threads.load(Ordering::Acquire) == threads
+            && self.background.load(Ordering::Acquire) == background
+        {
             return Ok(());
         }
         let opts = EmbedOptions {
@@ -260,11 +281,19 @@ impl Embedder {
         let old = {
             let mut model = self.model.lock().unwrap_or_else(|p| p.into_inner());
             self.threads.store(threads, Ordering::Release);
+            self.background.store(background, Ordering::Release);
             std::mem::replace(&mut *model, session)
         };
         drop(old);
         release_free_memory();
-        log::debug!("document batches now run on {threads} thread(s)");
+        log::debug!(
+            "document batches now run on {threads} thread(s){}",
+            if background {
+                " at background priority"
+            } else {
+                ""
+            }
+        );
         Ok(())
     }
 
@@ -889,6 +918,63 @@ mod tests {
         let mean = cosines.iter().sum::<f32>() / cosines.len() as f32;
         assert!(min > 0.98 && mean > 0.99, "min {min}, mean {mean}");
         assert!(min < 0.99999, "the int8 version computes something else");
+    }
+
+    /// Threads of this process that a `priority::in_background` thread started and that
+    /// outlived it (ONNX Runtime's pool threads: a thread inherits its creator's name), with
+    /// their nice values.
+    #[cfg(target_os = "linux")]
+    fn pool_threads() -> std::collections::HashMap<String, i32> {
+        let mut found = std::collections::HashMap::new();
+        for task in std::fs::read_dir("/proc/self/task").unwrap().flatten() {
+            let path = task.path();
+            let (Ok(comm), Ok(stat)) = (
+                std::fs::read_to_string(path.join("comm")),
+                std::fs::read_to_string(path.join("stat")),
+            ) else {
+                continue; // ended meanwhile
+            };
+            // After the ")" closing the name: state, then fields 4.. of proc(5); nice is 19.
+            let nice = stat
+                .rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().nth(16))
+                .and_then(|n| n.parse().ok());
+            if let (true, Some(nice)) = (comm.trim_end() == "ferret-index", nice) {
+                found.insert(task.file_name().to_string_lossy().into_owned(), nice);
+            }
+        }
+        found
+    }
+
+    /// A session a search loaded at normal priority is rebuilt once when the job runner
+    /// indexes with it, so ONNX Runtime's pool threads run at background priority too; and
+    /// back when a terminal's index at normal priority uses it.
+    #[test]
+    fn sessions_follow_the_priority_of_the_indexer() {
+        let e = embedder();
+        assert!(!e.background.load(Ordering::Acquire));
+        #[cfg(target_os = "linux")]
+        let before = pool_threads();
+        priority::in_background(|| e.set_threads(2)).unwrap();
+        assert_eq!(e.threads(), 2);
+        assert!(e.background.load(Ordering::Acquire));
+        #[cfg(target_os = "linux")]
+        {
+            let pool: Vec<i32> = pool_threads()
+                .into_iter()
+                .filter(|(tid, _)| !before.contains_key(tid))
+                .map(|(_, nice)| nice)
+                .collect();
+            assert!(
+                pool.contains(&priority::BACKGROUND_NICE),
+                "a pool thread at background priority: {pool:?}"
+            );
+        }
+        let texts = vec!["fn main() {}".to_string(); 3];
+        let niced = priority::in_background(|| e.embed_documents(&texts)).unwrap();
+        e.set_threads(2).unwrap();
+        assert!(!e.background.load(Ordering::Acquire));
+        assert_eq!(e.embed_documents(&texts).unwrap(), niced, "same numbers");
     }
 
     #[test]
