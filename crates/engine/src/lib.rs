@@ -10,7 +10,8 @@
 //!   for the lexical index, `embed` turns chunks into vectors (the model's graph is edited
 //!   as it loads, `embed::onnx_graph`: lookup tables kept int8, `embed::gather_first`, and
 //!   matmuls in int8 for the default version, `embed::int8_matmul`), `source` reads a chunk's
-//!   text back from its file (checked against its hash), `run` drives a whole run.
+//!   text back from its file (checked against its hash), `run` drives a whole run, and
+//!   `priority` runs background indexing at low CPU priority so searches come first.
 //! - `store`: the profile's SQLite database, the source of truth (schema, repositories,
 //!   chunks as byte ranges with FTS5, embeddings at 4 bits, jobs). Private to the engine.
 //! - [`vectors`]: the vector index, built in memory from the stored embeddings.
@@ -27,7 +28,8 @@
 //! - [`ipc`]: the profile's socket, over which a warm process (the app, `ferret daemon`)
 //!   answers `ferret search`.
 //! - `dev` (feature `dev`): `ferret bench` and `ferret eval`.
-//! - [`about`]: the version, model and directories this build uses.
+//! - [`about`]: the version, model and directories this build uses; [`memory`]: how the
+//!   allocator is told to keep the footprint small.
 //! - [`error`]: one error type whose kinds the UI can act on; [`redact`]: logging that never
 //!   prints a token.
 
@@ -40,6 +42,7 @@ pub mod engine;
 pub mod error;
 pub mod ipc;
 pub mod links;
+pub mod memory;
 pub mod models;
 pub mod pipeline;
 pub mod profiles;

@@ -117,6 +117,7 @@ impl Engine {
     }
 
     pub fn open(opts: EngineOptions) -> Result<Self> {
+        crate::memory::limit_arenas();
         let root = match opts.data_root {
             Some(root) => root,
             None => profiles::data_root()?,
@@ -391,7 +392,7 @@ impl Engine {
             );
         }
         drop(released);
-        crate::pipeline::embed::release_free_memory();
+        crate::memory::release_free_memory();
         true
     }
 

@@ -40,6 +40,7 @@ use ort::session::{builder::GraphOptimizationLevel, Session};
 use ort::value::Tensor;
 use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
 
+use crate::memory::release_free_memory;
 use crate::models::{self, ModelSpec};
 use crate::pipeline::priority;
 use crate::{Error, Result};
@@ -562,21 +563,6 @@ fn load_session(
         .map_err(|e| Error::Model(format!("cannot load {}: {e}", files.display())));
     release_free_memory();
     session
-}
-
-/// Hands memory the allocator holds free back to the system. Building a session frees tens
-/// of MiB of temporaries (copies of the graph, constants being folded) that glibc would
-/// otherwise keep for the life of the process: a warm `ferret daemon` measured 123 MiB
-/// with this and the lean model, 200 MiB without either.
-///
-/// (ONNX Runtime's arena stays on: without it the activations of each batch went through
-/// glibc's heap, which fragmented and peaked higher, 364 MiB against 259 MiB indexing.)
-pub(crate) fn release_free_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only walks the allocator's own free lists.
-    unsafe {
-        libc::malloc_trim(0);
-    }
 }
 
 /// The same model and tokenizer on a bare ONNX Runtime session: tokenize, run, mean-pool,
