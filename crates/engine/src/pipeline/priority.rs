@@ -25,21 +25,14 @@
 //! the others of the same session, so the indexer yields to Ferret's own searches without
 //! losing ground to other programs.)
 
-use std::cell::Cell;
-
 /// The nice value of indexing threads: 10, what `nice` uses by default.
 pub const BACKGROUND_NICE: i32 = 10;
 
-thread_local! {
-    /// This thread already runs at background priority (it lowered itself, or was started by
-    /// a thread that had).
-    static IN_BACKGROUND: Cell<bool> = const { Cell::new(false) };
-}
-
 /// Runs `f` at background priority and returns what it returns: on a new thread that lowers
-/// its own priority first, or right here if this thread already runs at that priority.
+/// its own priority first, or right here if this thread already runs at that priority (or
+/// where threads have no priority of their own).
 pub fn in_background<T: Send>(f: impl FnOnce() -> T + Send) -> T {
-    if IN_BACKGROUND.with(Cell::get) {
+    if !cfg!(target_os = "linux") || is_background() {
         return f();
     }
     // Held here, not moved into the thread, so the work still runs if no thread can be had.
@@ -67,43 +60,41 @@ pub fn in_background<T: Send>(f: impl FnOnce() -> T + Send) -> T {
     })
 }
 
-/// Whether this thread is one [`in_background`] started (threads it starts in turn inherit
-/// the priority but not this mark).
+/// Whether this thread runs at background priority or lower: one [`in_background`]
+/// started, a thread such a thread started, or any thread of a process started with `nice`.
 pub fn is_background() -> bool {
-    IN_BACKGROUND.with(Cell::get)
+    thread_nice().is_some_and(|nice| nice >= BACKGROUND_NICE)
 }
 
-/// Marks this thread as a background one and lowers its CPU priority to
-/// [`BACKGROUND_NICE`] (never raises it: a thread already nicer stays so).
-fn lower_this_thread() {
-    IN_BACKGROUND.with(|flag| flag.set(true));
+/// The nice value of the calling thread; `None` where threads have none of their own.
+pub fn thread_nice() -> Option<i32> {
     #[cfg(target_os = "linux")]
-    {
-        // SAFETY: gettid, getpriority and setpriority take no pointers; on Linux
-        // PRIO_PROCESS with a thread id addresses that one thread.
-        unsafe {
-            let tid = libc::gettid() as libc::id_t;
-            *libc::__errno_location() = 0;
-            let now = libc::getpriority(libc::PRIO_PROCESS, tid);
-            let known = *libc::__errno_location() == 0;
-            if known
-                && now < BACKGROUND_NICE
-                && libc::setpriority(libc::PRIO_PROCESS, tid, BACKGROUND_NICE) != 0
-            {
-                log::debug!(
-                    "cannot lower the indexing thread's priority: {}",
-                    std::io::Error::last_os_error()
-                );
-            }
+    // SAFETY: gettid and getpriority take no pointers; on Linux PRIO_PROCESS with a thread
+    // id addresses that one thread. -1 is a valid nice value, so errno tells the error.
+    unsafe {
+        *libc::__errno_location() = 0;
+        let nice = libc::getpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t);
+        (*libc::__errno_location() == 0).then_some(nice)
+    }
+    #[cfg(not(target_os = "linux"))]
+    None
+}
+
+/// Lowers this thread's CPU priority to [`BACKGROUND_NICE`] (never raises it: a thread
+/// already nicer stays so).
+fn lower_this_thread() {
+    #[cfg(target_os = "linux")]
+    if thread_nice().is_some_and(|nice| nice < BACKGROUND_NICE) {
+        // SAFETY: as in `thread_nice`.
+        let tid = unsafe { libc::gettid() } as libc::id_t;
+        // SAFETY: setpriority takes no pointers.
+        if unsafe { libc::setpriority(libc::PRIO_PROCESS, tid, BACKGROUND_NICE) } != 0 {
+            log::debug!(
+                "cannot lower the indexing thread's priority: {}",
+                std::io::Error::last_os_error()
+            );
         }
     }
-}
-
-/// The nice value of the calling thread (Linux), for tests and diagnostics.
-#[cfg(target_os = "linux")]
-pub fn current_nice() -> i32 {
-    // SAFETY: as in `lower_this_thread`.
-    unsafe { libc::getpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t) }
 }
 
 #[cfg(all(test, target_os = "linux"))]
@@ -112,24 +103,23 @@ mod tests {
 
     #[test]
     fn work_runs_niced_and_the_caller_keeps_its_priority() {
-        let before = current_nice();
+        let nice = || thread_nice().unwrap();
+        let before = nice();
         let (inside, nested, child) = in_background(|| {
-            let inside = current_nice();
+            let inside = (nice(), is_background());
             // Already in the background: runs on this same thread.
-            let nested = in_background(|| (current_nice(), is_background()));
+            let nested = in_background(|| (nice(), is_background()));
             // Threads it starts inherit the priority (ONNX Runtime's pool, chunkers).
-            let child = std::thread::spawn(current_nice).join().unwrap();
+            let child = std::thread::spawn(move || (nice(), is_background()))
+                .join()
+                .unwrap();
             (inside, nested, child)
         });
-        assert_eq!(inside, BACKGROUND_NICE.max(before));
-        assert_eq!(nested, (inside, true));
+        assert_eq!(inside, (BACKGROUND_NICE.max(before), true));
+        assert_eq!(nested, inside);
         assert_eq!(child, inside);
-        assert_eq!(
-            current_nice(),
-            before,
-            "the caller's priority must not change"
-        );
-        assert!(!is_background());
+        assert_eq!(nice(), before, "the caller's priority must not change");
+        assert_eq!(is_background(), before >= BACKGROUND_NICE);
     }
 
     #[test]

@@ -937,6 +937,10 @@ mod tests {
     /// back when a terminal's index at normal priority uses it.
     #[test]
     fn sessions_follow_the_priority_of_the_indexer() {
+        if priority::is_background() {
+            eprintln!("skipped: the tests themselves run at background priority (nice)");
+            return;
+        }
         let e = embedder();
         assert!(!e.background.load(Ordering::Acquire));
         #[cfg(target_os = "linux")]
