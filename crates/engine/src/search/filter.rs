@@ -12,7 +12,49 @@ use crate::{Error, Result};
 /// The chunks the query's qualifiers allow, computed up front so both rankings can apply
 /// them before their top-k.
 pub(super) struct Filter {
-    pub(super) chunk_ids: HashSet<i64>,
+    pub(super) chunk_ids: ChunkSet,
+}
+
+/// A set of chunk ids kept as sorted, disjoint ranges. A file's chunks are written
+/// together, so its ids are nearly always one range: `lang:rust` over 706k chunks is ~15k
+/// ranges rather than a hash set of ~400k ids (which took 220 ms to build).
+#[derive(Debug, Default)]
+pub(super) struct ChunkSet {
+    ranges: Vec<(i64, i64)>,
+}
+
+impl ChunkSet {
+    /// Adds `lo..=hi`; call [`Self::finish`] after the last one.
+    fn push(&mut self, lo: i64, hi: i64) {
+        self.ranges.push((lo, hi));
+    }
+
+    /// Sorts the ranges and merges those that touch or overlap.
+    fn finish(&mut self) {
+        self.ranges.sort_unstable();
+        let mut merged: Vec<(i64, i64)> = Vec::with_capacity(self.ranges.len());
+        for &(lo, hi) in &self.ranges {
+            match merged.last_mut() {
+                Some(last) if lo <= last.1.saturating_add(1) => last.1 = last.1.max(hi),
+                _ => merged.push((lo, hi)),
+            }
+        }
+        self.ranges = merged;
+    }
+
+    pub(super) fn contains(&self, id: i64) -> bool {
+        let i = self.ranges.partition_point(|&(_, hi)| hi < id);
+        self.ranges.get(i).is_some_and(|&(lo, _)| lo <= id)
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
+        self.ranges.is_empty()
+    }
+
+    /// The lowest and highest id in the set.
+    pub(super) fn bounds(&self) -> Option<(i64, i64)> {
+        Some((self.ranges.first()?.0, self.ranges.last()?.1))
+    }
 }
 
 impl Filter {
@@ -88,16 +130,53 @@ impl Filter {
             }
             allowed_files.push(row.get::<_, i64>(0).map_err(|e| store.err(e))?);
         }
+        // Per file, its ids as one range when they are contiguous (the index on file_id
+        // answers min, max and count without touching the rows); else every id.
+        let mut span_of = conn
+            .prepare_cached("SELECT min(id), max(id), count(*) FROM chunks WHERE file_id = ?1")
+            .map_err(|e| store.err(e))?;
         let mut chunks_of = conn
             .prepare_cached("SELECT id FROM chunks WHERE file_id = ?1")
             .map_err(|e| store.err(e))?;
-        let mut chunk_ids = HashSet::new();
+        let mut chunk_ids = ChunkSet::default();
         for file_id in allowed_files {
+            let (lo, hi, n): (Option<i64>, Option<i64>, i64) = span_of
+                .query_row([file_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .map_err(|e| store.err(e))?;
+            let (Some(lo), Some(hi)) = (lo, hi) else {
+                continue;
+            };
+            if hi - lo + 1 == n {
+                chunk_ids.push(lo, hi);
+                continue;
+            }
             let mut rows = chunks_of.query([file_id]).map_err(|e| store.err(e))?;
             while let Some(row) = rows.next().map_err(|e| store.err(e))? {
-                chunk_ids.insert(row.get(0).map_err(|e| store.err(e))?);
+                let id = row.get(0).map_err(|e| store.err(e))?;
+                chunk_ids.push(id, id);
             }
         }
+        chunk_ids.finish();
         Ok(Some(Filter { chunk_ids }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunk_sets_merge_ranges_and_answer_membership() {
+        let mut set = ChunkSet::default();
+        for (lo, hi) in [(10, 12), (1, 3), (4, 4), (20, 20), (11, 15)] {
+            set.push(lo, hi);
+        }
+        set.finish();
+        assert_eq!(set.ranges, [(1, 4), (10, 15), (20, 20)]);
+        assert_eq!(set.bounds(), Some((1, 20)));
+        let members: Vec<i64> = (0..22).filter(|&id| set.contains(id)).collect();
+        assert_eq!(members, [1, 2, 3, 4, 10, 11, 12, 13, 14, 15, 20]);
+        let empty = ChunkSet::default();
+        assert!(empty.is_empty() && !empty.contains(0) && empty.bounds().is_none());
     }
 }

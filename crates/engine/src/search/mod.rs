@@ -10,6 +10,7 @@
 
 mod filter;
 pub mod fusion;
+mod lexical;
 pub(crate) mod query;
 mod snippet;
 
@@ -24,6 +25,7 @@ use crate::store::{ChunkRow, Store};
 use crate::vectors::{self, VectorIndex};
 use crate::{Error, Result};
 use filter::Filter;
+use lexical::lexical_ranking;
 use query::ParsedQuery;
 use snippet::{highlight_needles, make_snippet};
 
@@ -354,61 +356,6 @@ pub fn search(
     Ok(hits)
 }
 
-/// BM25 over the FTS5 table: symbol hits weigh most, then path, then body.
-fn lexical_ranking(
-    store: &Store,
-    q: &ParsedQuery,
-    filter: Option<&Filter>,
-    limit: usize,
-) -> Result<Vec<(i64, f64)>> {
-    let Some(expr) = query::fts_match_expression(q) else {
-        return Ok(Vec::new());
-    };
-    let conn = store.conn();
-    let mut out = Vec::new();
-    match filter {
-        None => {
-            let mut stmt = conn
-                .prepare_cached(
-                    "SELECT rowid, bm25(chunks_fts, 4.0, 2.0, 1.0) AS s FROM chunks_fts
-                     WHERE chunks_fts MATCH ?1 ORDER BY s LIMIT ?2",
-                )
-                .map_err(|e| store.err(e))?;
-            let rows = stmt
-                .query_map(rusqlite::params![expr, limit as i64], |r| {
-                    Ok((r.get(0)?, -r.get::<_, f64>(1)?))
-                })
-                .map_err(|e| store.err(e))?;
-            for row in rows {
-                out.push(row.map_err(|e| store.err(e))?);
-            }
-        }
-        Some(filter) => {
-            // Rank everything that matches, keep what the filter allows: the filter is
-            // applied before the top-k cut.
-            let mut stmt = conn
-                .prepare_cached(
-                    "SELECT rowid, bm25(chunks_fts, 4.0, 2.0, 1.0) AS s FROM chunks_fts
-                     WHERE chunks_fts MATCH ?1 ORDER BY s",
-                )
-                .map_err(|e| store.err(e))?;
-            let mut rows = stmt
-                .query(rusqlite::params![expr])
-                .map_err(|e| store.err(e))?;
-            while let Some(row) = rows.next().map_err(|e| store.err(e))? {
-                let id: i64 = row.get(0).map_err(|e| store.err(e))?;
-                if filter.chunk_ids.contains(&id) {
-                    out.push((id, -row.get::<_, f64>(1).map_err(|e| store.err(e))?));
-                    if out.len() >= limit {
-                        break;
-                    }
-                }
-            }
-        }
-    }
-    Ok(out)
-}
-
 /// Cosine over the vector index for the query's free text (qualifiers removed).
 fn semantic_ranking(
     vectors: Option<&VectorIndex>,
@@ -430,7 +377,7 @@ fn semantic_ranking(
     let hits = match filter {
         None => vectors.search(&query_vector, limit, None),
         Some(filter) => {
-            let allow = |key: u64| filter.chunk_ids.contains(&(key as i64));
+            let allow = |key: u64| filter.chunk_ids.contains(key as i64);
             vectors.search(&query_vector, limit, Some(&allow))
         }
     };

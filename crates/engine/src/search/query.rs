@@ -2,7 +2,7 @@
 //! qualifiers `repo:`, `lang:`/`language:`, `path:`/`file:` and `-path:`. Unknown `foo:bar`
 //! stays free text, since people search for `std::io` or `http://`.
 //!
-//! Also here: turning the free text into a safe FTS5 `MATCH` expression. Every token is
+//! Also here: turning the free text into safe FTS5 `MATCH` expressions ([`LexicalQuery`]). Every token is
 //! quoted, so nothing a user types can become FTS5 syntax (`NEAR`, `*`, column filters,
 //! parentheses), and natural-language questions drop their stop words and combine the rest
 //! with OR so BM25 can rank partial matches.
@@ -223,38 +223,73 @@ fn term_expression(term: &str) -> Option<String> {
     }
 }
 
-/// Builds the MATCH expression over the token text, or `None` when there is nothing to
-/// match (qualifiers only).
-pub fn fts_match_expression(q: &ParsedQuery) -> Option<String> {
-    let is_stop = |t: &String| is_stop_word(t);
-    let mut terms: Vec<&String> = q.terms.iter().filter(|t| !is_stop(t)).collect();
-    if terms.is_empty() {
-        // Only stop words: search them rather than nothing.
-        terms = q.terms.iter().collect();
+/// The free text as FTS5 clauses: every quoted phrase (all required) and one expression per
+/// distinct free word, stop words dropped. The lexical ranking combines the words with OR
+/// (the usual expression), with AND, or takes a subset of them (see `search::lexical`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LexicalQuery {
+    phrases: Vec<String>,
+    terms: Vec<String>,
+}
+
+impl LexicalQuery {
+    /// `None` when there is nothing to match (qualifiers only).
+    pub fn new(q: &ParsedQuery) -> Option<Self> {
+        let is_stop = |t: &String| is_stop_word(t);
+        let mut words: Vec<&String> = q.terms.iter().filter(|t| !is_stop(t)).collect();
+        if words.is_empty() {
+            // Only stop words: search them rather than nothing.
+            words = q.terms.iter().collect();
+        }
+        let mut seen = std::collections::HashSet::new();
+        let terms: Vec<String> = words
+            .into_iter()
+            .filter_map(|t| term_expression(t))
+            .filter(|e| seen.insert(e.clone()))
+            .collect();
+        let phrases: Vec<String> = q
+            .phrases
+            .iter()
+            .filter_map(|p| {
+                let tokens: Vec<String> = crate::pipeline::tokens::words(p)
+                    .flat_map(split_identifier)
+                    .collect();
+                (!tokens.is_empty()).then(|| quote(&tokens.join(" ")))
+            })
+            .collect();
+        (!phrases.is_empty() || !terms.is_empty()).then_some(LexicalQuery { phrases, terms })
     }
-    let mut seen = std::collections::HashSet::new();
-    let term_exprs: Vec<String> = terms
-        .into_iter()
-        .filter_map(|t| term_expression(t))
-        .filter(|e| seen.insert(e.clone()))
-        .collect();
-    let phrase_exprs: Vec<String> = q
-        .phrases
-        .iter()
-        .filter_map(|p| {
-            let tokens: Vec<String> = crate::pipeline::tokens::words(p)
-                .flat_map(split_identifier)
-                .collect();
-            (!tokens.is_empty()).then(|| quote(&tokens.join(" ")))
-        })
-        .collect();
-    let mut clauses = phrase_exprs;
-    match term_exprs.len() {
-        0 => {}
-        1 => clauses.extend(term_exprs),
-        _ => clauses.push(format!("({})", term_exprs.join(" OR "))),
+
+    /// The free words' expressions, one each.
+    pub fn terms(&self) -> &[String] {
+        &self.terms
     }
-    (!clauses.is_empty()).then(|| clauses.join(" AND "))
+
+    /// Every phrase and at least one of `terms` (expressions from [`Self::terms`]).
+    pub fn any_of(&self, terms: &[&String]) -> String {
+        let mut clauses = self.phrases.clone();
+        match terms {
+            [] => {}
+            [one] => clauses.push((*one).clone()),
+            _ => {
+                let alternatives: Vec<&str> = terms.iter().map(|t| t.as_str()).collect();
+                clauses.push(format!("({})", alternatives.join(" OR ")));
+            }
+        }
+        clauses.join(" AND ")
+    }
+
+    /// Every phrase and at least one free word: the usual expression.
+    pub fn any(&self) -> String {
+        self.any_of(&self.terms.iter().collect::<Vec<_>>())
+    }
+
+    /// Every phrase and every free word.
+    pub fn all(&self) -> String {
+        let mut clauses = self.phrases.clone();
+        clauses.extend(self.terms.iter().cloned());
+        clauses.join(" AND ")
+    }
 }
 
 /// `path:` and `-path:` filters over repo-relative, `/`-separated paths. A value without
@@ -358,7 +393,7 @@ mod tests {
     }
 
     fn fts(query: &str) -> Option<String> {
-        fts_match_expression(&parse_query(query).unwrap())
+        LexicalQuery::new(&parse_query(query).unwrap()).map(|l| l.any())
     }
 
     #[test]
