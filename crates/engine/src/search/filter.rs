@@ -112,8 +112,9 @@ impl Filter {
             .prepare_cached("SELECT id, repo_id, language, path FROM files")
             .map_err(|e| store.err(e))?;
         let mut rows = files.query([]).map_err(|e| store.err(e))?;
-        let mut allowed_files = Vec::new();
+        let (mut allowed_files, mut all_files) = (Vec::new(), 0);
         while let Some(row) = rows.next().map_err(|e| store.err(e))? {
+            all_files += 1;
             let repo_id: i64 = row.get(1).map_err(|e| store.err(e))?;
             if !repo_ids.is_empty() && !repo_ids.contains(&repo_id) {
                 continue;
@@ -129,6 +130,11 @@ impl Filter {
                 }
             }
             allowed_files.push(row.get::<_, i64>(0).map_err(|e| store.err(e))?);
+        }
+        if allowed_files.len() == all_files {
+            // `lang:rust` in a Rust-only index: nothing is excluded, and listing every
+            // chunk would cost more than the search (0.45 s over 100k files).
+            return Ok(None);
         }
         // Per file, its ids as one range when they are contiguous (the index on file_id
         // answers min, max and count without touching the rows); else every id.

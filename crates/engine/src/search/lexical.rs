@@ -388,5 +388,9 @@ mod tests {
             assert_eq!(ids[0], 35, "{budget}: the row with both words");
         }
         assert!(rank(&store, "path:a.rs alone", 100, 1000).is_empty());
+        // A qualifier that excludes nothing is no filter.
+        let q = parse_query("lang:rust common").unwrap();
+        assert!(Filter::new(&store, &q).unwrap().is_none());
+        assert_eq!(rank(&store, "lang:rust common", 100, 1000).len(), 40);
     }
 }
