@@ -4,9 +4,10 @@
 //! that had matches) and quoted phrases required verbatim. Each hit carries a snippet with
 //! highlights ([`snippet`]).
 //!
-//! The flow of one search: parse the query ([`crate::search::query`]) → filter → lexical ranking
-//! (FTS5) and semantic ranking (the exact vector scan), each a top-k of chunks → group chunks into
-//! definitions (the windows of one long function are one candidate) → fuse → snippets.
+//! The flow of one search: parse the query ([`crate::search::query`]) → filter → lexical
+//! ranking (FTS5, with a bounded amount of work per query: [`lexical`]) and semantic ranking
+//! (the exact vector scan), each a top-k of chunks → group chunks into definitions (the
+//! windows of one long function are one candidate) → fuse → snippets.
 
 mod filter;
 pub mod fusion;

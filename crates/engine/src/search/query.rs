@@ -2,10 +2,10 @@
 //! qualifiers `repo:`, `lang:`/`language:`, `path:`/`file:` and `-path:`. Unknown `foo:bar`
 //! stays free text, since people search for `std::io` or `http://`.
 //!
-//! Also here: turning the free text into safe FTS5 `MATCH` expressions ([`LexicalQuery`]). Every token is
-//! quoted, so nothing a user types can become FTS5 syntax (`NEAR`, `*`, column filters,
-//! parentheses), and natural-language questions drop their stop words and combine the rest
-//! with OR so BM25 can rank partial matches.
+//! Also here: turning the free text into safe FTS5 `MATCH` expressions ([`LexicalQuery`]).
+//! Every token is quoted, so nothing a user types can become FTS5 syntax (`NEAR`, `*`,
+//! column filters, parentheses), and natural-language questions drop their stop words and
+//! combine the rest with OR so BM25 can rank partial matches.
 
 use globset::{GlobBuilder, GlobMatcher};
 
