@@ -208,44 +208,40 @@ impl<'a> Scanner<'a> {
     }
 
     /// The best `limit` allowed rows of a query known to be narrow, ranked in SQL as they
-    /// always were (ties keep SQLite's order).
+    /// always were (ties keep SQLite's order). With a filter, every match in its id range is
+    /// ranked and the allowed kept, so the filter applies before the top-k cut.
     fn exact(&self, expr: &str, limit: usize) -> Result<Vec<(i64, f64)>> {
         let store = self.store;
-        let conn = store.conn();
-        let mut out = Vec::new();
-        let mut keep = |row: &rusqlite::Row<'_>| -> rusqlite::Result<bool> {
-            let id: i64 = row.get(0)?;
-            if self.allows(id) {
-                out.push((id, -row.get::<_, f64>(1)?));
-            }
-            Ok(out.len() < limit)
-        };
-        let mut stmt;
-        let mut rows = if self.filter.is_none() {
-            stmt = conn
-                .prepare_cached(&format!(
-                    "SELECT rowid, {SCORE} AS s FROM chunks_fts
-                     WHERE chunks_fts MATCH ?1 ORDER BY s LIMIT ?2"
-                ))
-                .map_err(|e| store.err(e))?;
-            stmt.query(rusqlite::params![expr, limit as i64])
+        let mut stmt = store
+            .conn()
+            .prepare_cached(&format!(
+                "SELECT rowid, {SCORE} AS s FROM chunks_fts
+                 WHERE chunks_fts MATCH ?1 AND rowid BETWEEN ?2 AND ?3 ORDER BY s LIMIT ?4"
+            ))
+            .map_err(|e| store.err(e))?;
+        let sql_limit = if self.filter.is_none() {
+            limit as i64
         } else {
-            // The filter applies before the top-k cut: rank every match, keep the allowed.
-            stmt = conn
-                .prepare_cached(&format!(
-                    "SELECT rowid, {SCORE} AS s FROM chunks_fts
-                     WHERE chunks_fts MATCH ?1 AND rowid BETWEEN ?2 AND ?3 ORDER BY s"
-                ))
-                .map_err(|e| store.err(e))?;
-            stmt.query(rusqlite::params![expr, self.rowids.0, self.rowids.1])
-        }
-        .map_err(|e| store.err(e))?;
-        while let Some(row) = rows.next().map_err(|e| store.err(e))? {
-            if !keep(row).map_err(|e| store.err(e))? {
+            -1
+        };
+        let mut rows = stmt
+            .query(rusqlite::params![
+                expr,
+                self.rowids.0,
+                self.rowids.1,
+                sql_limit
+            ])
+            .map_err(|e| store.err(e))?;
+        let mut out = Vec::new();
+        while out.len() < limit {
+            let Some(row) = rows.next().map_err(|e| store.err(e))? else {
                 break;
+            };
+            let id: i64 = row.get(0).map_err(|e| store.err(e))?;
+            if self.allows(id) {
+                out.push((id, -row.get::<_, f64>(1).map_err(|e| store.err(e))?));
             }
         }
-        drop(rows);
         Ok(out)
     }
 
