@@ -184,6 +184,7 @@ pub fn typescript() -> String {
     use crate::profiles::registry::{ProfileKind, ProfileStatus};
     use crate::remote::git::GitStage;
     use crate::remote::github::{GitHubRepo, GitHubRepoChoice, GitHubUser};
+    use crate::search::rank::Signal;
     use crate::search::{Highlight, SearchHit, SearchMode};
     declare!(
         ErrorKind,
@@ -212,6 +213,7 @@ pub fn typescript() -> String {
         DeepLinkConfirmEvent,
         ErrorEvent,
         Highlight,
+        Signal,
         SearchHit,
         SearchMode,
         FileContext,

@@ -217,6 +217,23 @@ export type ErrorEvent = { message: string, };
 export type Highlight = { line: number, start: number, end: number, };
 
 /**
+ * One reason a hit moved: shown by `ferret search --explain`, the MCP tool and the app.
+ */
+export type Signal = { 
+/**
+ * Which signal: `definition`, `path`, `prior`, `coherence`, `diversity`.
+ */
+signal: string, 
+/**
+ * What it saw, in words (`defines HTTPAdapter`, `test file`).
+ */
+detail: string, 
+/**
+ * How much it changed the score (added, or the difference a factor made).
+ */
+change: number, };
+
+/**
  * One result, as the CLI prints it and the UI shows it.
  */
 export type SearchHit = { repo: string, 
@@ -233,7 +250,9 @@ snippet: string,
  */
 snippet_start_line: number, highlights: Array<Highlight>, 
 /**
- * The fused score in hybrid mode (0..=1, see [`fusion`]); BM25 or cosine in single modes.
+ * The score after the ranking stage ([`rank`]): the fused score in hybrid mode (see
+ * [`fusion`]), the min-max normalised BM25 or cosine in single modes, moved by the
+ * signals in `signals`.
  */
 score: number, 
 /**
@@ -249,7 +268,12 @@ semantic_rank: number | null, chunk_id: number,
  * is empty rather than showing lines that are no longer what was matched. (Absent from
  * the answers of an older `ferret daemon`: false.)
  */
-stale: boolean, };
+stale: boolean, 
+/**
+ * What the ranking stage saw that moved this hit (`ferret search --explain`). Absent
+ * from the answers of an older `ferret daemon`: empty.
+ */
+signals: Array<Signal>, };
 
 export type SearchMode = "hybrid" | "lexical" | "semantic";
 

@@ -16,11 +16,11 @@
 //! hybrid R@10 0.63 → 0.78 and MRR@10 0.41 → 0.55 there, close to the 0.81 ceiling of
 //! "the answer is in either top 10".
 //!
-//! Two guarantees sit on top, because a ranking that is usually right must not be buried
-//! by a mix that is usually right too ([`protect`]):
-//! - the semantic top hit, when it leads the next one by a clear cosine margin, is in the
-//!   top 3;
-//! - a lexical hit whose symbol is exactly an identifier the query names is first.
+//! One guarantee sits on top, because a ranking that is usually right must not be buried
+//! by a mix that is usually right too ([`protect`]): the semantic top hit, when it leads
+//! the next one by a clear cosine margin, is in the top 3. (An exact identifier used to be
+//! moved first here too; the ranking stage's definition evidence, [`super::rank`], does that
+//! job now for definitions found by either ranking or looked up by name.)
 
 use crate::pipeline::tokens;
 
@@ -130,17 +130,13 @@ pub fn fuse(
         .collect()
 }
 
-/// Applies the two guarantees to `order` (candidates, best first): a clear semantic winner
-/// is moved up to the top 3, then `exact_identifier` (a lexical hit whose symbol the query
-/// names) is moved to the front.
-pub fn protect(order: &mut Vec<usize>, semantic: &Ranking, exact_identifier: Option<usize>) {
+/// Applies the guarantee to `order` (candidates, best first): a clear semantic winner is
+/// moved up to the top 3.
+pub fn protect(order: &mut Vec<usize>, semantic: &Ranking) {
     if let [(winner, first), (_, second), ..] = semantic {
         if first - second >= CLEAR_SEMANTIC_MARGIN {
             promote(order, *winner, SEMANTIC_WINNER_FLOOR);
         }
-    }
-    if let Some(c) = exact_identifier {
-        promote(order, c, 0);
     }
 }
 
@@ -154,35 +150,6 @@ fn promote(order: &mut Vec<usize>, candidate: usize, at: usize) {
         }
         None => order.insert(at.min(order.len()), candidate),
     }
-}
-
-/// Whether a query word looks like an identifier rather than English: `parseArgs`,
-/// `parse_args`, `HTTPServer`, `Command.Execute`, `std::io` (and its parts). Such words are
-/// what the exact-identifier guarantee looks for in symbols.
-pub fn identifier_parts(word: &str) -> Vec<String> {
-    word.split(|c: char| !(c.is_alphanumeric() || c == '_'))
-        .filter(|part| looks_like_identifier(part))
-        .map(str::to_lowercase)
-        .collect()
-}
-
-/// Whether `symbol`'s own name (its last part: `execute` in `Command::execute`) is one of
-/// the identifiers the query `named` (lowercase, from [`identifier_parts`]).
-pub fn names_symbol(named: &[String], symbol: &str) -> bool {
-    symbol
-        .rsplit(|c: char| !(c.is_alphanumeric() || c == '_'))
-        .find(|p| !p.is_empty())
-        .is_some_and(|last| named.contains(&last.to_lowercase()))
-}
-
-fn looks_like_identifier(part: &str) -> bool {
-    let bytes = part.as_bytes();
-    let inner_underscore = part.trim_matches('_').contains('_');
-    let camel = bytes
-        .windows(2)
-        .any(|w| w[0].is_ascii_lowercase() && w[1].is_ascii_uppercase());
-    let pascal = bytes.first().is_some_and(u8::is_ascii_uppercase) && camel;
-    inner_underscore || camel || pascal
 }
 
 #[cfg(test)]
@@ -234,7 +201,7 @@ mod tests {
         for weight in [0.0, 0.3, MAX_LEXICAL_WEIGHT] {
             let scores = fuse(&lexical, &semantic, weight, 15);
             let mut o = order(&scores);
-            protect(&mut o, &semantic, None);
+            protect(&mut o, &semantic);
             let rank = o.iter().position(|&c| c == 10).unwrap();
             assert!(rank <= 2, "weight {weight}: rank {rank} in {o:?}");
         }
@@ -243,22 +210,8 @@ mod tests {
         let scores = fuse(&lexical, &close, MAX_LEXICAL_WEIGHT, 15);
         let mut o = order(&scores);
         let before = o.clone();
-        protect(&mut o, &close, None);
+        protect(&mut o, &close);
         assert_eq!(o, before);
-    }
-
-    /// The other half: an exact identifier match stays first, even when meaning prefers
-    /// something else.
-    #[test]
-    fn an_exact_identifier_match_stays_first() {
-        let lexical = vec![(0, 12.0), (1, 11.5), (2, 3.0)];
-        let semantic = vec![(3, 0.70), (2, 0.69), (0, 0.30)];
-        let scores = fuse(&lexical, &semantic, lexical_weight(0.4), 4);
-        let mut o = order(&scores);
-        protect(&mut o, &semantic, Some(1));
-        assert_eq!(o[0], 1, "{o:?}");
-        // The semantic winner has no clear margin here, so it is not forced up.
-        assert!(o.contains(&3));
     }
 
     #[test]
@@ -269,23 +222,5 @@ mod tests {
         let semantic = vec![(1, 0.9), (0, 0.1)];
         let scores = fuse(&[], &semantic, MAX_LEXICAL_WEIGHT, 2);
         assert_eq!(order(&scores), [1, 0]);
-    }
-
-    #[test]
-    fn identifier_words() {
-        assert_eq!(identifier_parts("parseArgs"), ["parseargs"]);
-        assert_eq!(
-            identifier_parts("Command.SetHelpTemplate"),
-            ["sethelptemplate"]
-        );
-        assert_eq!(identifier_parts("std::io_error"), ["io_error"]);
-        assert!(identifier_parts("hidden").is_empty());
-        assert!(identifier_parts("HTTP").is_empty());
-        assert!(identifier_parts("__init__").is_empty());
-        let named = identifier_parts("where is SetHelpTemplate used");
-        assert!(names_symbol(&named, "Command.SetHelpTemplate"));
-        assert!(names_symbol(&named, "SetHelpTemplate"));
-        assert!(!names_symbol(&named, "SetHelpTemplate.inner"));
-        assert!(!names_symbol(&named, "Template"));
     }
 }

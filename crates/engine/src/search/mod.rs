@@ -13,6 +13,7 @@ mod filter;
 pub mod fusion;
 mod lexical;
 pub(crate) mod query;
+pub mod rank;
 mod snippet;
 
 use std::collections::HashMap;
@@ -28,12 +29,15 @@ use crate::{Error, Result};
 use filter::Filter;
 use lexical::lexical_ranking;
 use query::ParsedQuery;
+use rank::{Candidate, RankQuery, Signal, Weights};
 use snippet::{highlight_needles, make_snippet};
 
 /// Candidates taken from each ranking before fusion.
 const CANDIDATES: usize = 100;
 /// Lines of context a snippet shows.
 const SNIPPET_LINES: usize = 10;
+/// Chunks whose symbol column holds a queried name, read to find its definitions.
+const DEFINITION_LOOKUP_ROWS: usize = 200;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -100,7 +104,9 @@ pub struct SearchHit {
     /// The file line number of the snippet's first line.
     pub snippet_start_line: u32,
     pub highlights: Vec<Highlight>,
-    /// The fused score in hybrid mode (0..=1, see [`fusion`]); BM25 or cosine in single modes.
+    /// The score after the ranking stage ([`rank`]): the fused score in hybrid mode (see
+    /// [`fusion`]), the min-max normalised BM25 or cosine in single modes, moved by the
+    /// signals in `signals`.
     pub score: f64,
     /// 1-based rank in the lexical ranking, when it found this chunk.
     pub lexical_rank: Option<u32>,
@@ -112,6 +118,10 @@ pub struct SearchHit {
     /// the answers of an older `ferret daemon`: false.)
     #[serde(default)]
     pub stale: bool,
+    /// What the ranking stage saw that moved this hit (`ferret search --explain`). Absent
+    /// from the answers of an older `ferret daemon`: empty.
+    #[serde(default)]
+    pub signals: Vec<Signal>,
 }
 
 /// Chunk texts read from their files during one search, each at most once.
@@ -145,11 +155,24 @@ fn group_key(row: &ChunkRow) -> GroupKey<'_> {
     }
 }
 
-/// A definition in the candidate lists: its rank and best chunk in each ranking.
+/// A definition in the candidate lists: its rank and best chunk in each ranking, or the
+/// chunk the ranking stage looked up by name when neither ranking found it.
 #[derive(Default)]
 struct Group {
     lexical: Option<(u32, f64, i64)>,
     semantic: Option<(u32, f64, i64)>,
+    looked_up: Option<i64>,
+}
+
+impl Group {
+    /// The chunk shown for this definition: the one of the ranking that found it higher.
+    fn shown_chunk(&self) -> Option<i64> {
+        match (self.lexical, self.semantic) {
+            (Some((lr, _, lid)), Some((sr, _, sid))) => Some(if lr <= sr { lid } else { sid }),
+            (Some((_, _, id)), None) | (None, Some((_, _, id))) => Some(id),
+            (None, None) => self.looked_up,
+        }
+    }
 }
 
 /// What a search needs besides the query.
@@ -205,8 +228,37 @@ pub fn search(
         })?,
     };
 
+    // Definitions of the names a query uses, whether or not either ranking found them (a
+    // symbol's definition can share few words with its name's uses, and a cosine scan
+    // has no reason to prefer it).
+    let shape = rank::query_shape(&parsed.text);
+    let weights = Weights::current();
+    let looked_up: Vec<i64> = if shape.names.is_empty() || !parsed.phrases.is_empty() {
+        Vec::new()
+    } else {
+        // The joined form of each name is one token of the symbol column.
+        let tokens: Vec<String> = shape
+            .names
+            .iter()
+            .filter_map(|n| {
+                let tokens = crate::pipeline::tokens::index_tokens(rank::last_part(n));
+                tokens.rsplit(' ').next().map(str::to_string)
+            })
+            .collect();
+        ctx.store
+            .chunks_with_symbol_token(&tokens, DEFINITION_LOOKUP_ROWS)?
+            .into_iter()
+            .filter(|id| filter.as_ref().is_none_or(|f| f.chunk_ids.contains(*id)))
+            .collect()
+    };
+
     // Fetch the candidates once: grouping and phrase checks need their rows.
-    let mut ids: Vec<i64> = lexical.iter().chain(&semantic).map(|(id, _)| *id).collect();
+    let mut ids: Vec<i64> = lexical
+        .iter()
+        .chain(&semantic)
+        .map(|(id, _)| *id)
+        .chain(looked_up.iter().copied())
+        .collect();
     ids.sort_unstable();
     ids.dedup();
     let rows: HashMap<i64, ChunkRow> = ctx
@@ -261,6 +313,33 @@ pub fn search(
         }
     }
     let [lexical_list, semantic_list] = lists;
+    // Looked-up definitions join as candidates of their own (score 0 before the stage):
+    // only real definitions of a name, those in a file named after it first.
+    let mut definitions: Vec<&ChunkRow> = looked_up
+        .iter()
+        .filter_map(|id| rows.get(id))
+        .filter(|row| {
+            row.symbol
+                .as_deref()
+                .is_some_and(|s| rank::defines(s, &shape.names).is_some())
+        })
+        .collect();
+    definitions.sort_by_key(|row| {
+        let named = shape.names.iter().any(|n| {
+            let stem = row.path.rsplit('/').next().unwrap_or("").split('.').next();
+            stem.is_some_and(|stem| stem.eq_ignore_ascii_case(rank::last_part(n)))
+        });
+        (!named, row.path.len(), row.id)
+    });
+    for row in definitions.into_iter().take(weights.lookups) {
+        if let std::collections::hash_map::Entry::Vacant(slot) = index_of.entry(group_key(row)) {
+            slot.insert(groups.len());
+            groups.push(Group {
+                looked_up: Some(row.id),
+                ..Group::default()
+            });
+        }
+    }
 
     let scores: Vec<f64> = match opts.mode {
         SearchMode::Hybrid => {
@@ -285,50 +364,54 @@ pub fn search(
             fusion::fuse(
                 &lexical_list,
                 &semantic_list,
-                fusion::lexical_weight(coverage),
+                weights.lexical_weight(shape.kind, fusion::lexical_weight(coverage)),
                 groups.len(),
             )
         }
-        // A single mode: its own scores (BM25 or cosine), already in order.
-        _ => groups
-            .iter()
-            .map(|g| g.lexical.or(g.semantic).map_or(f64::MIN, |(_, s, _)| s))
-            .collect(),
+        // A single mode: its own scores (BM25 or cosine), min-max normalised like the
+        // fused ones so the ranking stage's boosts mean the same in every mode.
+        SearchMode::Lexical => fusion::fuse(&lexical_list, &[], 1.0, groups.len()),
+        SearchMode::Semantic => fusion::fuse(&[], &semantic_list, 0.0, groups.len()),
     };
-    let mut order: Vec<usize> = (0..groups.len()).collect();
-    order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
-    if opts.mode == SearchMode::Hybrid {
-        let named: Vec<String> = parsed
-            .terms
-            .iter()
-            .flat_map(|t| fusion::identifier_parts(t))
-            .collect();
-        let exact = lexical_list.iter().take(10).find_map(|&(g, _)| {
-            let row = rows.get(&groups[g].lexical?.2)?;
-            fusion::names_symbol(&named, row.symbol.as_deref()?).then_some(g)
-        });
-        fusion::protect(&mut order, &semantic_list, exact);
+
+    // The ranking stage: what code looks like (definitions, paths, files).
+    let candidates: Vec<Candidate<'_>> = groups
+        .iter()
+        .zip(&scores)
+        .map(|(group, &score)| {
+            let row = group.shown_chunk().and_then(|id| rows.get(&id));
+            Candidate {
+                repo: row.map_or("", |r| r.repo.as_str()),
+                path: row.map_or("", |r| r.path.as_str()),
+                symbol: row.and_then(|r| r.symbol.as_deref()),
+                score,
+            }
+        })
+        .collect();
+    let rank_query = RankQuery {
+        shape: &shape,
+        path_filtered: !parsed.paths.is_empty(),
+    };
+    let ranked = rank::rerank(&rank_query, &candidates, weights);
+    let mut order: Vec<usize> = ranked.iter().map(|r| r.candidate).collect();
+    let mut outcome: Vec<(f64, Vec<Signal>)> = vec![(0.0, Vec::new()); groups.len()];
+    for r in ranked {
+        outcome[r.candidate] = (r.score, r.signals);
+    }
+    if opts.mode == SearchMode::Hybrid && weights.semantic_guarantee {
+        fusion::protect(&mut order, &semantic_list);
     }
 
     let needles = highlight_needles(&parsed);
     let mut hits = Vec::with_capacity(opts.limit);
     for g in order.into_iter().take(opts.limit) {
         let group = &groups[g];
-        // Show the chunk of the ranking that found the definition higher.
-        let id = match (group.lexical, group.semantic) {
-            (Some((lr, _, lid)), Some((sr, _, sid))) => {
-                if lr <= sr {
-                    lid
-                } else {
-                    sid
-                }
-            }
-            (Some((_, _, id)), None) | (None, Some((_, _, id))) => id,
-            (None, None) => continue,
+        let Some(id) = group.shown_chunk() else {
+            continue;
         };
         let Some(row) = rows.get(&id) else { continue };
-        let (score, lexical_rank, semantic_rank) = (
-            scores[g],
+        let (score, signals) = std::mem::take(&mut outcome[g]);
+        let (lexical_rank, semantic_rank) = (
             group.lexical.map(|(r, _, _)| r),
             group.semantic.map(|(r, _, _)| r),
         );
@@ -352,6 +435,7 @@ pub fn search(
             semantic_rank,
             chunk_id: id,
             stale,
+            signals,
         });
     }
     Ok(hits)

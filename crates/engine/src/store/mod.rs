@@ -291,6 +291,26 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
+    /// Ids of chunks whose symbol column holds one of `tokens` (index tokens: lowercase,
+    /// `[a-z0-9_]`, an identifier's joined form such as `httpadapter`; see
+    /// [`crate::pipeline::tokens`]), at most `limit`. The ranking stage reads these to find
+    /// the definition of a name neither ranking retrieved.
+    pub fn chunks_with_symbol_token(&self, tokens: &[String], limit: usize) -> Result<Vec<i64>> {
+        let quoted: Vec<String> = tokens
+            .iter()
+            .filter(|t| !t.is_empty() && t.chars().all(|c| c.is_alphanumeric() || c == '_'))
+            .map(|t| format!("\"{t}\""))
+            .collect();
+        if quoted.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.query_all(
+            "SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ?1 LIMIT ?2",
+            params![format!("symbol : ({})", quoted.join(" OR ")), limit as i64],
+            |r| r.get(0),
+        )
+    }
+
     /// Chunks by id, with the repository and file they belong to.
     pub fn chunks_by_ids(&self, ids: &[i64]) -> Result<Vec<ChunkRow>> {
         if ids.is_empty() {

@@ -1,0 +1,429 @@
+//! The ranking stage: after retrieval and fusion, before the top k, candidates are
+//! re-scored with what code looks like. The retrievers only know words and meaning; this
+//! stage knows that a definition is the answer to its own name, that a file named after
+//! the question is probably about it, that tests and docs mention everything, and that ten
+//! results from one file waste nine slots. MinishLab/semble's published ablation puts this
+//! kind of stage at about +0.16 NDCG@10 on its benchmark, from structure alone.
+//!
+//! One function per signal, each moving a candidate's score and saying so ([`Signal`], shown
+//! by `ferret search --explain`):
+//! 1. [`file_coherence`]: a file with several strong candidates lifts its best one;
+//! 2. [`definition_evidence`]: a chunk that defines a name the query uses gains (strongly
+//!    for a bare symbol query, half as much for a name inside a question). Definitions
+//!    neither ranking retrieved are looked up by name beforehand and join as candidates;
+//! 3. [`path_evidence`]: query words that name the file or its folder;
+//! 4. [`path_prior`]: tests, examples, docs, benches, vendored, generated, compat, stubs
+//!    and re-export barrels are multiplied down unless the query asks for them;
+//! 5. [`diversify`]: a file's second and later results decay, so the page covers files.
+//!
+//! Scores are on the fused scale (0..=1, best candidate near 1); boosts are fractions of
+//! the best candidate's score, so they mean the same whatever the scale. The weights were
+//! chosen on the dev repositories of the peer benchmark (`tests/eval/semble`), never on its
+//! check repositories; `FERRET_RANK_WEIGHTS` overrides them for that tuning.
+
+mod paths;
+mod shape;
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use serde::{Deserialize, Serialize};
+
+pub use paths::PathPrior;
+use paths::{matching_keywords, path_priors, path_words};
+pub use shape::{last_part, query_shape, QueryKind, QueryShape};
+
+/// One reason a hit moved: shown by `ferret search --explain`, the MCP tool and the app.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Signal {
+    /// Which signal: `definition`, `path`, `prior`, `coherence`, `diversity`.
+    pub signal: String,
+    /// What it saw, in words (`defines HTTPAdapter`, `test file`).
+    pub detail: String,
+    /// How much it changed the score (added, or the difference a factor made).
+    pub change: f64,
+}
+
+/// The stage's weights. Defaults chosen on the peer benchmark's dev repositories.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Weights {
+    /// A definition of a symbol query's name gains this times the best score.
+    pub definition: f64,
+    /// Extra factor when the defining file is also named after the symbol.
+    pub definition_file_match: f64,
+    /// Definition boost for names inside a question, as a share of `definition`.
+    pub embedded_definition: f64,
+    /// Path evidence gains this times the best score times the share of keywords matched.
+    pub path: f64,
+    /// A file's best candidate gains this times the best score times the file's share of
+    /// the largest per-file total.
+    pub coherence: f64,
+    /// Factor of a test, example, doc, compat or vendored file.
+    pub strong_prior: f64,
+    /// Factor of a re-export barrel, bench or generated file.
+    pub moderate_prior: f64,
+    /// Factor of a type stub.
+    pub mild_prior: f64,
+    /// Each earlier result from the same file multiplies a candidate by this.
+    pub diversity: f64,
+    /// Definitions looked up by name that neither ranking found, at most.
+    pub lookups: usize,
+    /// Keep fusion's guarantee that a clear semantic winner stays in the top 3 (hybrid).
+    pub semantic_guarantee: bool,
+    /// Fusion per query kind: the lexical weight of a bare symbol query is at least this
+    /// (a name is matched by its letters; the model only paraphrases it)…
+    pub symbol_lexical: f64,
+    /// …and the coverage-based lexical weight of a question is multiplied by this.
+    pub question_lexical: f64,
+}
+
+impl Default for Weights {
+    fn default() -> Self {
+        Weights {
+            definition: 3.0,
+            definition_file_match: 1.5,
+            embedded_definition: 0.5,
+            path: 1.0,
+            coherence: 0.3,
+            strong_prior: 0.3,
+            moderate_prior: 0.5,
+            mild_prior: 0.7,
+            diversity: 0.3,
+            lookups: 10,
+            semantic_guarantee: true,
+            symbol_lexical: 0.0,
+            question_lexical: 1.0,
+        }
+    }
+}
+
+impl Weights {
+    /// The weights in force: the defaults, with any `name=value` pairs of
+    /// `FERRET_RANK_WEIGHTS` (comma-separated) applied. For tuning on the dev repositories.
+    pub fn current() -> &'static Weights {
+        static WEIGHTS: OnceLock<Weights> = OnceLock::new();
+        WEIGHTS.get_or_init(|| {
+            let mut w = Weights::default();
+            if let Ok(spec) = std::env::var("FERRET_RANK_WEIGHTS") {
+                w.apply(&spec);
+            }
+            w
+        })
+    }
+
+    /// The lexical list's weight in fusion for a query of `kind` whose coverage-based
+    /// weight (see [`crate::search::fusion::lexical_weight`]) is `by_coverage`.
+    pub fn lexical_weight(&self, kind: QueryKind, by_coverage: f64) -> f64 {
+        match kind {
+            QueryKind::Symbol => by_coverage.max(self.symbol_lexical),
+            QueryKind::Mixed | QueryKind::Natural => (by_coverage * self.question_lexical).min(1.0),
+        }
+    }
+
+    /// Applies `name=value,...`; unknown names and unparsable values are ignored with a
+    /// warning in the log (a tuning hook, not a user setting).
+    pub fn apply(&mut self, spec: &str) {
+        for pair in spec.split(',').filter(|p| !p.trim().is_empty()) {
+            let Some((name, value)) = pair.split_once('=') else {
+                log::warn!("FERRET_RANK_WEIGHTS: {pair:?} is not name=value");
+                continue;
+            };
+            let Ok(v) = value.trim().parse::<f64>() else {
+                log::warn!("FERRET_RANK_WEIGHTS: {value:?} is not a number");
+                continue;
+            };
+            match name.trim() {
+                "definition" => self.definition = v,
+                "definition_file_match" => self.definition_file_match = v,
+                "embedded_definition" => self.embedded_definition = v,
+                "path" => self.path = v,
+                "coherence" => self.coherence = v,
+                "strong_prior" => self.strong_prior = v,
+                "moderate_prior" => self.moderate_prior = v,
+                "mild_prior" => self.mild_prior = v,
+                "diversity" => self.diversity = v,
+                "lookups" => self.lookups = v.max(0.0) as usize,
+                "semantic_guarantee" => self.semantic_guarantee = v != 0.0,
+                "symbol_lexical" => self.symbol_lexical = v,
+                "question_lexical" => self.question_lexical = v,
+                other => log::warn!("FERRET_RANK_WEIGHTS: unknown weight {other:?}"),
+            }
+        }
+    }
+}
+
+/// A candidate as the stage sees it: where it is, what it defines, its fused score.
+#[derive(Debug, Clone)]
+pub struct Candidate<'a> {
+    /// Repository and path: two files are the same only when both match.
+    pub repo: &'a str,
+    pub path: &'a str,
+    pub symbol: Option<&'a str>,
+    pub score: f64,
+}
+
+/// What the stage decided for one candidate.
+#[derive(Debug, Clone)]
+pub struct Ranked {
+    /// Index into the candidates given.
+    pub candidate: usize,
+    pub score: f64,
+    pub signals: Vec<Signal>,
+}
+
+/// What the query leaves the stage to decide: its shape, and whether a `path:` filter
+/// already chose the files (then path priors stay out of the way).
+pub struct RankQuery<'a> {
+    pub shape: &'a QueryShape,
+    pub path_filtered: bool,
+}
+
+/// Re-scores `candidates` and returns them best first (all of them; the caller takes the
+/// top k).
+pub fn rerank(query: &RankQuery<'_>, candidates: &[Candidate<'_>], w: &Weights) -> Vec<Ranked> {
+    let mut ranked: Vec<Ranked> = candidates
+        .iter()
+        .enumerate()
+        .map(|(i, c)| Ranked {
+            candidate: i,
+            score: c.score,
+            signals: Vec::new(),
+        })
+        .collect();
+    let best = candidates.iter().map(|c| c.score).fold(0.0_f64, f64::max);
+    // A list where nothing scored (only looked-up definitions) still needs a unit.
+    let unit = if best > 0.0 { best } else { 1.0 };
+
+    file_coherence(&mut ranked, candidates, unit * w.coherence);
+    definition_evidence(&mut ranked, candidates, query.shape, unit, w);
+    if query.shape.kind != QueryKind::Symbol {
+        path_evidence(
+            &mut ranked,
+            candidates,
+            &query.shape.keywords,
+            unit * w.path,
+        );
+    }
+    if !query.path_filtered {
+        path_prior(&mut ranked, candidates, &query.shape.keywords, w);
+    }
+    diversify(&mut ranked, candidates, w.diversity);
+    ranked
+}
+
+fn add(r: &mut Ranked, signal: &str, detail: String, change: f64) {
+    if change != 0.0 {
+        r.score += change;
+        r.signals.push(Signal {
+            signal: signal.to_string(),
+            detail,
+            change,
+        });
+    }
+}
+
+fn scale(r: &mut Ranked, signal: &str, detail: String, factor: f64) {
+    let change = r.score * factor - r.score;
+    if change != 0.0 {
+        r.score *= factor;
+        r.signals.push(Signal {
+            signal: signal.to_string(),
+            detail,
+            change,
+        });
+    }
+}
+
+/// A file with several strong candidates is likely the file the question is about: its
+/// best candidate gains `boost` times the file's total over the largest file total.
+pub fn file_coherence(ranked: &mut [Ranked], candidates: &[Candidate<'_>], boost: f64) {
+    if boost <= 0.0 {
+        return;
+    }
+    let mut files: HashMap<(&str, &str), (f64, usize)> = HashMap::new();
+    for (i, c) in candidates.iter().enumerate() {
+        let entry = files.entry((c.repo, c.path)).or_insert((0.0, i));
+        entry.0 += c.score.max(0.0);
+        if c.score > candidates[entry.1].score {
+            entry.1 = i;
+        }
+    }
+    let largest = files.values().map(|(sum, _)| *sum).fold(0.0_f64, f64::max);
+    if largest <= 0.0 {
+        return;
+    }
+    for (sum, best) in files.values() {
+        let others = files.len() > 1;
+        if others && *sum > 0.0 {
+            add(
+                &mut ranked[*best],
+                "coherence",
+                format!(
+                    "{:.0}% of the strongest file's total",
+                    100.0 * sum / largest
+                ),
+                boost * sum / largest,
+            );
+        }
+    }
+}
+
+/// Whether `symbol` (a chunk's, e.g. `Command.execute`, `Sinatra::Base`) defines one of
+/// `names`: its own name (last part) equals a name, or its qualified form ends with a
+/// qualified name. Returns the matched name.
+pub fn defines<'n>(symbol: &str, names: &'n [String]) -> Option<&'n str> {
+    let own = shape::last_part(symbol);
+    let qualified = shape::normalise_qualified(symbol);
+    names
+        .iter()
+        .find(|name| {
+            if name.contains('.') {
+                qualified == **name || qualified.ends_with(&format!(".{name}"))
+            } else {
+                own == name.as_str()
+            }
+        })
+        .map(String::as_str)
+}
+
+/// A chunk that defines a name the query uses outranks chunks that use it: a fraction of
+/// the best score is added (half as much for a name inside a question), and more when the
+/// file is named after it too (`HTTPAdapter` in `adapters.py`).
+pub fn definition_evidence(
+    ranked: &mut [Ranked],
+    candidates: &[Candidate<'_>],
+    shape: &QueryShape,
+    unit: f64,
+    w: &Weights,
+) {
+    let strength = match shape.kind {
+        QueryKind::Symbol => w.definition,
+        QueryKind::Mixed => w.definition * w.embedded_definition,
+        QueryKind::Natural => return,
+    };
+    for (r, c) in ranked.iter_mut().zip(candidates) {
+        let Some(name) = c.symbol.and_then(|s| defines(s, &shape.names)) else {
+            continue;
+        };
+        let file_named = file_named_after(c.path, shape::last_part(name));
+        let factor = if file_named {
+            w.definition_file_match
+        } else {
+            1.0
+        };
+        let detail = if file_named {
+            format!("defines {name}, in a file named after it")
+        } else {
+            format!("defines {name}")
+        };
+        add(r, "definition", detail, unit * strength * factor);
+    }
+}
+
+/// Whether the file's own name (not its folder's) is `name`, its plural, or a prefix of it
+/// of four letters or more: `HTTPAdapter` in `adapters.py`? No; in `http_adapter.py`, yes;
+/// `StateManager` in `state.ts`, yes.
+fn file_named_after(path: &str, name: &str) -> bool {
+    let own = name.to_lowercase().replace('_', "");
+    let file = path.rsplit('/').next().unwrap_or(path);
+    let stem = file
+        .split('.')
+        .next()
+        .unwrap_or(file)
+        .to_lowercase()
+        .replace(['_', '-'], "");
+    stem == own
+        || stem.strip_suffix('s') == Some(own.as_str())
+        || stem.len() >= 4 && own.starts_with(&stem)
+}
+
+/// Query words that name the file or its parent folder: a fraction of the best score times
+/// the share of the query's keywords matched.
+pub fn path_evidence(
+    ranked: &mut [Ranked],
+    candidates: &[Candidate<'_>],
+    keywords: &[String],
+    boost: f64,
+) {
+    if keywords.is_empty() || boost <= 0.0 {
+        return;
+    }
+    let mut cache: HashMap<&str, usize> = HashMap::new();
+    for (r, c) in ranked.iter_mut().zip(candidates) {
+        let matched = *cache
+            .entry(c.path)
+            .or_insert_with(|| matching_keywords(keywords, &path_words(c.path)));
+        if matched > 0 {
+            let share = matched as f64 / keywords.len() as f64;
+            add(
+                r,
+                "path",
+                format!(
+                    "{matched} of {} query words name the file or folder",
+                    keywords.len()
+                ),
+                boost * share,
+            );
+        }
+    }
+}
+
+/// Tests, examples, docs, benches, vendored, generated, compat, stubs and barrels are
+/// multiplied down, unless the query's keywords ask for that kind of file.
+pub fn path_prior(
+    ranked: &mut [Ranked],
+    candidates: &[Candidate<'_>],
+    keywords: &[String],
+    w: &Weights,
+) {
+    for (r, c) in ranked.iter_mut().zip(candidates) {
+        for prior in path_priors(c.path, c.symbol.is_some()) {
+            if prior.asked_for(keywords) {
+                continue;
+            }
+            let factor = match prior {
+                PathPrior::Test
+                | PathPrior::Example
+                | PathPrior::Doc
+                | PathPrior::Compat
+                | PathPrior::Vendored => w.strong_prior,
+                PathPrior::Barrel | PathPrior::Bench | PathPrior::Generated => w.moderate_prior,
+                PathPrior::TypeStub => w.mild_prior,
+            };
+            scale(r, "prior", prior.as_str().to_string(), factor);
+        }
+    }
+}
+
+/// Sorts best first, then lets a file's second and later results decay by `decay` per
+/// earlier result of the same file (greedily, in score order), and sorts again.
+pub fn diversify(ranked: &mut [Ranked], candidates: &[Candidate<'_>], decay: f64) {
+    let by_score = |a: &Ranked, b: &Ranked| {
+        b.score
+            .total_cmp(&a.score)
+            .then(a.candidate.cmp(&b.candidate))
+    };
+    ranked.sort_by(by_score);
+    if decay < 1.0 {
+        let mut seen: HashMap<(&str, &str), i32> = HashMap::new();
+        for r in ranked.iter_mut() {
+            let c = &candidates[r.candidate];
+            let earlier = seen.entry((c.repo, c.path)).or_insert(0);
+            if *earlier > 0 {
+                let n = *earlier;
+                scale(
+                    r,
+                    "diversity",
+                    format!("{} earlier result(s) from this file", n),
+                    decay.powi(n),
+                );
+            }
+            *earlier += 1;
+        }
+        ranked.sort_by(by_score);
+    }
+}
+
+#[cfg(test)]
+mod tests;

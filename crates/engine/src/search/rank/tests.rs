@@ -1,0 +1,168 @@
+use super::*;
+
+fn cand<'a>(path: &'a str, symbol: Option<&'a str>, score: f64) -> Candidate<'a> {
+    Candidate {
+        repo: "r",
+        path,
+        symbol,
+        score,
+    }
+}
+
+fn order(query: &str, candidates: &[Candidate<'_>]) -> Vec<usize> {
+    order_with(query, false, candidates)
+}
+
+fn order_with(query: &str, path_filtered: bool, candidates: &[Candidate<'_>]) -> Vec<usize> {
+    let shape = query_shape(query);
+    let q = RankQuery {
+        shape: &shape,
+        path_filtered,
+    };
+    rerank(&q, candidates, &Weights::default())
+        .into_iter()
+        .map(|r| r.candidate)
+        .collect()
+}
+
+#[test]
+fn a_test_file_loses_to_its_source_file_for_a_plain_question() {
+    let candidates = [
+        cand("tests/test_sessions.py", Some("test_session_expiry"), 0.9),
+        cand(
+            "src/flask/sessions.py",
+            Some("SecureCookieSessionInterface"),
+            0.7,
+        ),
+    ];
+    assert_eq!(order("how do sessions expire", &candidates)[0], 1);
+}
+
+#[test]
+fn test_parser_still_finds_tests() {
+    let candidates = [
+        cand("tests/test_parser.py", Some("test_parse_nested"), 0.9),
+        cand("src/parser.py", Some("Parser"), 0.7),
+    ];
+    assert_eq!(order("test parser nested", &candidates)[0], 0);
+    // A path: filter already chose the files: priors stay out of the way.
+    assert_eq!(order_with("parse nested", true, &candidates)[0], 0);
+}
+
+#[test]
+fn a_definition_beats_a_use() {
+    let candidates = [
+        cand("src/requests/sessions.py", Some("Session.send"), 0.95),
+        cand("src/requests/api.py", Some("request"), 0.9),
+        cand("src/requests/adapters.py", Some("HTTPAdapter"), 0.4),
+    ];
+    assert_eq!(order("HTTPAdapter", &candidates)[0], 2);
+    // Inside a question the name still counts.
+    assert_eq!(order("how does HTTPAdapter send", &candidates)[0], 2);
+    // A word that only looks like a name in a plain question does not.
+    assert_eq!(order("how is a request sent", &candidates)[0], 0);
+}
+
+#[test]
+fn qualified_names_match_qualified_symbols() {
+    let names = vec!["Base".to_string(), "Sinatra.Base".to_string()];
+    assert_eq!(defines("Sinatra::Base", &names), Some("Base"));
+    assert_eq!(defines("Base", &names), Some("Base"));
+    assert_eq!(defines("Sinatra::Base.call", &names), None);
+    assert_eq!(defines("BaseHelper", &names), None);
+    let qualified = vec!["Sinatra.Base".to_string()];
+    assert_eq!(defines("Sinatra::Base", &qualified), Some("Sinatra.Base"));
+    assert_eq!(defines("Other::Base", &qualified), None);
+}
+
+#[test]
+fn query_words_that_name_the_file_lift_it() {
+    let candidates = [
+        cand("src/flask/app.py", Some("Flask.handle"), 0.8),
+        cand("src/flask/sessions.py", Some("SessionInterface"), 0.6),
+    ];
+    assert_eq!(order("session management", &candidates)[0], 1);
+}
+
+#[test]
+fn ten_results_are_not_one_file() {
+    let mut candidates: Vec<Candidate<'_>> = (0..6)
+        .map(|i| cand("src/big.rs", None, 1.0 - i as f64 * 0.01))
+        .collect();
+    candidates.push(cand("src/other.rs", None, 0.6));
+    let o = order("some question here", &candidates);
+    let other = o.iter().position(|&c| c == 6).unwrap();
+    assert!(other <= 1, "{o:?}");
+}
+
+#[test]
+fn a_file_with_several_strong_chunks_lifts_its_best() {
+    let candidates = [
+        cand("src/a.rs", Some("one"), 0.80),
+        cand("src/b.rs", Some("two"), 0.82),
+        cand("src/a.rs", Some("three"), 0.79),
+        cand("src/a.rs", Some("four"), 0.78),
+    ];
+    let shape = query_shape("some question");
+    let q = RankQuery {
+        shape: &shape,
+        path_filtered: false,
+    };
+    let w = Weights {
+        diversity: 1.0,
+        ..Weights::default()
+    };
+    let ranked = rerank(&q, &candidates, &w);
+    assert_eq!(ranked[0].candidate, 0);
+    assert!(ranked[0].signals.iter().any(|s| s.signal == "coherence"));
+}
+
+#[test]
+fn signals_explain_every_move() {
+    let candidates = [
+        cand("tests/test_adapters.py", Some("HTTPAdapterTest"), 0.9),
+        cand("src/requests/adapters.py", Some("HTTPAdapter"), 0.4),
+    ];
+    let shape = query_shape("HTTPAdapter");
+    let q = RankQuery {
+        shape: &shape,
+        path_filtered: false,
+    };
+    let ranked = rerank(&q, &candidates, &Weights::default());
+    let first = &ranked[0];
+    assert_eq!(first.candidate, 1);
+    let def = first
+        .signals
+        .iter()
+        .find(|s| s.signal == "definition")
+        .expect("definition signal");
+    assert!(def.detail.contains("HTTPAdapter") && def.change > 0.0);
+    let test = ranked.iter().find(|r| r.candidate == 0).unwrap();
+    assert!(test
+        .signals
+        .iter()
+        .any(|s| s.signal == "prior" && s.detail == "test file" && s.change < 0.0));
+}
+
+#[test]
+fn weights_can_be_overridden_for_tuning() {
+    let mut w = Weights::default();
+    w.apply("definition=2.5, diversity=0.7,lookups=3,bogus=1,path=x");
+    assert_eq!(w.definition, 2.5);
+    assert_eq!(w.diversity, 0.7);
+    assert_eq!(w.lookups, 3);
+    assert_eq!(w.path, Weights::default().path);
+}
+
+#[test]
+fn a_file_named_after_the_symbol_is_its_own_name_not_its_folder() {
+    assert!(file_named_after("lib/rails/application.rb", "Application"));
+    assert!(!file_named_after(
+        "lib/rails/application/configuration.rb",
+        "Application"
+    ));
+    assert!(file_named_after("src/http_adapter.py", "HTTPAdapter"));
+    assert!(file_named_after("src/state.ts", "StateManager"));
+    assert!(file_named_after("src/routers.go", "Router"));
+    assert!(!file_named_after("src/adapters.py", "HTTPAdapter"));
+}
