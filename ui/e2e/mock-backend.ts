@@ -198,7 +198,7 @@ function hitFor(d: Doc, terms: string[], rank: number, mode: string): SearchHit 
   return {
     repo: d.repo, path: d.path, start_line: d.start, end_line: d.end, language: file.language, symbol: d.symbol, kind: d.kind,
     snippet: lines.join("\n"), snippet_start_line: d.start, highlights, score: 0.033 - rank * 0.002,
-    lexical_rank: lexical, semantic_rank: semantic, chunk_id: d.id, stale: false,
+    lexical_rank: lexical, semantic_rank: semantic, chunk_id: d.id, stale: false, signals: [],
   };
 }
 

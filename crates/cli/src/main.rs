@@ -96,6 +96,10 @@ enum Command {
         /// Print one JSON array.
         #[arg(long)]
         json: bool,
+        /// Under each hit, list what the ranking stage saw that moved it (definitions,
+        /// path words, tests and docs, same-file results). JSON output always has them.
+        #[arg(long)]
+        explain: bool,
         /// Search in this process even when the app or `ferret daemon` serves the profile
         /// (by default they answer over the profile's socket, without loading anything).
         #[arg(long)]
@@ -289,6 +293,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             limit,
             mode,
             json,
+            explain,
             in_process,
         } => {
             let opts = SearchOptions {
@@ -299,7 +304,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             if *json {
                 println!("{}", serde_json::to_string_pretty(&hits)?);
             } else {
-                progress::print_hits(&hits);
+                progress::print_hits(&hits, *explain);
             }
             Ok(())
         }

@@ -132,7 +132,7 @@ pub fn print_report(r: &IndexReport) {
     );
 }
 
-pub fn print_hits(hits: &[SearchHit]) {
+pub fn print_hits(hits: &[SearchHit], explain: bool) {
     if hits.is_empty() {
         println!("no results (try other words, `--mode semantic`, or check `ferret stats`)");
         return;
@@ -163,6 +163,17 @@ pub fn print_hits(hits: &[SearchHit]) {
             hit.language,
             hit.score,
         );
+        if explain {
+            if hit.signals.is_empty() {
+                println!("{dim}        why: retrieval order only{reset}");
+            }
+            for signal in &hit.signals {
+                println!(
+                    "{dim}        why: {:<10} {:+.4}  {}{reset}",
+                    signal.signal, signal.change, signal.detail
+                );
+            }
+        }
         if hit.stale {
             println!("{dim}        changed since it was indexed (`ferret index` shows the new text){reset}\n");
             continue;

@@ -4,7 +4,7 @@ import { bestHitIndex, foundBy, groupByFile, navigate, targetLine, visualOrder }
 export function hit(over: Partial<SearchHit>): SearchHit {
   return {
     repo: "r", path: "a.rs", start_line: 1, end_line: 2, language: "rust", symbol: null, kind: "function",
-    snippet: "fn a() {}", snippet_start_line: 1, highlights: [], score: 0.5, lexical_rank: 1, semantic_rank: null, chunk_id: 1, stale: false,
+    snippet: "fn a() {}", snippet_start_line: 1, highlights: [], score: 0.5, lexical_rank: 1, semantic_rank: null, chunk_id: 1, stale: false, signals: [],
     ...over,
   };
 }
@@ -66,6 +66,12 @@ describe("found by", () => {
   it("names the ranking(s)", () => {
     expect(foundBy(hit({ lexical_rank: 2, semantic_rank: 7 })).label).toBe("both");
     expect(foundBy(hit({ lexical_rank: null, semantic_rank: 1 })).label).toBe("semantic");
+    expect(foundBy(hit({ lexical_rank: null, semantic_rank: null })).label).toBe("definition");
+    const why = foundBy(
+      hit({ signals: [{ signal: "prior", detail: "test file", change: -0.25 }, { signal: "definition", detail: "defines Parser", change: 1.5 }] }),
+    ).title;
+    expect(why).toContain("why: test file (-0.250)");
+    expect(why).toContain("why: defines Parser (+1.500)");
     expect(foundBy(hit({})).title).toContain("lexical #1");
   });
 });

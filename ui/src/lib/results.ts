@@ -82,12 +82,24 @@ export function navigate(selected: number, count: number, key: NavKey): number {
   }
 }
 
-/** Which ranking(s) found a hit, for the badge. */
+/**
+ * Which ranking(s) found a hit, for the badge, and why it ranks where it does (the ranking
+ * stage's signals) for its tooltip. A hit neither ranking found is a definition the
+ * ranking stage looked up by the name the query uses.
+ */
 export function foundBy(hit: SearchHit): { label: string; title: string } {
   const parts: string[] = [];
   if (hit.lexical_rank != null) parts.push(`lexical #${hit.lexical_rank}`);
   if (hit.semantic_rank != null) parts.push(`semantic #${hit.semantic_rank}`);
+  if (parts.length === 0) parts.push("definition of a name in the query");
   const label =
-    hit.lexical_rank != null && hit.semantic_rank != null ? "both" : hit.lexical_rank != null ? "lexical" : hit.semantic_rank != null ? "semantic" : "";
-  return { label, title: parts.join(", ") + ` · score ${hit.score.toFixed(4)}` };
+    hit.lexical_rank != null && hit.semantic_rank != null
+      ? "both"
+      : hit.lexical_rank != null
+        ? "lexical"
+        : hit.semantic_rank != null
+          ? "semantic"
+          : "definition";
+  const why = (hit.signals ?? []).map((s) => `\nwhy: ${s.detail} (${s.change >= 0 ? "+" : ""}${s.change.toFixed(3)})`);
+  return { label, title: parts.join(", ") + ` · score ${hit.score.toFixed(4)}` + why.join("") };
 }

@@ -62,9 +62,16 @@ pub fn hits(query: &str, mode: SearchMode, hits: &[SearchHit], notes: &[String])
                 Some(symbol) => format!("{} {symbol}", hit.kind),
                 None => hit.kind.clone(),
             };
+            // The ranking stage's reasons, in a few words each (what moved the hit).
+            let why = if hit.signals.is_empty() {
+                String::new()
+            } else {
+                let reasons: Vec<&str> = hit.signals.iter().map(|s| s.detail.as_str()).collect();
+                format!("; why: {}", reasons.join(", "))
+            };
             let _ = writeln!(
                 out,
-                "L{}-{} {what} [{:.2}, {found_by}]",
+                "L{}-{} {what} [{:.2}, {found_by}{why}]",
                 hit.start_line, hit.end_line, hit.score
             );
             if hit.stale {
@@ -250,6 +257,7 @@ mod tests {
             semantic_rank: Some(2),
             chunk_id: 1,
             stale: false,
+            signals: Vec::new(),
         }
     }
 
