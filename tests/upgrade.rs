@@ -355,3 +355,36 @@ fn an_export_with_settings_from_a_newer_ferret_is_refused() {
     assert!(profiles.get("restored").is_err());
     assert!(!data.join("user_data/restored").exists());
 }
+
+/// "Always allow" link grants were repository names in earlier releases: a data directory
+/// of one opens with each name that still has a repository turned into its id, the others
+/// dropped, and the names no longer written.
+#[test]
+fn name_keyed_link_grants_of_an_earlier_release_become_ids() {
+    let (_tmp, data) = copy_data_dir(FIXTURES[3].0);
+    let config = data.join("user_data/default/config.json");
+    let mut written: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&config).expect("config")).expect("json");
+    assert_eq!(
+        written["link_open_repos"],
+        serde_json::json!([]),
+        "the fixture's field"
+    );
+    written["link_open_repos"] = serde_json::json!(["ferret-upgrade-src", "removed-long-ago"]);
+    std::fs::write(&config, written.to_string()).expect("write config");
+
+    let engine = open(&data).expect("open");
+    let grants = engine.link_grants().expect("grants");
+    assert_eq!(grants.len(), 1, "{grants:?}");
+    assert_eq!(grants[0].repo, "ferret-upgrade-src");
+    assert!(engine
+        .link_open_allowed("ferret-upgrade-src")
+        .expect("allowed"));
+    let saved: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&config).expect("config")).expect("json");
+    assert_eq!(
+        saved["link_open_repo_ids"],
+        serde_json::json!([grants[0].repo_id])
+    );
+    assert!(saved.get("link_open_repos").is_none(), "{saved}");
+}

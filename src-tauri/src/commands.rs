@@ -13,6 +13,7 @@ use ferret_engine::links::editor::{self};
 use ferret_engine::profiles::archive::{ExportReport, ImportReport};
 use ferret_engine::profiles::manager::{DeleteReport, LoginOutcome};
 use ferret_engine::profiles::secrets::Secret;
+use ferret_engine::profiles::security::{SecurityReset, SecuritySettings};
 use ferret_engine::remote::github::GitHubRepoChoice;
 use ferret_engine::{ErrorKind, ErrorReport};
 use ferret_engine::{
@@ -335,7 +336,9 @@ pub async fn file_context(
 pub fn open_file(app: &AppHandle, shell: &Shell, repo: &str, path: &str, line: u32) -> Res<()> {
     let engine = shell.engine(app)?;
     let file = engine.resolve_file(repo, path).map_err(err)?;
-    let config = engine.config();
+    // Read now: the command may have been reset (Settings, `ferret profile set`) since the
+    // engine opened, and a reset command must never run again.
+    let config = engine.current_config().map_err(err)?;
     editor::open(config.editor, config.editor_command.as_deref(), &file, line).map_err(err)
 }
 
@@ -400,6 +403,32 @@ pub async fn settings_set(app: AppHandle, settings: Settings) -> Res<()> {
                 .map_err(|e| shell_failure(&format!("cannot change \"start at login\": {e}")))?;
         }
         Ok(())
+    })
+    .await
+}
+
+/// The current profile's security-relevant settings (Settings' Security section).
+#[tauri::command]
+pub async fn security_get(app: AppHandle) -> Res<SecuritySettings> {
+    blocking(app, |_, shell| {
+        shell.profiles.security(&shell.current_id()?).map_err(err)
+    })
+    .await
+}
+
+/// Takes one security setting of the current profile back to its default (a Revoke or
+/// Reset button); background work restarts with the new settings.
+#[tauri::command]
+pub async fn security_reset(app: AppHandle, reset: SecurityReset) -> Res<SecuritySettings> {
+    blocking(app, move |app, shell| {
+        let id = shell.current_id()?;
+        if !reset.restarts_engine() {
+            return shell.profiles.reset_security(&id, reset).map_err(err);
+        }
+        shell.deactivate();
+        let settings = shell.profiles.reset_security(&id, reset).map_err(err);
+        shell.activate(app, &id)?;
+        settings
     })
     .await
 }

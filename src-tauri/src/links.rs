@@ -137,8 +137,9 @@ pub fn follow(app: &AppHandle, url: &str, consent: bool, always_allow: bool) -> 
     let allowed = |repo: &str| {
         shell
             .profiles
-            .config(&target)
-            .is_ok_and(|c| c.link_open_repos.iter().any(|r| r == repo))
+            .engine(&target)
+            .and_then(|engine| engine.link_open_allowed(repo))
+            .unwrap_or(false)
     };
     let must_ask = target != current || opens_in.as_deref().is_some_and(|r| !allowed(r));
     if must_ask && !consent {
@@ -170,14 +171,11 @@ pub fn follow(app: &AppHandle, url: &str, consent: bool, always_allow: bool) -> 
         shell.activate(app, &target)?;
     }
     if let (true, Some(repo)) = (always_allow, &opens_in) {
-        let mut config = shell.profiles.config(&target).map_err(ErrorReport::from)?;
-        if !config.link_open_repos.contains(repo) {
-            config.link_open_repos.push(repo.clone());
-            shell
-                .profiles
-                .set_config(&target, &config)
-                .map_err(ErrorReport::from)?;
-        }
+        shell
+            .profiles
+            .engine(&target)
+            .and_then(|engine| engine.allow_link_open(repo))
+            .map_err(ErrorReport::from)?;
     }
     match &link {
         DeepLink::Search { profile, .. } => {

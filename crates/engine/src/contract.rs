@@ -174,7 +174,7 @@ pub fn typescript() -> String {
     }
     use crate::about::About;
     use crate::background::Overall;
-    use crate::engine::{FileContext, ModelInfo, ModelStatus, ModelSwitch, RepoInfo};
+    use crate::engine::{FileContext, LinkGrant, ModelInfo, ModelStatus, ModelSwitch, RepoInfo};
     use crate::error::{ErrorKind, ErrorReport};
     use crate::links::agents::{AgentClient, AgentConfig, AgentSetup};
     use crate::pipeline::run::Phase;
@@ -182,6 +182,7 @@ pub fn typescript() -> String {
     use crate::profiles::limits::LimitUsage;
     use crate::profiles::manager::{DeleteReport, LoginOutcome, ProfileStats};
     use crate::profiles::registry::{ProfileKind, ProfileStatus};
+    use crate::profiles::security::{SecurityReset, SecuritySettings};
     use crate::remote::git::GitStage;
     use crate::remote::github::{GitHubRepo, GitHubRepoChoice, GitHubUser};
     use crate::search::rank::Signal;
@@ -219,6 +220,9 @@ pub fn typescript() -> String {
         FileContext,
         EditorKind,
         Settings,
+        LinkGrant,
+        SecuritySettings,
+        SecurityReset,
         ModelInfo,
         ModelSwitch,
         ModelStatus,

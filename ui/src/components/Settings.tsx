@@ -1,6 +1,7 @@
 import { useEffect, useState } from "preact/hooks";
-import { api, errorHelp, errorMessage, EDITORS, LIMIT_WARN_AT, type About, type AgentClient, type AgentSetup, type EditorKind, type LimitUsage, type ModelStatus, type ProfileRecord, type ProfileStats, type Settings } from "../api";
+import { api, errorHelp, errorMessage, EDITORS, LIMIT_WARN_AT, type About, type AgentClient, type AgentSetup, type EditorKind, type LimitUsage, type ModelStatus, type ProfileRecord, type ProfileStats, type SecuritySettings, type Settings } from "../api";
 import { formatBytes, formatCount, relativeTime } from "../lib/format";
+import { SecurityPanel } from "./Security";
 import { Bar, ErrorNote, Icon, Spinner, type Toast } from "./ui";
 
 type ToastFn = (kind: Toast["kind"], text: string, hint?: string) => void;
@@ -187,6 +188,8 @@ export function SettingsView({ profile, toast }: { profile: ProfileRecord; toast
   const [stats, setStats] = useState<ProfileStats | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [saving, setSaving] = useState(false);
+  // Bumped after a save, so the Security section shows a command just saved.
+  const [securityKey, setSecurityKey] = useState(0);
 
   useEffect(() => {
     api.settingsGet().then(
@@ -207,6 +210,12 @@ export function SettingsView({ profile, toast }: { profile: ProfileRecord; toast
   const dirty = JSON.stringify(next) !== JSON.stringify(saved);
   const templateOk = draft.editor !== "custom" || (!!draft.editor_command && draft.editor_command.includes("{path}"));
   const set = <K extends keyof Settings>(k: K, v: Settings[K]) => setDraft({ ...draft, [k]: v });
+  // A reset editor command is gone from the form too, so the next Save cannot bring it back.
+  const securityChanged = (s: SecuritySettings) => {
+    const editor = { editor: s.editor, editor_command: s.editor_command };
+    setSaved((current) => current && { ...current, ...editor });
+    setDraft((current) => current && { ...current, ...editor });
+  };
 
   const save = async (e: Event) => {
     e.preventDefault();
@@ -214,6 +223,7 @@ export function SettingsView({ profile, toast }: { profile: ProfileRecord; toast
     try {
       await api.settingsSet(next);
       setSaved(next);
+      setSecurityKey((k) => k + 1);
       toast("ok", "Settings saved");
     } catch (err) {
       toast("error", errorMessage(err), errorHelp(err));
@@ -275,6 +285,12 @@ export function SettingsView({ profile, toast }: { profile: ProfileRecord; toast
               <span class="hint">0 = only when you press Sync</span>
             </label>
           </div>
+        </section>
+
+        <section class="panel" aria-labelledby="security-heading">
+          <h2 id="security-heading">Security</h2>
+          <p class="muted small">What Ferret may run, load or open without asking each time. A profile imported from a backup can bring these along: revoke anything you did not set yourself.</p>
+          <SecurityPanel reloadKey={securityKey} onChange={securityChanged} toast={toast} />
         </section>
 
         <section class="panel">

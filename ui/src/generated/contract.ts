@@ -306,6 +306,51 @@ editor_command: string | null, excludes: Array<string>,
 index_threads: number, fetch_interval_mins: number, start_at_login: boolean, };
 
 /**
+ * A repository whose files `ferret://open` links open without asking.
+ */
+export type LinkGrant = { 
+/**
+ * The repository's id: what the grant is keyed by, and what revoking it takes.
+ */
+repo_id: number, 
+/**
+ * The repository's name now.
+ */
+repo: string, };
+
+/**
+ * A profile's security-relevant settings, as they are now.
+ */
+export type SecuritySettings = { 
+/**
+ * The editor results open in; with `custom`, `editor_command` is what runs.
+ */
+editor: EditorKind, 
+/**
+ * The custom editor's command template (`{path}`, `{line}`), if one is set.
+ */
+editor_command: string | null, 
+/**
+ * The directory this profile loads ONNX Runtime and the model from; `None` uses
+ * `$FERRET_MODEL_DIR` or the files installed with Ferret.
+ */
+model_dir: string | null, 
+/**
+ * Files that usually hold credentials (`.env`, private keys, `.npmrc`) are indexed,
+ * so their contents are searchable and reach agents through MCP.
+ */
+index_secret_files: boolean, 
+/**
+ * Repositories whose files `ferret://open` links open without asking.
+ */
+link_grants: Array<LinkGrant>, };
+
+/**
+ * One security setting to take back to its safe default.
+ */
+export type SecurityReset = { "setting": "editor_command" } | { "setting": "model_dir" } | { "setting": "index_secret_files" } | { "setting": "link_grant", repo_id: number, } | { "setting": "all_link_grants" };
+
+/**
  * One catalogue entry, with what it costs here.
  */
 export type ModelInfo = { id: string, name: string, description: string, dims: number, max_tokens: number, max_windows: number, 

@@ -20,12 +20,14 @@ use crate::vectors::{self, VectorIndex};
 use crate::{Error, Result};
 
 mod jobs;
+mod link_grants;
 mod model_versions;
 mod repos;
 mod stats;
 #[cfg(test)]
 mod tests;
 
+pub use link_grants::LinkGrant;
 use model_versions::{active_model, record_speed, target_model};
 pub use model_versions::{ModelInfo, ModelStatus, ModelSwitch};
 use repos::{find_repo, refuse_paused};
@@ -131,7 +133,7 @@ impl Engine {
         let paths = ProfilePaths::new(&root, &profile)?;
         paths.ensure_dirs()?;
         vectors::remove_legacy_files(&paths.legacy_vectors_dir());
-        let config = ProfileConfig::load(&paths.config_file())?;
+        let mut config = ProfileConfig::load(&paths.config_file())?;
         // Reading every page costs seconds on a big index: only after a process that had
         // the profile open died (power loss, kill -9) is the database checked at open.
         let (open_marker, unclean) = profiles::OpenMarker::place(&paths)?;
@@ -176,6 +178,7 @@ impl Engine {
             }
             Err(e) => return Err(e),
         };
+        link_grants::settle_at_open(&mut config, &store, &paths);
         // The database (and its WAL) were just created with the umask's modes.
         profiles::private::private_files_in(&paths.root)?;
         let swept = crate::remote::git::sweep_abandoned_clones(&paths.repos_dir());
@@ -238,8 +241,18 @@ impl Engine {
         &self.paths
     }
 
+    /// The profile's settings as they were when this engine opened. Link grants and the
+    /// security settings a user may revoke from another process are read with
+    /// [`Engine::current_config`] where they take effect.
     pub fn config(&self) -> &ProfileConfig {
         &self.config
+    }
+
+    /// The profile's settings as its `config.json` holds them now: a link, Settings or
+    /// `ferret profile set` in another process may have changed them since this engine
+    /// opened.
+    pub fn current_config(&self) -> Result<ProfileConfig> {
+        ProfileConfig::load(&self.paths.config_file())
     }
 
     /// The profile's registry record, read fresh (another process may have changed its
@@ -481,7 +494,10 @@ impl Engine {
             walk: WalkOptions {
                 max_file_bytes: self.config.max_file_bytes,
                 excludes: self.config.excludes.clone(),
-                index_secrets: self.config.index_secret_files,
+                // Read now, not at open: turning it off (Settings, `ferret profile set`)
+                // must keep credential files out of the very next run, whichever process
+                // runs it; the run then drops those already indexed.
+                index_secrets: self.current_config()?.index_secret_files,
                 skip_dirs: vec![self.data_root.clone()],
             },
             limits: ChunkLimits::default(),

@@ -522,13 +522,17 @@ impl Engine {
         Ok(RepoRow { paused, ..repo })
     }
 
-    /// Removes a repository and everything indexed from it. A local working copy is
-    /// untouched; a clone Ferret made under the profile's `repos/` is deleted with it.
+    /// Removes a repository and everything indexed from it, and its "always allow" for
+    /// links. A local working copy is untouched; a clone Ferret made under the profile's
+    /// `repos/` is deleted with it.
     pub fn remove_repo(&self, name: &str) -> Result<u64> {
         self.check_writable("removing repositories")?;
         let _lock = JobLock::acquire(&self.paths)?;
         let mut store = Store::open(&self.paths.meta_db())?;
         let repo = find_repo(&store, name)?;
+        // The grant goes first: should the removal fail after it, links only ask again,
+        // whereas a grant outliving its repository would pass to the next one given its id.
+        self.drop_link_grants(|id| id == repo.id, "link-grant-dropped")?;
         let removed = store.remove_repo(repo.id)?;
         store.audit(
             "repo-removed",

@@ -14,7 +14,8 @@
 //!
 //! Submodules: [`registry`] (which profiles exist, `profiles.sqlite`), [`pool`] (open
 //! profiles, LRU with idle TTL), [`limits`] (per-profile caps), [`manager`] (sign-in,
-//! switching, deletion: the operations over all profiles).
+//! switching, deletion: the operations over all profiles), [`security`] (the settings that
+//! let Ferret run, load or open things unasked, and resetting them).
 
 pub mod archive;
 pub mod limits;
@@ -23,6 +24,7 @@ pub mod pool;
 pub(crate) mod private;
 pub mod registry;
 pub mod secrets;
+pub mod security;
 pub(crate) mod snapshots;
 
 use std::fs::File;
@@ -175,9 +177,17 @@ pub struct ProfileConfig {
     /// Index files that usually hold credentials (`.env`, private keys, `.npmrc`, …);
     /// off by default, when they are skipped with the reason "secret".
     pub index_secret_files: bool,
-    /// Repositories whose files `ferret://open` links may open without asking (the user
-    /// ticked "always allow" once).
-    pub link_open_repos: Vec<String>,
+    /// Repositories, by id, whose files `ferret://open` links may open without asking (the
+    /// user ticked "always allow" once). Keyed by id rather than name so a grant cannot pass
+    /// to another repository that later takes the name; removing the repository drops its
+    /// grant (see `Engine::link_grants`).
+    pub link_open_repo_ids: Vec<i64>,
+    /// The grants of files written before they were keyed by id: repository names, under
+    /// their old key `link_open_repos`. Read but never written back: opening the profile
+    /// maps each name to its repository's id and drops names no repository has; a name
+    /// grants nothing by itself.
+    #[serde(rename = "link_open_repos", skip_serializing)]
+    pub(crate) legacy_link_open_repos: Vec<String>,
     /// Daily snapshots of the database kept (0 turns them off); a damaged database is
     /// restored from the newest.
     pub snapshots_kept: u32,
@@ -199,7 +209,8 @@ impl Default for ProfileConfig {
             editor: EditorKind::default(),
             editor_command: None,
             index_secret_files: false,
-            link_open_repos: Vec::new(),
+            link_open_repo_ids: Vec::new(),
+            legacy_link_open_repos: Vec::new(),
             snapshots_kept: 2,
             snapshots_on_battery: false,
         }
