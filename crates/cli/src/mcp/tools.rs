@@ -48,8 +48,9 @@ pub fn definitions() -> Vec<Tool> {
             "read_code",
             "Read lines of a file in an indexed repository, with line numbers: a range \
              (start_line..end_line), or the whole definition of a symbol in that file. \
-             Paths are relative to the repository root, exactly as search returns them; \
-             paths outside the repository are refused.",
+             Paths are relative to the repository root, exactly as search returns them. \
+             Only files Ferret indexed can be read: ignored files, secrets such as .env, \
+             .git and paths outside the repository are refused.",
             schema(json!({
                 "type": "object",
                 "properties": {
