@@ -132,6 +132,43 @@ fn the_data_directory_is_private_and_repaired_at_open() {
     }
 }
 
+/// `--data-dir` naming an existing folder of the user's: Ferret's own entries in it become
+/// private, the user's files and the folder itself keep the modes the user gave them.
+#[cfg(unix)]
+#[test]
+fn a_data_dir_in_a_users_folder_tightens_only_what_ferret_made() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("shared");
+    std::fs::create_dir_all(folder.join("docs")).unwrap();
+    std::fs::write(folder.join("notes.txt"), "mine").unwrap();
+    std::fs::write(folder.join("run.sh"), "#!/bin/sh\n").unwrap();
+    let set = |p: &std::path::Path, m: u32| {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap()
+    };
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    set(&folder, 0o755);
+    set(&folder.join("docs"), 0o755);
+    set(&folder.join("notes.txt"), 0o644);
+    set(&folder.join("run.sh"), 0o755);
+    for _ in 0..2 {
+        drop(
+            Engine::open(EngineOptions {
+                data_root: Some(folder.clone()),
+                ..EngineOptions::default()
+            })
+            .unwrap(),
+        );
+    }
+    assert_eq!(mode(&folder.join("notes.txt")), 0o644);
+    assert_eq!(mode(&folder.join("run.sh")), 0o755);
+    assert_eq!(mode(&folder.join("docs")), 0o755);
+    assert_eq!(mode(&folder), 0o755, "the user's folder keeps its mode");
+    assert_eq!(mode(&folder.join("profiles.sqlite")), 0o600);
+    assert_eq!(mode(&folder.join("user_data")), 0o700);
+    assert_eq!(mode(&folder.join("user_data/default/meta.sqlite")), 0o600);
+}
+
 /// Links (`ferret://open`) and agents (`read_code`, through [`Engine::file_context`]) reach
 /// only indexed files: not `.git/config`, not an ignored file, not a secret the indexer
 /// skipped, not a path or symlink leading out of the repository.
