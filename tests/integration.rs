@@ -7,5 +7,6 @@ mod engine;
 mod fetch;
 mod git;
 mod github;
+mod hostile;
 mod profiles;
 mod upgrade;

@@ -128,7 +128,7 @@ pub fn follow(app: &AppHandle, url: &str, consent: bool, always_allow: bool) -> 
             shell
                 .profiles
                 .engine(&target)
-                .and_then(|engine| engine.resolve_linked_file(repo, path))
+                .and_then(|engine| engine.resolve_indexed_file(repo, path))
                 .map_err(ErrorReport::from)?;
             Some(repo.clone())
         }

@@ -2,9 +2,11 @@
 """`ferret mcp` driven by a client nobody here wrote: the official Python MCP SDK (PyPI
 `mcp`, 2.x). Builds two profiles in a temporary data directory with the real `ferret` CLI,
 then checks the handshake, the tool list, every tool's answers on the polyglot fixture,
-tool errors for bad input, that the second profile's code never appears, and the protocol's
-edge cases over raw pipes (unknown method, malformed JSON, a cancelled request, a request
-right before stdin closes, exit when the client goes away).
+tool errors for bad input, that the second profile's code never appears, hostile calls
+(read_code by path traversal, absolute paths, symlinks out of the repository, secrets and
+ignored files the indexer skipped; huge limits and odd queries), and the protocol's edge
+cases over raw pipes (unknown method, malformed JSON and JSON-RPC, a cancelled request, a
+request right before stdin closes, exit when the client goes away).
 
 Run by scripts/test.sh as `tests/mcp/run.sh`; needs FERRET_BIN (default target/debug/ferret)
 and FERRET_MODEL_DIR.
@@ -28,6 +30,9 @@ FERRET = os.environ.get("FERRET_BIN", str(ROOT / "target" / "debug" / "ferret"))
 FIXTURE = ROOT / "tests" / "fixtures" / "polyglot"
 # Only in the second profile's repository: it must never reach the first profile's agent.
 SECRET_FN = "zanzibar_quartermaster_reconcile"
+# In files of the first profile's repository that the indexer skips on purpose (a secret,
+# an ignored file, a private key) and behind a symlink out of it: read_code must not show it.
+SECRET_VALUE = "tok-0xC0FFEE-never-shown"
 
 failures = []
 
@@ -53,6 +58,15 @@ def build_profiles(data):
     work = Path(data) / "work"
     repo = work / "polyglot"
     shutil.copytree(FIXTURE, repo)
+    # Hostile content beside the code: files the indexer skips, and links that lead out.
+    (repo / ".env").write_text(f"API_TOKEN={SECRET_VALUE}\n")
+    (repo / "id_rsa").write_text(f"-----BEGIN OPENSSH PRIVATE KEY-----\n{SECRET_VALUE}\n")
+    (repo / ".gitignore").write_text("notes.local\n")
+    (repo / "notes.local").write_text(f"{SECRET_VALUE}\n")
+    outside = work / "outside.txt"
+    outside.write_text(f"{SECRET_VALUE}\n")
+    (repo / "src" / "leak.rs").symlink_to(outside)
+    (repo / "passwd.rs").symlink_to("/etc/passwd")
     ferret(data, "--profile", "default", "repo", "add", str(repo))
     other = work / "ledger"
     (other / "src").mkdir(parents=True)
@@ -131,6 +145,8 @@ async def drive(data):
             check(not symbol.is_error and "Matrix" in text_of(symbol), "read_code reads a definition by symbol", text_of(symbol))
             escape = await session.call_tool("read_code", {"repo": "polyglot", "path": "../../../etc/passwd"})
             check(escape.is_error and "root:" not in text_of(escape), "a path outside the repository is refused", text_of(escape))
+            await hostile_reads(session)
+            await hostile_searches(session)
 
             repos = await session.call_tool("list_repos", {})
             body = text_of(repos)
@@ -147,6 +163,63 @@ async def drive(data):
             check("ledger.rs" in theirs, "the other profile does hold that code (control)", theirs)
 
 
+async def hostile_reads(session):
+    """read_code reaches only files Ferret indexed: no traversal, no absolute path, no
+    symlink out of the repository, no secret or ignored file the indexer skipped."""
+    for path, what in [
+        ("../../etc/passwd", "a relative path out of the repository"),
+        ("src/../../outside.txt", "a path that climbs out through a directory"),
+        ("/etc/passwd", "an absolute path"),
+        ("passwd.rs", "a symlink in the repository to /etc/passwd"),
+        ("src/leak.rs", "a symlink in the repository to a file beside it"),
+        (".env", "a .env file (skipped as a secret)"),
+        ("id_rsa", "a private key (skipped as a secret)"),
+        ("notes.local", "a file the repository's .gitignore excludes"),
+        ("src/nope.rs", "a file that does not exist"),
+    ]:
+        for args in [{"start_line": 1, "end_line": 50}, {"symbol": "main"}]:
+            result = await session.call_tool("read_code", {"repo": "polyglot", "path": path, **args})
+            body = text_of(result)
+            check(result.is_error and SECRET_VALUE not in body and "root:" not in body,
+                  f"read_code refuses {what} ({', '.join(args)})", body)
+    for path in ["passwd.rs", "src/leak.rs", ".env", "id_rsa", "notes.local"]:
+        result = await session.call_tool("read_code", {"repo": "polyglot", "path": path})
+        check("is not an indexed file of repository polyglot" in text_of(result),
+              f"the refusal of {path} says why", text_of(result))
+    # The indexed file beside them still reads, also at the far end of the line numbers.
+    far = await session.call_tool("read_code", {"repo": "polyglot", "path": "src/ring_buffer.c",
+                                                "start_line": 4294967295, "end_line": 4294967295})
+    body = text_of(far)
+    check(not far.is_error and "ring_buffer.c" in body and "unexpectedly" not in body,
+          "read_code at line 4294967295 shows the file's end", body)
+    for bad, what in [
+        ({"start_line": 4294967296}, "a line number past u32"),
+        ({"start_line": -1}, "a negative line"),
+        ({"start_line": "1"}, "a line number as a string"),
+        ({"path": ["src", "ring_buffer.c"]}, "a path as a list"),
+    ]:
+        result = await session.call_tool("read_code", {"repo": "polyglot", "path": "src/ring_buffer.c", **bad})
+        check(result.is_error and "bad arguments for read_code" in text_of(result),
+              f"read_code with {what} is a tool error", text_of(result))
+
+
+async def hostile_searches(session):
+    """Huge limits, odd and very long queries: a tool error or a bounded answer."""
+    for limit in [51, 1000000000000, 18446744073709551615, 18446744073709551616, -1]:
+        result = await session.call_tool("search", {"query": "buffer", "limit": limit})
+        check(result.is_error and ("limit must be 1 to 50" in text_of(result) or "bad arguments" in text_of(result)),
+              f"search with limit {limit} is a tool error", text_of(result))
+    for query in ["", "   ", "\"", "repo:", "path:[", "x" * 100000, "buffer " * 5000, "\u0000 buffer",
+                  "path:../../etc/passwd buffer", "lang:klingon buffer", "NOT AND OR ( ) * ^ buffer"]:
+        result = await session.call_tool("search", {"query": query, "mode": "lexical", "limit": 50})
+        body = text_of(result)
+        ok = (result.is_error and len(body) > 10 and "unexpectedly" not in body) or (
+            not result.is_error and body.count("\n## ") <= 50)
+        check(ok, f"search {query[:30]!r}... answers or says why", body[:300])
+    after = await session.call_tool("search", {"query": "ring buffer push", "mode": "lexical"})
+    check(not after.is_error and "ring_buffer.c" in text_of(after), "search still answers after hostile calls")
+
+
 def raw_server(data):
     return subprocess.Popen(
         [FERRET, "--data-dir", data, "mcp", "--profile", "default"],
@@ -159,7 +232,8 @@ def send(proc, message):
     proc.stdin.flush()
 
 
-def answer(proc, want_id, timeout=15):
+def answer(proc, want_id, timeout=15, seen=None):
+    """The reply to request `want_id`; the messages read before it go to `seen`."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         line = proc.stdout.readline()
@@ -168,6 +242,8 @@ def answer(proc, want_id, timeout=15):
         msg = json.loads(line)
         if msg.get("id") == want_id:
             return msg
+        if seen is not None:
+            seen.append(msg)
     return None
 
 
@@ -187,6 +263,34 @@ def edge_cases(data):
     send(proc, {"jsonrpc": "2.0", "id": 3, "method": "ping"})
     ping = answer(proc, 3)
     check(ping is not None and "result" in ping, "malformed JSON does not stop the server", str(ping))
+
+    # Malformed JSON-RPC: each gets an error or is dropped, and the server goes on.
+    malformed = [
+        ("[]", "an empty batch"),
+        ("[1, 2]", "a batch of numbers"),
+        ("null", "null"),
+        ('"ping"', "a bare string"),
+        ('{"jsonrpc": "1.0", "id": 90, "method": "ping"}', "another JSON-RPC version"),
+        ('{"jsonrpc": "2.0", "id": {"x": 1}, "method": "ping"}', "an object as id"),
+        ('{"jsonrpc": "2.0", "id": 91}', "no method"),
+        ('{"jsonrpc": "2.0", "id": 92, "method": "tools/call", "params": "search"}', "params as a string"),
+        ('{"jsonrpc": "2.0", "id": 93, "method": "tools/call", "params": {"name": "read_code", "arguments": "../../etc/passwd"}}',
+         "arguments as a string"),
+        ('{"jsonrpc": "2.0", "id": 94, "method": "tools/call", "params": {"name": 7}}', "a number as tool name"),
+        ('{"jsonrpc": "2.0", "id": 95, "method": "tools/call", "params": {"name": "read_code", "arguments": {"repo": "polyglot", "path": "/etc/passwd"}}}',
+         "read_code of /etc/passwd over raw pipes"),
+        ("{" * 100000, "deeply nested brackets"),
+        ('{"jsonrpc": "2.0", "id": 96, "method": "ping", "params": {"pad": "' + "x" * 2000000 + '"}}', "a 2 MB request"),
+    ]
+    for n, (raw, what) in enumerate(malformed):
+        send(proc, raw)
+        probe = 200 + n
+        send(proc, {"jsonrpc": "2.0", "id": probe, "method": "ping"})
+        seen = []
+        reply = answer(proc, probe, seen=seen)
+        check(reply is not None and "result" in reply, f"the server answers after {what}", str(reply)[:300])
+        check(proc.poll() is None, f"the server is still running after {what}")
+        check(all("root:" not in json.dumps(m) for m in seen), f"nothing of /etc/passwd after {what}", str(seen)[:300])
 
     send(proc, {"jsonrpc": "2.0", "id": 4, "method": "tools/call", "params": {"name": "search", "arguments": {"query": "matrix multiply", "mode": "lexical"}}})
     send(proc, {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 4, "reason": "user"}})

@@ -87,8 +87,10 @@ enum Command {
     /// Search indexed code. Syntax: words, "exact phrase", repo:NAME, lang:LANG, path:GLOB, -path:GLOB.
     Search {
         query: String,
-        /// Maximum number of results.
-        #[arg(long, short = 'n', default_value_t = 10)]
+        #[arg(long, short = 'n', default_value_t = 10, help = format!(
+            "Maximum number of results (at most {})",
+            ferret_engine::search::MAX_LIMIT
+        ))]
         limit: usize,
         /// hybrid (default), lexical or semantic.
         #[arg(long, default_value = "hybrid")]

@@ -314,6 +314,31 @@ fn searches_through_a_running_daemon_print_what_in_process_searches_print() {
         String::from_utf8_lossy(&bad_here.stderr)
     );
 
+    // A huge limit is clamped by the engine: the daemon answers it (it used to reserve
+    // terabytes for the hits and abort) and goes on serving.
+    let out = run_ok(
+        ferret(&data)
+            .args(["search", "--json", "-n", "1000000000000", "buffer"])
+            .env("RUST_LOG", "ferret=info"),
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("answered by the process serving"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let hits: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let count = hits.as_array().unwrap().len();
+    assert!(
+        count > 0 && count <= ferret_engine::search::MAX_LIMIT,
+        "{count}"
+    );
+    let (again, again_log) = search(&["slugify"], false);
+    assert!(
+        again_log.contains("answered by the process serving"),
+        "{again_log}"
+    );
+    assert_eq!(again, search(&["slugify"], true).0);
+
     stop(daemon); // SIGKILL: the socket file stays, nobody listens
     assert!(socket.exists());
     let (after, after_log) = search(&["slugify"], false);

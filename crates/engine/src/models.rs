@@ -160,8 +160,13 @@ pub fn find(id: &str) -> Result<&'static ModelSpec> {
 
 impl ModelSpec {
     /// Checks that every file of the model (and ONNX Runtime) is in `model_dir` with the
-    /// right content. `verify_hashes` reads and hashes them (a second or so for the model);
+    /// right content. `verify_hashes` compares their sha256 with the catalogue's (see
+    /// [`sha256_mismatch`]: a file is read once per process while it stays the same file);
     /// without it only presence is checked. The error names the first bad file and the fix.
+    ///
+    /// Loading verifies: ONNX Runtime is native code loaded into the process, and the model
+    /// directory can come from a setting or an environment variable, so a library that is
+    /// not the one the catalogue names is refused before it is loaded, not after.
     pub fn check_files(&self, model_dir: &Path, verify_hashes: bool) -> Result<()> {
         for file in std::iter::once(&ORT_LIBRARY).chain(self.files) {
             let path = model_dir.join(file.path);
@@ -175,8 +180,7 @@ impl ModelSpec {
                 )));
             }
             if verify_hashes {
-                let got = sha256_file(&path)?;
-                if got != file.sha256 {
+                if let Some(got) = sha256_mismatch(&path, file.sha256)? {
                     return Err(Error::Model(format!(
                         "model {}: {} is not the expected file (sha256 {got}, expected {}): \
                          delete it and run scripts/setup.sh again",
@@ -189,6 +193,94 @@ impl ModelSpec {
         }
         Ok(())
     }
+}
+
+/// What identifies one version of a file without reading it: a write changes the size or
+/// the times, and the change time (ctime) cannot be set back by anyone but root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct FileStamp {
+    device: u64,
+    inode: u64,
+    size: u64,
+    modified_ns: i128,
+    changed_ns: i128,
+}
+
+#[cfg(unix)]
+fn stamp(meta: &std::fs::Metadata) -> FileStamp {
+    use std::os::unix::fs::MetadataExt;
+    FileStamp {
+        device: meta.dev(),
+        inode: meta.ino(),
+        size: meta.size(),
+        modified_ns: i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec()),
+        changed_ns: i128::from(meta.ctime()) * 1_000_000_000 + i128::from(meta.ctime_nsec()),
+    }
+}
+
+#[cfg(not(unix))]
+fn stamp(meta: &std::fs::Metadata) -> FileStamp {
+    let ns = |t: std::io::Result<std::time::SystemTime>| {
+        t.ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos() as i128)
+    };
+    FileStamp {
+        device: 0,
+        inode: 0,
+        size: meta.len(),
+        modified_ns: ns(meta.modified()),
+        changed_ns: ns(meta.created()),
+    }
+}
+
+/// Files this process found to have their expected sha256: path, expected hash, and the
+/// stamp the file had when it was hashed.
+static VERIFIED: std::sync::Mutex<Vec<(std::path::PathBuf, &'static str, FileStamp)>> =
+    std::sync::Mutex::new(Vec::new());
+
+#[cfg(test)]
+thread_local! {
+    /// Files this thread hashed in [`sha256_mismatch`], so tests see the cache work.
+    static HASHED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// `None` when the file at `path` has sha256 `expected`, else the hash it has. A file this
+/// process already verified is not read again while its [`FileStamp`] is unchanged: the
+/// model is loaded again after it idles, and hashing 50 MB each time would cost a search
+/// tens of milliseconds.
+pub fn sha256_mismatch(path: &Path, expected: &'static str) -> Result<Option<String>> {
+    let meta = std::fs::metadata(path)
+        .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
+    let before = stamp(&meta);
+    let verified = || VERIFIED.lock().unwrap_or_else(|p| p.into_inner());
+    if verified()
+        .iter()
+        .any(|(p, e, s)| p == path && *e == expected && *s == before)
+    {
+        return Ok(None);
+    }
+    #[cfg(test)]
+    HASHED.with(|n| n.set(n.get() + 1));
+    let hashing = std::time::Instant::now();
+    let got = sha256_file(path)?;
+    log::debug!(
+        "sha256 of {} ({} bytes) in {} ms",
+        path.display(),
+        before.size,
+        hashing.elapsed().as_millis()
+    );
+    if got != expected {
+        return Ok(Some(got));
+    }
+    // Remembered only if the file did not change while it was read.
+    let after = std::fs::metadata(path).map(|m| stamp(&m)).ok();
+    if after.as_ref() == Some(&before) {
+        let mut verified = verified();
+        verified.retain(|(p, _, _)| p != path);
+        verified.push((path.to_path_buf(), expected, before));
+    }
+    Ok(None)
 }
 
 /// Hex sha256 of a file, streamed.
@@ -246,6 +338,34 @@ mod tests {
         let err = spec.check_files(dir.path(), true).unwrap_err().to_string();
         assert!(err.contains("is not the expected file"), "{err}");
         assert!(err.contains("libonnxruntime"), "{err}");
+    }
+
+    /// A verified file is not read again until it changes; a change is seen, even one
+    /// that keeps the size and puts the modification time back.
+    #[test]
+    fn a_verified_file_is_hashed_again_only_when_it_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lib.so");
+        std::fs::write(&path, b"abc").unwrap();
+        let abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+        let hashed = || HASHED.with(|n| n.get());
+        assert_eq!(sha256_mismatch(&path, abc).unwrap(), None);
+        assert_eq!(hashed(), 1);
+        assert_eq!(sha256_mismatch(&path, abc).unwrap(), None);
+        assert_eq!(hashed(), 1, "the second check reads nothing");
+
+        let modified = std::fs::metadata(&path).unwrap().modified().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::fs::write(&path, b"abd").unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_modified(modified)
+            .unwrap();
+        let got = sha256_mismatch(&path, abc).unwrap();
+        assert!(got.is_some_and(|g| g != abc), "the tampered file is caught");
+        assert_eq!(hashed(), 2);
     }
 
     #[test]

@@ -48,8 +48,9 @@ pub fn definitions() -> Vec<Tool> {
             "read_code",
             "Read lines of a file in an indexed repository, with line numbers: a range \
              (start_line..end_line), or the whole definition of a symbol in that file. \
-             Paths are relative to the repository root, exactly as search returns them; \
-             paths outside the repository are refused.",
+             Paths are relative to the repository root, exactly as search returns them. \
+             Only files Ferret indexed can be read: ignored files, secrets such as .env, \
+             .git and paths outside the repository are refused.",
             schema(json!({
                 "type": "object",
                 "properties": {
@@ -218,14 +219,15 @@ fn read_code(engine: &Engine, args: ReadArgs) -> Result<String, String> {
         Some(symbol) => symbol_range(engine, &args.repo, &args.path, symbol)?,
         None => {
             let start = args.start_line.unwrap_or(1).max(1);
+            // Saturating: any u32 is a valid argument, up to u32::MAX.
             let end = args
                 .end_line
-                .unwrap_or(start + DEFAULT_READ_LINES - 1)
+                .unwrap_or(start.saturating_add(DEFAULT_READ_LINES - 1))
                 .max(start);
             (start, end)
         }
     };
-    let end = end.min(start + MAX_READ_LINES - 1);
+    let end = end.min(start.saturating_add(MAX_READ_LINES - 1));
     let context = engine
         .file_context(&args.repo, &args.path, start, 0, end - start)
         .map_err(|e| e.to_string())?;

@@ -348,18 +348,23 @@ impl Engine {
         Ok(run)
     }
 
-    /// The absolute path of `rel_path` for a `ferret://open` link: like
-    /// [`Engine::resolve_file`], and only for files Ferret indexed. A link from a web page
-    /// must not open `.git/config`, an ignored `.env` or a file the user never asked to
-    /// index, where editor modelines or `.dir-locals.el` could act.
-    pub fn resolve_linked_file(&self, repo: &str, rel_path: &str) -> Result<PathBuf> {
-        let path = self.resolve_file(repo, rel_path)?;
+    /// The absolute path of `rel_path` in repository `repo`, only for a file Ferret indexed:
+    /// the one rule for everything that reaches files on someone else's behalf, a
+    /// `ferret://open` link (a web page can fire one), an agent's `read_code` (agent clients
+    /// approve read-only tools without asking) and the app's preview. `.git/config`, an
+    /// ignored `.env`, a private key the secret filter skipped or a file the user never asked
+    /// to index are refused, as is anything [`Engine::resolve_file`] refuses (`..`, absolute
+    /// paths, a symlink that leads out of the repository).
+    pub fn resolve_indexed_file(&self, repo: &str, rel_path: &str) -> Result<PathBuf> {
+        crate::links::deeplink::validate_relative_path(rel_path)?;
+        find_repo(&self.store(), repo)?;
         if !self.store().has_file(repo, rel_path)? {
             return Err(Error::Refused(format!(
-                "{repo}/{rel_path} is not a file Ferret indexed; links open only indexed files"
+                "{rel_path} is not an indexed file of repository {repo}: Ferret opens and \
+                 reads only the files it indexed (search to find them)"
             )));
         }
-        Ok(path)
+        self.resolve_file(repo, rel_path)
     }
 
     /// The absolute path of `rel_path` (`/`-separated, as search results give it) inside
@@ -403,6 +408,7 @@ impl Engine {
 
     /// Up to `before` lines before `line` (1-based), the line itself, and up to `after`
     /// lines after it, read from the file now (so the preview shows unsaved-to-index edits).
+    /// Only indexed files ([`Engine::resolve_indexed_file`]): agents read through this.
     /// A line past the end of the file shows the file's last lines.
     pub fn file_context(
         &self,
@@ -412,7 +418,7 @@ impl Engine {
         before: u32,
         after: u32,
     ) -> Result<FileContext> {
-        let path = self.resolve_file(repo, rel_path)?;
+        let path = self.resolve_indexed_file(repo, rel_path)?;
         let size = std::fs::metadata(&path)
             .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?
             .len();

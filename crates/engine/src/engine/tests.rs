@@ -54,6 +54,8 @@ fn resolve_file_stays_inside_the_repository() {
 #[test]
 fn file_context_takes_lines_around_the_line() {
     let (_dir, engine, _repo) = engine_with_repo();
+    let cancel = std::sync::atomic::AtomicBool::new(false);
+    engine.index(None, &cancel, true, &|_| {}).unwrap();
     let ctx = engine.file_context("proj", "src/lib.rs", 5, 2, 1).unwrap();
     assert_eq!(ctx.start_line, 3);
     assert_eq!(ctx.lines, ["line 3", "line 4", "line 5", "line 6"]);
@@ -130,35 +132,102 @@ fn the_data_directory_is_private_and_repaired_at_open() {
     }
 }
 
-/// `ferret://open` links reach only indexed files: not `.git/config`, not an ignored file,
-/// not a path outside the repository.
+/// `--data-dir` naming an existing folder of the user's: Ferret's own entries in it become
+/// private, the user's files and the folder itself keep the modes the user gave them.
+#[cfg(unix)]
 #[test]
-fn links_open_only_indexed_files() {
+fn a_data_dir_in_a_users_folder_tightens_only_what_ferret_made() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("shared");
+    std::fs::create_dir_all(folder.join("docs")).unwrap();
+    std::fs::write(folder.join("notes.txt"), "mine").unwrap();
+    std::fs::write(folder.join("run.sh"), "#!/bin/sh\n").unwrap();
+    let set = |p: &std::path::Path, m: u32| {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap()
+    };
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    set(&folder, 0o755);
+    set(&folder.join("docs"), 0o755);
+    set(&folder.join("notes.txt"), 0o644);
+    set(&folder.join("run.sh"), 0o755);
+    for _ in 0..2 {
+        drop(
+            Engine::open(EngineOptions {
+                data_root: Some(folder.clone()),
+                ..EngineOptions::default()
+            })
+            .unwrap(),
+        );
+    }
+    assert_eq!(mode(&folder.join("notes.txt")), 0o644);
+    assert_eq!(mode(&folder.join("run.sh")), 0o755);
+    assert_eq!(mode(&folder.join("docs")), 0o755);
+    assert_eq!(mode(&folder), 0o755, "the user's folder keeps its mode");
+    assert_eq!(mode(&folder.join("profiles.sqlite")), 0o600);
+    assert_eq!(mode(&folder.join("user_data")), 0o700);
+    assert_eq!(mode(&folder.join("user_data/default/meta.sqlite")), 0o600);
+}
+
+/// Links (`ferret://open`) and agents (`read_code`, through [`Engine::file_context`]) reach
+/// only indexed files: not `.git/config`, not an ignored file, not a secret the indexer
+/// skipped, not a path or symlink leading out of the repository.
+#[test]
+fn links_and_agents_reach_only_indexed_files() {
     let (dir, engine, repo) = engine_with_repo();
     std::fs::create_dir_all(repo.join(".git")).unwrap();
     std::fs::write(repo.join(".git/config"), "[core]\n").unwrap();
     std::fs::write(repo.join(".gitignore"), "local.txt\n").unwrap();
     std::fs::write(repo.join("local.txt"), "ignored\n").unwrap();
+    std::fs::write(repo.join(".env"), "API_TOKEN=s3cret\n").unwrap();
+    std::fs::write(repo.join("id_rsa"), "-----BEGIN PRIVATE KEY-----\n").unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(dir.path().join("work/secret.txt"), repo.join("out.rs")).unwrap();
     let cancel = std::sync::atomic::AtomicBool::new(false);
     engine.index(None, &cancel, true, &|_| {}).unwrap();
-    assert!(engine.resolve_linked_file("proj", "src/lib.rs").is_ok());
+    assert!(engine.resolve_indexed_file("proj", "src/lib.rs").is_ok());
+    assert_eq!(
+        engine
+            .file_context("proj", "src/lib.rs", 1, 0, 0)
+            .unwrap()
+            .lines,
+        ["line 1"]
+    );
     for refused in [
         ".git/config",
         "local.txt",
+        ".env",
+        "id_rsa",
+        "out.rs",
         "../secret.txt",
+        "/etc/passwd",
         "src/missing.rs",
     ] {
-        let err = engine.resolve_linked_file("proj", refused).unwrap_err();
-        assert!(
-            matches!(
-                err.kind(),
-                crate::ErrorKind::Refused
-                    | crate::ErrorKind::InvalidInput
-                    | crate::ErrorKind::NotFound
-            ),
-            "{refused}: {err}"
-        );
+        for err in [
+            engine.resolve_indexed_file("proj", refused).unwrap_err(),
+            engine.file_context("proj", refused, 1, 0, 5).unwrap_err(),
+        ] {
+            assert!(
+                matches!(
+                    err.kind(),
+                    crate::ErrorKind::Refused | crate::ErrorKind::InvalidInput
+                ),
+                "{refused}: {err}"
+            );
+            let message = err.to_string();
+            assert!(!message.contains("s3cret") && !message.contains("[core]"));
+            if !refused.contains("..") && !refused.starts_with('/') {
+                assert!(
+                    message.contains("is not an indexed file of repository proj"),
+                    "{refused}: {message}"
+                );
+            }
+        }
     }
+    let err = engine
+        .file_context("nope", "src/lib.rs", 1, 0, 0)
+        .unwrap_err();
+    assert!(err.to_string().contains("no repository named"), "{err}");
     drop(dir);
 }
 

@@ -16,7 +16,7 @@
 #[cfg(unix)]
 pub mod client;
 #[cfg(unix)]
-mod peer;
+pub(crate) mod peer;
 #[cfg(unix)]
 pub mod server;
 #[cfg(all(test, unix))]

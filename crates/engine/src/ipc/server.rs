@@ -18,7 +18,7 @@ use crate::{Engine, Error, ErrorKind, ErrorReport, Result};
 pub type Handler = Arc<dyn Fn(Op) -> Response + Send + Sync>;
 
 /// Connections served at once; more wait in the kernel's backlog until one ends.
-const MAX_CONNECTIONS: usize = 32;
+pub(super) const MAX_CONNECTIONS: usize = 32;
 /// A connection with no request for this long is closed (clients reconnect cheaply).
 const IDLE: Duration = Duration::from_secs(30);
 /// How often a connection thread looks at the stop flag while waiting for a request.
@@ -125,17 +125,34 @@ fn accept_loop(listener: UnixListener, allowed_uid: u32, handler: Handler, stop:
         while active.load(Ordering::SeqCst) >= MAX_CONNECTIONS && !stop.load(Ordering::SeqCst) {
             std::thread::sleep(Duration::from_millis(5));
         }
-        active.fetch_add(1, Ordering::SeqCst);
-        let (handler, stop, done) = (handler.clone(), stop.clone(), active.clone());
-        let spawned = std::thread::Builder::new()
+        let slot = ConnectionSlot::take(&active);
+        let (handler, stop) = (handler.clone(), stop.clone());
+        // A thread that cannot start drops its closure, and the slot with it.
+        let _ = std::thread::Builder::new()
             .name("ferret-socket-conn".into())
             .spawn(move || {
+                let _slot = slot;
                 serve(stream, allowed_uid, &handler, &stop);
-                done.fetch_sub(1, Ordering::SeqCst);
             });
-        if spawned.is_err() {
-            active.fetch_sub(1, Ordering::SeqCst);
-        }
+    }
+}
+
+/// One of the [`MAX_CONNECTIONS`] slots, held by a connection's thread and given back when
+/// it is dropped: also when the thread unwinds from a panic in a request, which would
+/// otherwise keep the slot forever, and after [`MAX_CONNECTIONS`] such requests the server
+/// would accept no connection again.
+struct ConnectionSlot(Arc<AtomicUsize>);
+
+impl ConnectionSlot {
+    fn take(active: &Arc<AtomicUsize>) -> ConnectionSlot {
+        active.fetch_add(1, Ordering::SeqCst);
+        ConnectionSlot(active.clone())
+    }
+}
+
+impl Drop for ConnectionSlot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 

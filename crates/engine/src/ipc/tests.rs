@@ -179,3 +179,40 @@ fn a_live_server_is_left_alone_and_a_stale_file_is_replaced() {
         .unwrap();
     assert_eq!(hits.len(), 1);
 }
+
+/// A request that panics in the handler ends its connection, and its connection slot is
+/// given back: more such requests than there are slots leave the server answering.
+#[test]
+fn a_panicking_request_gives_its_connection_slot_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(SOCKET_FILE);
+    let handler: Handler = Arc::new(|op| match op {
+        Op::Search { .. } => panic!("a bug in a search"),
+        Op::Ping => Response::Pong {
+            version: "test".into(),
+            pid: 1,
+        },
+    });
+    let _server = Server::start(&path, peer::own_uid(), handler)
+        .unwrap()
+        .unwrap();
+    let ask = |line: &[u8]| {
+        let mut stream = UnixStream::connect(&path).unwrap();
+        stream
+            .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+            .unwrap();
+        stream.write_all(line).unwrap();
+        let mut reply = String::new();
+        let read = BufReader::new(stream).read_line(&mut reply);
+        (read.is_ok(), reply)
+    };
+    for _ in 0..server::MAX_CONNECTIONS + 2 {
+        let (closed, reply) = ask(b"{\"v\":1,\"op\":\"search\",\"query\":\"x\"}\n");
+        assert!(
+            closed && reply.is_empty(),
+            "the connection just ends: {reply:?}"
+        );
+    }
+    let (answered, reply) = ask(b"{\"v\":1,\"op\":\"ping\"}\n");
+    assert!(answered && reply.contains("pong"), "no answer: {reply:?}");
+}

@@ -210,24 +210,73 @@ fn terminal_launcher(editor: &str, line: u32, file: &str) -> Result<std::path::P
     Ok(path)
 }
 
-/// A private directory for launchers (0700, per user), under the system temp dir.
+/// A private directory for launchers: `ferret` in `$XDG_RUNTIME_DIR` (the user's own
+/// runtime directory, 0700 by the spec) when the session has one, else `ferret-<uid>` in
+/// the system temp dir, where any user can create that name first (as a symlink to a
+/// directory they control, or a directory of their own with a launcher waiting in it). So
+/// the directory is trusted only as [`owned_private_dir`] checks it.
+#[cfg(unix)]
 fn launcher_dir() -> Result<std::path::PathBuf> {
-    #[cfg(unix)]
-    let user = current_uid();
-    #[cfg(not(unix))]
-    let user = "user".to_string();
-    let dir = std::env::temp_dir().join(format!("ferret-{user}"));
+    let dir = match std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
+        Some(runtime) => Path::new(&runtime).join("ferret"),
+        None => std::env::temp_dir().join(format!("ferret-{}", crate::ipc::peer::own_uid())),
+    };
+    owned_private_dir(&dir)?;
+    Ok(dir)
+}
+
+#[cfg(not(unix))]
+fn launcher_dir() -> Result<std::path::PathBuf> {
+    let dir = std::env::temp_dir().join("ferret-user");
     crate::profiles::private::private_dir(&dir)?;
     Ok(dir)
 }
 
-/// This process's user id (the owner of `/proc/self`), to keep users' launchers apart.
+/// Creates `dir` with mode 0700, or accepts the one there only if it is a real directory
+/// (not a symlink, which is not followed), owned by this user and 0700. Anything else is
+/// refused, not repaired: someone else made it, and what it holds cannot be trusted.
 #[cfg(unix)]
-fn current_uid() -> String {
-    use std::os::unix::fs::MetadataExt;
-    std::fs::metadata("/proc/self")
-        .map(|m| m.uid().to_string())
-        .unwrap_or_else(|_| "user".into())
+fn owned_private_dir(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+    match std::fs::DirBuilder::new().mode(0o700).create(dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => {
+            return Err(Error::io(
+                format!(
+                    "cannot create the editor launcher directory {}",
+                    dir.display()
+                ),
+                e,
+            ))
+        }
+    }
+    let meta = std::fs::symlink_metadata(dir)
+        .map_err(|e| Error::io(format!("cannot read {}", dir.display()), e))?;
+    let uid = crate::ipc::peer::own_uid();
+    let problem = if !meta.file_type().is_dir() {
+        Some("is not a directory (a symlink?)".to_string())
+    } else if meta.uid() != uid {
+        Some(format!(
+            "belongs to user {}, not to you (user {uid})",
+            meta.uid()
+        ))
+    } else if meta.mode() & 0o777 != 0o700 {
+        Some(format!(
+            "has mode {:o}, not 0700 (private to you)",
+            meta.mode() & 0o777
+        ))
+    } else {
+        None
+    };
+    match problem {
+        Some(problem) => Err(Error::Refused(format!(
+            "the editor launcher directory {} {problem}: remove it (it holds nothing Ferret \
+             needs) and open the result again",
+            dir.display()
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// `s` as one POSIX shell word: single-quoted, with `'` written as `'\''`.
@@ -510,6 +559,53 @@ mod tests {
             );
         }
         assert!("notepad".parse::<EditorKind>().is_err());
+    }
+
+    /// The launcher directory in a shared temp dir is used only when it is a real
+    /// directory of this user's with mode 0700; a symlink planted under its name (to a
+    /// directory another user controls), a loose mode or another owner are refused, and
+    /// nothing is changed in what they point to.
+    #[cfg(unix)]
+    #[test]
+    fn the_launcher_dir_must_be_a_private_dir_of_ours() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let mode = |p: &Path| std::fs::symlink_metadata(p).unwrap().permissions().mode() & 0o777;
+
+        let fresh = tmp.path().join("ferret-fresh");
+        owned_private_dir(&fresh).unwrap();
+        assert_eq!(mode(&fresh), 0o700, "created private");
+        owned_private_dir(&fresh).unwrap();
+
+        let theirs = tmp.path().join("theirs");
+        std::fs::create_dir(&theirs).unwrap();
+        std::fs::set_permissions(&theirs, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let planted = tmp.path().join("ferret-planted");
+        std::os::unix::fs::symlink(&theirs, &planted).unwrap();
+        let err = owned_private_dir(&planted).unwrap_err().to_string();
+        assert!(err.contains("is not a directory (a symlink?)"), "{err}");
+        assert!(err.contains("remove it"), "{err}");
+        assert_eq!(mode(&theirs), 0o777, "the symlink's target is left alone");
+
+        let loose = tmp.path().join("ferret-loose");
+        std::fs::create_dir(&loose).unwrap();
+        std::fs::set_permissions(&loose, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let err = owned_private_dir(&loose).unwrap_err().to_string();
+        assert!(err.contains("has mode 777, not 0700"), "{err}");
+
+        let file = tmp.path().join("ferret-file");
+        std::fs::write(&file, "").unwrap();
+        assert!(owned_private_dir(&file).is_err());
+
+        // Another user's directory can only be made by root (as tests run in CI containers).
+        let foreign = tmp.path().join("ferret-foreign");
+        std::fs::create_dir(&foreign).unwrap();
+        std::fs::set_permissions(&foreign, std::fs::Permissions::from_mode(0o700)).unwrap();
+        let other = crate::ipc::peer::own_uid().wrapping_add(4242);
+        if std::os::unix::fs::chown(&foreign, Some(other), None).is_ok() {
+            let err = owned_private_dir(&foreign).unwrap_err().to_string();
+            assert!(err.contains(&format!("belongs to user {other}")), "{err}");
+        }
     }
 
     #[test]

@@ -246,6 +246,21 @@ pub fn walk_repo(root: &Path, opts: &WalkOptions) -> Result<WalkReport> {
         if !file_type.is_file() {
             continue;
         }
+        // Paths are stored, searched and opened as UTF-8 text. A name that is not UTF-8
+        // would be stored lossily (`bad\u{FFFD}.rs`): a path that opens no file, shared by
+        // every name that differs only in its invalid bytes.
+        if entry
+            .path()
+            .strip_prefix(root)
+            .map_or(true, |rel| rel.to_str().is_none())
+        {
+            report.skipped.push(Skipped {
+                rel_path,
+                reason: SkipReason::InvalidUtf8,
+                detail: "the file's path is not valid UTF-8; rename it to index it".into(),
+            });
+            continue;
+        }
         if let Some(reason) =
             skip_by_name(&rel_path).filter(|r| !(*r == SkipReason::Secret && opts.index_secrets))
         {
@@ -590,6 +605,33 @@ mod tests {
         assert_eq!(reason("Cargo.lock"), Some(SkipReason::Generated));
         #[cfg(unix)]
         assert_eq!(reason("src/loop"), Some(SkipReason::Symlink));
+    }
+
+    /// Paths are UTF-8 text everywhere after the walk: a file whose name is not is skipped,
+    /// not stored under a lossy name that opens nothing.
+    #[cfg(unix)]
+    #[test]
+    fn a_path_that_is_not_utf8_is_skipped() {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        fs::write(root.join("ok.rs"), "fn ok() {}\n").unwrap();
+        fs::create_dir(root.join(std::ffi::OsStr::from_bytes(b"dir\xff"))).unwrap();
+        fs::write(
+            root.join(std::ffi::OsStr::from_bytes(b"dir\xff/inner.rs")),
+            "fn x() {}\n",
+        )
+        .unwrap();
+        fs::write(
+            root.join(std::ffi::OsStr::from_bytes(b"bad\xfe.rs")),
+            "fn y() {}\n",
+        )
+        .unwrap();
+        let report = walk_repo(root, &WalkOptions::default()).unwrap();
+        let files: Vec<&str> = report.files.iter().map(|f| f.rel_path.as_str()).collect();
+        assert_eq!(files, ["ok.rs"]);
+        let skipped: Vec<SkipReason> = report.skipped.iter().map(|s| s.reason).collect();
+        assert_eq!(skipped, [SkipReason::InvalidUtf8, SkipReason::InvalidUtf8]);
     }
 
     #[test]

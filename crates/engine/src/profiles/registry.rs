@@ -191,6 +191,14 @@ pub fn unique_github_profile_id(
     Ok(format!("{}{suffix}", &base[..base.len().min(room)]))
 }
 
+/// The registry database and SQLite's files beside it, in the data root.
+const REGISTRY_FILES: [&str; 4] = [
+    "profiles.sqlite",
+    "profiles.sqlite-wal",
+    "profiles.sqlite-shm",
+    "profiles.sqlite-journal",
+];
+
 /// The open registry of one data root.
 pub struct Registry {
     conn: Connection,
@@ -198,14 +206,18 @@ pub struct Registry {
 }
 
 impl Registry {
-    /// Opens (creating) `<root>/profiles.sqlite`.
+    /// Opens (creating) `<root>/profiles.sqlite`. Only Ferret's own entries of the root are
+    /// made private: the root may be a folder of the user's (see
+    /// [`super::private::data_root_dir`]).
     pub fn open(root: &Path) -> Result<Self> {
-        super::private::private_dir(root)?;
-        let path = root.join("profiles.sqlite");
+        let mut ours = REGISTRY_FILES.to_vec();
+        ours.extend(["user_data", "models"]);
+        super::private::data_root_dir(root, &ours)?;
+        let path = root.join(REGISTRY_FILES[0]);
         let conn = Connection::open(&path).map_err(|e| db_error(&path, e))?;
         let registry = Registry { conn, path };
         registry.configure()?;
-        super::private::private_files_in(root)?;
+        super::private::private_named_files(root, &REGISTRY_FILES)?;
         Ok(registry)
     }
 

@@ -34,6 +34,12 @@ use snippet::{highlight_needles, make_snippet};
 
 /// Candidates taken from each ranking before fusion.
 const CANDIDATES: usize = 100;
+/// Most hits one search returns, whatever the caller asks for: a larger `limit` is clamped
+/// to it. Limits come from outside (`ferret search -n`, a request on the profile's socket,
+/// an agent), and each hit costs memory up front and a file read for its snippet, so an
+/// unbounded one (`-n 1000000000000`) would make the process that serves everyone's searches
+/// reserve terabytes and abort. No screen or agent reads more than a thousand hits.
+pub const MAX_LIMIT: usize = 1000;
 /// Lines of context a snippet shows.
 const SNIPPET_LINES: usize = 10;
 /// Chunks whose symbol column holds a queried name, read to find its definitions.
@@ -65,6 +71,7 @@ impl FromStr for SearchMode {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SearchOptions {
+    /// How many hits at most; above [`MAX_LIMIT`] it is [`MAX_LIMIT`].
     pub limit: usize,
     pub mode: SearchMode,
 }
@@ -185,22 +192,23 @@ pub struct SearchContext<'a> {
     pub embedder: &'a (dyn Fn() -> Result<Option<Arc<Embedder>>> + Sync),
 }
 
-/// Runs `query` and returns at most `opts.limit` hits, best first.
+/// Runs `query` and returns at most `opts.limit` hits (at most [`MAX_LIMIT`]), best first.
 pub fn search(
     ctx: &SearchContext<'_>,
     query: &str,
     opts: &SearchOptions,
 ) -> Result<Vec<SearchHit>> {
+    let limit = opts.limit.min(MAX_LIMIT);
     let parsed = query::parse_query(query)?;
     let filter = Filter::new(ctx.store, &parsed)?;
     if filter.as_ref().is_some_and(|f| f.chunk_ids.is_empty()) {
         return Ok(Vec::new());
     }
     let wanted = if parsed.phrases.is_empty() {
-        CANDIDATES.max(opts.limit)
+        CANDIDATES.max(limit)
     } else {
         // Phrases are verified on the text after retrieval: fetch more to keep enough.
-        (CANDIDATES * 4).max(opts.limit * 4)
+        (CANDIDATES * 4).max(limit * 4)
     };
 
     // In hybrid mode the two rankings run at once: the query's embedding and the vector
@@ -403,8 +411,8 @@ pub fn search(
     }
 
     let needles = highlight_needles(&parsed);
-    let mut hits = Vec::with_capacity(opts.limit);
-    for g in order.into_iter().take(opts.limit) {
+    let mut hits = Vec::with_capacity(limit);
+    for g in order.into_iter().take(limit) {
         let group = &groups[g];
         let Some(id) = group.shown_chunk() else {
             continue;

@@ -79,8 +79,9 @@ impl EmbedOptions {
 }
 
 /// `$FERRET_MODEL_DIR`, else `$FERRET_DATA_DIR/models` or `<data dir>/models`, else the
-/// model an installed package ships beside the executable ([`bundled_model_dir`]), else the
-/// development checkout's `.models`: the first one that holds the model.
+/// model an installed package ships beside the executable ([`bundled_model_dir`]), else (in
+/// a debug build only) the development checkout's `.models`: the first one that holds the
+/// model.
 pub fn default_model_dir() -> Option<PathBuf> {
     let mut candidates = Vec::new();
     if let Some(dir) = std::env::var_os("FERRET_MODEL_DIR").filter(|d| !d.is_empty()) {
@@ -90,6 +91,9 @@ pub fn default_model_dir() -> Option<PathBuf> {
         candidates.push(root.join("models"));
     }
     candidates.extend(bundled_model_dir());
+    // The checkout this binary was built from: only for development builds, as a release
+    // binary must not load native code from wherever its build machine kept it.
+    #[cfg(debug_assertions)]
     candidates.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.models"));
     candidates.into_iter().find(|dir| {
         models::find(models::DEFAULT_MODEL).is_ok_and(|spec| spec.check_files(dir, false).is_ok())
@@ -539,7 +543,9 @@ fn load_session(
     spec: &'static ModelSpec,
     opts: &EmbedOptions,
 ) -> Result<TextEmbedding> {
-    spec.check_files(model_dir, false)?;
+    // Verified before anything is loaded: ONNX Runtime is native code (see
+    // `ModelSpec::check_files`).
+    spec.check_files(model_dir, true)?;
     let env = environment(model_dir)?;
     let files = model_dir.join(spec.dir);
     let tokenizer_files = TokenizerFiles {
@@ -575,7 +581,7 @@ pub struct RawBaseline {
 
 impl RawBaseline {
     pub fn load(model_dir: &Path, spec: &'static ModelSpec, opts: &EmbedOptions) -> Result<Self> {
-        spec.check_files(model_dir, false)?;
+        spec.check_files(model_dir, true)?;
         Self::with_model(model_dir, spec, opts, &model_graph(model_dir, spec)?)
     }
 
@@ -700,6 +706,38 @@ mod tests {
             },
         )
         .unwrap()
+    }
+
+    /// A model directory whose ONNX Runtime library is not the catalogue's (the model
+    /// files beside it are the real ones) is refused before the library is loaded.
+    #[cfg(unix)]
+    #[test]
+    fn a_tampered_runtime_library_is_refused_before_it_is_loaded() {
+        let real = default_model_dir().expect("model dir: run scripts/setup.sh");
+        let spec = default_spec();
+        let dir = tempfile::tempdir().unwrap();
+        for file in spec.files {
+            let path = dir.path().join(file.path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::os::unix::fs::symlink(real.join(file.path), &path).unwrap();
+        }
+        let library = dir.path().join(models::ORT_LIBRARY.path);
+        std::fs::create_dir_all(library.parent().unwrap()).unwrap();
+        std::fs::write(&library, b"\x7fELF not the runtime").unwrap();
+        let opts = EmbedOptions {
+            threads: 1,
+            batch_size: 4,
+        };
+        for err in [
+            Embedder::load(dir.path(), spec, &opts).err().unwrap(),
+            RawBaseline::load(dir.path(), spec, &opts).err().unwrap(),
+        ] {
+            let err = err.to_string();
+            assert!(
+                err.contains("libonnxruntime") && err.contains("is not the expected file"),
+                "{err}"
+            );
+        }
     }
 
     fn cosine(a: &[f32], b: &[f32]) -> f32 {
