@@ -335,7 +335,7 @@ pub async fn file_context(
 /// Opens a file of the current profile in the configured editor.
 pub fn open_file(app: &AppHandle, shell: &Shell, repo: &str, path: &str, line: u32) -> Res<()> {
     let engine = shell.engine(app)?;
-    let file = engine.resolve_file(repo, path).map_err(err)?;
+    let file = engine.resolve_indexed_file(repo, path).map_err(err)?;
     // Read now: the command may have been reset (Settings, `ferret profile set`) since the
     // engine opened, and a reset command must never run again.
     let config = engine.current_config().map_err(err)?;
