@@ -392,6 +392,7 @@ pub fn search(
                 repo: row.map_or("", |r| r.repo.as_str()),
                 path: row.map_or("", |r| r.path.as_str()),
                 symbol: row.and_then(|r| r.symbol.as_deref()),
+                kind: row.map_or("", |r| r.kind.as_str()),
                 score,
             }
         })

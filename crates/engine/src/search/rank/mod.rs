@@ -52,6 +52,10 @@ pub struct Weights {
     pub definition: f64,
     /// Extra factor when the defining file is also named after the symbol.
     pub definition_file_match: f64,
+    /// Factor for a function or method with a capitalised query's name (the `Engine()`
+    /// method of a validator) against a type of that name (`type Engine struct`): a
+    /// capitalised name asks for the type.
+    pub member_definition: f64,
     /// Definition boost for names inside a question, as a share of `definition`.
     pub embedded_definition: f64,
     /// Path evidence gains this times the best score times the share of keywords matched.
@@ -83,6 +87,7 @@ impl Default for Weights {
         Weights {
             definition: 3.0,
             definition_file_match: 1.5,
+            member_definition: 0.5,
             embedded_definition: 0.5,
             path: 1.0,
             coherence: 0.3,
@@ -136,6 +141,7 @@ impl Weights {
             match name.trim() {
                 "definition" => self.definition = v,
                 "definition_file_match" => self.definition_file_match = v,
+                "member_definition" => self.member_definition = v,
                 "embedded_definition" => self.embedded_definition = v,
                 "path" => self.path = v,
                 "coherence" => self.coherence = v,
@@ -160,6 +166,8 @@ pub struct Candidate<'a> {
     pub repo: &'a str,
     pub path: &'a str,
     pub symbol: Option<&'a str>,
+    /// The chunk's kind (`class`, `function`, `lines`...).
+    pub kind: &'a str,
     pub score: f64,
 }
 
@@ -306,12 +314,16 @@ pub fn definition_evidence(
         let Some(name) = c.symbol.and_then(|s| defines(s, &shape.names)) else {
             continue;
         };
-        let file_named = file_named_after(c.path, shape::last_part(name));
-        let factor = if file_named {
+        let own = shape::last_part(name);
+        let file_named = file_named_after(c.path, own);
+        let mut factor = if file_named {
             w.definition_file_match
         } else {
             1.0
         };
+        if own.starts_with(char::is_uppercase) && !TYPE_KINDS.contains(&c.kind) {
+            factor *= w.member_definition;
+        }
         let detail = if file_named {
             format!("defines {name}, in a file named after it")
         } else {
@@ -320,6 +332,17 @@ pub fn definition_evidence(
         add(r, "definition", detail, unit * strength * factor);
     }
 }
+
+/// Kinds of chunk that define a type (what a capitalised name usually asks for).
+const TYPE_KINDS: &[&str] = &[
+    "class",
+    "struct",
+    "enum",
+    "interface",
+    "trait",
+    "type",
+    "module",
+];
 
 /// Whether the file's own name (not its folder's) is `name`, its plural, or a prefix of it
 /// of four letters or more: `HTTPAdapter` in `adapters.py`? No; in `http_adapter.py`, yes;

@@ -5,6 +5,7 @@ fn cand<'a>(path: &'a str, symbol: Option<&'a str>, score: f64) -> Candidate<'a>
         repo: "r",
         path,
         symbol,
+        kind: if symbol.is_some() { "class" } else { "lines" },
         score,
     }
 }
@@ -165,4 +166,13 @@ fn a_file_named_after_the_symbol_is_its_own_name_not_its_folder() {
     assert!(file_named_after("src/state.ts", "StateManager"));
     assert!(file_named_after("src/routers.go", "Router"));
     assert!(!file_named_after("src/adapters.py", "HTTPAdapter"));
+}
+
+#[test]
+fn a_capitalised_name_asks_for_the_type_not_a_method_of_that_name() {
+    let mut method = cand("binding/default_validator.go", Some("Engine"), 0.9);
+    method.kind = "method";
+    let mut ty = cand("gin.go", Some("Engine"), 0.6);
+    ty.kind = "type";
+    assert_eq!(order("Engine", &[method, ty]), [1, 0]);
 }
