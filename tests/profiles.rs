@@ -931,6 +931,9 @@ fn craft_archive(from: &Path, to: &Path, edit: impl FnOnce(&Path)) {
     builder.into_inner().unwrap().finish().unwrap();
 }
 
+/// A change to an unpacked export (see [`craft_archive`]).
+type ArchiveEdit<'a> = Box<dyn Fn(&Path) + 'a>;
+
 /// Runs `sql` on the database of an unpacked export (see [`craft_archive`]).
 fn edit_db(dir: &Path, sql: &str) {
     rusqlite::Connection::open(dir.join("meta.sqlite"))
@@ -988,7 +991,7 @@ fn crafted_archives_are_refused_or_defused_and_nothing_is_lost() {
     assert_eq!(keeper.1, ["notes:cache.py"]);
 
     let crafted = tmp.path().join("crafted.tar.gz");
-    let refused: [(&str, Box<dyn Fn(&Path)>, &str); 7] = [
+    let refused: [(&str, ArchiveEdit, &str); 7] = [
         (
             "a remote that climbs to the home directory",
             Box::new(|d| {
