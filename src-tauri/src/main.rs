@@ -243,6 +243,7 @@ fn main() {
             commands::repo_add_github,
             commands::repo_remove,
             commands::repo_set_paused,
+            commands::repo_confirm,
             commands::repo_index,
             commands::repo_sync,
             commands::index_pause,

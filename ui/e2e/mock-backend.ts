@@ -39,9 +39,9 @@ const work: ProfileRecord = {
 
 const reposByProfile: Record<string, RepoInfo[]> = {
   "gh-5123": [
-    { name: "alice-m/ferret", root: "/home/alice/.local/share/ferret/user_data/gh-5123/repos/alice-m/ferret", kind: "github", added_at: NOW - 86400 * 20, last_indexed_at: NOW - 720, remote: "alice-m/ferret", branch: "main", head: "9ccddb5e1f", paused: false, files: 214, chunks: 3180, embedded_chunks: 3180 },
-    { name: "BurntSushi/ripgrep", root: "/home/alice/.local/share/ferret/user_data/gh-5123/repos/BurntSushi/ripgrep", kind: "github", added_at: NOW - 86400 * 9, last_indexed_at: NOW - 86400 * 2, remote: "BurntSushi/ripgrep", branch: "master", head: "4a4b5c1d2e", paused: false, files: 226, chunks: 7118, embedded_chunks: 4626 },
-    { name: "notes", root: "/home/alice/src/notes", kind: "local", added_at: NOW - 86400 * 3, last_indexed_at: NOW - 3 * 3600, remote: null, branch: "main", head: "e41d0aa", paused: false, files: 58, chunks: 402, embedded_chunks: 402 },
+    { name: "alice-m/ferret", root: "/home/alice/.local/share/ferret/user_data/gh-5123/repos/alice-m/ferret", kind: "github", added_at: NOW - 86400 * 20, last_indexed_at: NOW - 720, remote: "alice-m/ferret", branch: "main", head: "9ccddb5e1f", paused: false, needs_confirmation: false, files: 214, chunks: 3180, embedded_chunks: 3180 },
+    { name: "BurntSushi/ripgrep", root: "/home/alice/.local/share/ferret/user_data/gh-5123/repos/BurntSushi/ripgrep", kind: "github", added_at: NOW - 86400 * 9, last_indexed_at: NOW - 86400 * 2, remote: "BurntSushi/ripgrep", branch: "master", head: "4a4b5c1d2e", paused: false, needs_confirmation: false, files: 226, chunks: 7118, embedded_chunks: 4626 },
+    { name: "notes", root: "/home/alice/src/notes", kind: "local", added_at: NOW - 86400 * 3, last_indexed_at: NOW - 3 * 3600, remote: null, branch: "main", head: "e41d0aa", paused: false, needs_confirmation: false, files: 58, chunks: 402, embedded_chunks: 402 },
   ],
   work: [],
 };
@@ -310,14 +310,14 @@ function install() {
         return repos();
       case "repo_add_github": {
         const g = github.find((x) => x.full_name === args.fullName)!;
-        const r: RepoInfo = { name: g.full_name, root: `/home/alice/.local/share/ferret/user_data/${state.current}/repos/${g.full_name}`, kind: "github", added_at: NOW, last_indexed_at: null, remote: g.full_name, branch: args.branch ?? g.default_branch, head: null, paused: false, files: 0, chunks: 0, embedded_chunks: 0 };
+        const r: RepoInfo = { name: g.full_name, root: `/home/alice/.local/share/ferret/user_data/${state.current}/repos/${g.full_name}`, kind: "github", added_at: NOW, last_indexed_at: null, remote: g.full_name, branch: args.branch ?? g.default_branch, head: null, paused: false, needs_confirmation: false, files: 0, chunks: 0, embedded_chunks: 0 };
         repos().push(r);
         return r;
       }
       case "pick_folder":
         return "/home/alice/src/side-project";
       case "repo_add_local": {
-        const r: RepoInfo = { name: "side-project", root: args.path, kind: "local", added_at: NOW, last_indexed_at: null, remote: null, branch: null, head: null, paused: false, files: 0, chunks: 0, embedded_chunks: 0 };
+        const r: RepoInfo = { name: "side-project", root: args.path, kind: "local", added_at: NOW, last_indexed_at: null, remote: null, branch: null, head: null, paused: false, needs_confirmation: false, files: 0, chunks: 0, embedded_chunks: 0 };
         repos().push(r);
         return r;
       }
@@ -431,7 +431,8 @@ function install() {
         state.profiles.push(restored);
         state.current = restored.id;
         return {
-          profile: restored, repos: 2, missing_local_repos: ["notes"], clones_to_restore: [], needs_sign_in: false, replaced: false,
+          profile: restored, repos: 2, local_repos_to_confirm: [], missing_local_repos: ["notes"], clones_to_restore: [], needs_sign_in: false, replaced: false,
+          settings_reset_for_safety: [], settings_reset_as_invalid: [],
         } satisfies ImportReport;
       }
       case "ui_ready":

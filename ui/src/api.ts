@@ -23,6 +23,8 @@
  *   repo_remove            → { name }                             → void
  *   repo_set_paused        → { name, paused }                     → RepoInfo (resuming queues
  *                            an index)
+ *   repo_confirm           → { name }                             → RepoInfo (an imported
+ *                            local folder is trusted from now on; queues an index)
  *   repo_index             → { name: string|null } (null=all)     → void
  *   repo_sync              → { name: string|null } (null=all)     → void
  *   index_pause | index_resume | index_cancel → {}                → void
@@ -131,6 +133,7 @@ export const api = {
     invoke<RepoInfo>("repo_add_github", { fullName, branch }),
   repoRemove: (name: string) => invoke<void>("repo_remove", { name }),
   repoSetPaused: (name: string, paused: boolean) => invoke<RepoInfo>("repo_set_paused", { name, paused }),
+  repoConfirm: (name: string) => invoke<RepoInfo>("repo_confirm", { name }),
   repoIndex: (name: string | null = null) => invoke<void>("repo_index", { name }),
   repoSync: (name: string | null = null) => invoke<void>("repo_sync", { name }),
   indexPause: () => invoke<void>("index_pause"),

@@ -274,8 +274,30 @@ pub fn profile(
                 file.display(),
                 report.repos
             );
+            if !report.settings_reset_for_safety.is_empty() {
+                println!(
+                    "  reset for safety: {}; an imported profile never takes these over (they \
+                     run programs, load libraries, open files without asking or index \
+                     credentials): set them again yourself, in the app's Settings or the \
+                     profile's config.json, if you trust them",
+                    report.settings_reset_for_safety.join(", ")
+                );
+            }
+            for why in &report.settings_reset_as_invalid {
+                println!("  reset to its default: {why}");
+            }
+            for repo in &report.local_repos_to_confirm {
+                println!(
+                    "  {}: local folder {} is not read or indexed until you confirm it: check \
+                     it, then `ferret repo confirm {}` (or `ferret repo remove {}`)",
+                    repo.name,
+                    repo.root.display(),
+                    repo.name,
+                    repo.name
+                );
+            }
             for name in &report.missing_local_repos {
-                println!("  {name}: its folder is not on this machine; restore it or `ferret repo remove {name}`");
+                println!("  {name}: its folder is not on this machine; restore it and `ferret repo confirm {name}`, or `ferret repo remove {name}`");
             }
             for name in &report.clones_to_restore {
                 println!("  {name}: its clone is not here yet; sign in and run `ferret repo sync` to clone it again (its index is kept)");

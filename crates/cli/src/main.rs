@@ -160,6 +160,9 @@ enum RepoCommand {
     Pause { name: String },
     /// Watch, fetch and index a paused repository again (run `ferret index NAME` to catch up).
     Resume { name: String },
+    /// Trust the folder of a local repository that came with an imported profile: until
+    /// then Ferret does not read, watch or index it.
+    Confirm { name: String },
 }
 
 fn main() -> ExitCode {
@@ -491,7 +494,13 @@ fn repo_command(cli: &Cli, command: &RepoCommand) -> anyhow::Result<()> {
                             100.0 * r.embedded_chunks as f64 / r.chunks as f64
                         },
                         r.root.display(),
-                        if r.paused { "  (paused)" } else { "" }
+                        if r.needs_confirmation {
+                            "  (imported: `ferret repo confirm` to use this folder)"
+                        } else if r.paused {
+                            "  (paused)"
+                        } else {
+                            ""
+                        }
                     );
                 }
             }
@@ -511,6 +520,13 @@ fn repo_command(cli: &Cli, command: &RepoCommand) -> anyhow::Result<()> {
             engine.set_repo_paused(name, false)?;
             println!(
                 "resumed {name}; `ferret index {name}` catches up with changes made meanwhile"
+            );
+        }
+        RepoCommand::Confirm { name } => {
+            let repo = engine.confirm_repo(name)?;
+            println!(
+                "confirmed {name} at {}; `ferret index {name}` brings it up to date",
+                repo.root.display()
             );
         }
     }

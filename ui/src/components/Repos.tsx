@@ -169,6 +169,7 @@ function ProgressRow({ rp, paused }: { rp: RepoProgress; paused: boolean }) {
 }
 
 function repoState(r: RepoInfo): { label: string; tone: string } {
+  if (r.needs_confirmation) return { label: "Needs confirmation", tone: "warn" };
   if (r.paused) return { label: "Paused", tone: "warn" };
   if (r.last_indexed_at == null) return { label: "Not indexed", tone: "muted" };
   const sem = percentSemantic(r.embedded_chunks, r.chunks);
@@ -292,6 +293,11 @@ function AddedRepos({ profile, repos, reposError, reload, indexing, toast }: Par
                 <button class="icon-btn" title={r.paused ? "Paused: resume to re-index" : "Re-index"} aria-label={`Re-index ${r.name}`} disabled={r.paused} onClick={() => act(r.name, () => api.repoIndex(r.name))}>
                   <Icon name="refresh" />
                 </button>
+                {r.needs_confirmation && (
+                  <button class="icon-btn" title={`Confirm: this folder came with an imported profile; trust ${r.root} and index it`} aria-label={`Confirm ${r.name}`} onClick={() => act(r.name, async () => (await api.repoConfirm(r.name), await reload()), `Confirmed ${r.name}: indexing it`)}>
+                    <Icon name="check" />
+                  </button>
+                )}
                 {r.paused ? (
                   <button class="icon-btn" title="Resume: watch, fetch and index again (catches up now)" aria-label={`Resume ${r.name}`} onClick={() => act(r.name, async () => (await api.repoSetPaused(r.name, false), await reload()), `Resumed ${r.name}`)}>
                     <Icon name="play" />

@@ -113,7 +113,12 @@ remote: string | null, branch: string | null, head: string | null,
 /**
  * Not watched, fetched or indexed until resumed; what is indexed stays searchable.
  */
-paused: boolean, files: number, chunks: number, embedded_chunks: number, };
+paused: boolean, 
+/**
+ * A local folder named by an imported profile: not watched, indexed or read until the
+ * user confirms it (`ferret repo confirm NAME`, or Confirm in the app).
+ */
+needs_confirmation: boolean, files: number, chunks: number, embedded_chunks: number, };
 
 export type Phase = "walking" | "chunking" | "embedding" | "reembedding" | "saving" | "done";
 
@@ -403,12 +408,26 @@ command: string, configs: Array<AgentConfig>, };
 export type ExportReport = { profile: string, file: string, bytes: number, repos: number, };
 
 /**
+ * A local repository an imported profile names, waiting for the user's confirmation.
+ */
+export type LocalRepoToConfirm = { name: string, 
+/**
+ * The folder as the archive names it.
+ */
+root: string, };
+
+/**
  * What `import` restored, and what the user still has to do.
  */
 export type ImportReport = { profile: ProfileRecord, repos: number, 
 /**
- * Local repositories whose folder is not on this machine (still searchable; re-add or
- * restore the folder to index them again).
+ * Local repositories whose folder is on this machine: not read, watched or indexed
+ * until the user checks the folder and confirms it (`ferret repo confirm NAME`).
+ */
+local_repos_to_confirm: Array<LocalRepoToConfirm>, 
+/**
+ * Local repositories whose folder is not on this machine (still searchable; restore
+ * the folder and confirm it, or remove the repository).
  */
 missing_local_repos: Array<string>, 
 /**
@@ -423,7 +442,18 @@ needs_sign_in: boolean,
 /**
  * An existing profile was replaced.
  */
-replaced: boolean, };
+replaced: boolean, 
+/**
+ * Settings the archive set that an import never takes over (they run a program, load
+ * a library, open files without asking or index credentials), by their `config.json`
+ * name; they are at their defaults now.
+ */
+settings_reset_for_safety: Array<string>, 
+/**
+ * Settings whose value in the archive could not be used, each a message naming it;
+ * they are at their defaults now.
+ */
+settings_reset_as_invalid: Array<string>, };
 
 /**
  * This build's version and the places it uses.

@@ -142,7 +142,7 @@ impl ProfileBackground {
         Ok(engine
             .repos()?
             .into_iter()
-            .filter(|r| r.remote.is_none() && !r.paused)
+            .filter(|r| r.remote.is_none() && !r.paused && !r.needs_confirmation)
             .map(|r| WatchedRepo {
                 name: r.name,
                 root: r.root,

@@ -30,6 +30,7 @@ mod tests;
 pub use link_grants::LinkGrant;
 use model_versions::{active_model, record_speed, target_model};
 pub use model_versions::{ModelInfo, ModelStatus, ModelSwitch};
+pub(crate) use repos::validate_repo_name;
 use repos::{find_repo, refuse_paused};
 pub use repos::{FileContext, RepoInfo, SyncReport, SyncRun};
 pub use stats::{DiskBreakdown, Stats};
@@ -460,7 +461,11 @@ impl Engine {
         self.check_limits(&Usage::default())?;
         let mut store = Store::open(&self.paths.meta_db())?;
         let repos = match repo {
-            Some(name) => vec![refuse_paused(find_repo(&store, name)?, "index")?],
+            Some(name) => {
+                let repo = refuse_paused(find_repo(&store, name)?, "index")?;
+                self.checked_root(&repo)?;
+                vec![repo]
+            }
             None => store.repos()?,
         };
         if repos.is_empty() {
@@ -468,8 +473,21 @@ impl Engine {
                 "no repositories to index: add one with `ferret repo add PATH`".into(),
             ));
         }
-        // All of them: the paused ones wait (what they hold stays searchable).
-        let repos: Vec<RepoRow> = repos.into_iter().filter(|r| !r.paused).collect();
+        // All of them: the paused ones wait (what they hold stays searchable), and so do
+        // imported folders not confirmed yet and any clone whose folder is not its own.
+        let repos: Vec<RepoRow> = repos
+            .into_iter()
+            .filter(|r| !r.paused)
+            .filter(|r| match self.checked_root(r) {
+                Ok(_) => true,
+                Err(e) => {
+                    if !r.needs_confirmation {
+                        log::warn!("{}: not indexed: {e}", r.name);
+                    }
+                    false
+                }
+            })
+            .collect();
         if repos.is_empty() {
             return Ok(IndexReport::default());
         }

@@ -10,9 +10,10 @@ use serde::Serialize;
 use crate::pipeline::run::{IndexReport, Progress};
 use crate::profiles::limits::Usage;
 use crate::profiles::manager::github_session;
+use crate::profiles::secrets::Secret;
 use crate::profiles::JobLock;
 use crate::remote::git::{self, GitAuth, GitProgress};
-use crate::remote::github;
+use crate::remote::github::{self, GitHubClient};
 use crate::store::{RemoteInfo, RepoRow, Store};
 use crate::{Error, Result};
 
@@ -34,6 +35,9 @@ pub struct RepoInfo {
     pub head: Option<String>,
     /// Not watched, fetched or indexed until resumed; what is indexed stays searchable.
     pub paused: bool,
+    /// A local folder named by an imported profile: not watched, indexed or read until the
+    /// user confirms it (`ferret repo confirm NAME`, or Confirm in the app).
+    pub needs_confirmation: bool,
     pub files: u64,
     pub chunks: u64,
     pub embedded_chunks: u64,
@@ -158,6 +162,7 @@ impl Engine {
             chunks: 0,
             bytes: remote.size_kb.saturating_mul(2048),
         })?;
+        client.check_clone_url(&remote.clone_url)?;
         let dest = self.paths.repos_dir().join(&owner).join(&name);
         if let Some(parent) = dest.parent() {
             std::fs::create_dir_all(parent)
@@ -225,15 +230,16 @@ impl Engine {
         if repos.is_empty() {
             return Ok(Vec::new());
         }
-        let (_, token) = github_session(&self.record()?)?;
+        let (client, token) = github_session(&self.record()?)?;
         let auth = GitAuth {
             token: Some(token.expose()),
         };
+        let github = (&client, &token);
         let mut reports = Vec::new();
         {
             let _lock = JobLock::acquire(&self.paths)?;
             for repo in &repos {
-                match self.sync_one(repo, &auth, cancel, git_progress) {
+                match self.sync_one(repo, github, &auth, cancel, git_progress) {
                     Ok(report) => reports.push(report),
                     Err(e @ (Error::Cancelled | Error::Interrupted)) => return Err(e),
                     // Naming one repository: its failure is the answer.
@@ -263,9 +269,12 @@ impl Engine {
     /// clone's editable `origin`). A clone that is gone (a profile restored from an
     /// export, a folder removed by hand) is cloned again; its index is kept, and only
     /// chunks whose text changed need the model, since embeddings are keyed by content.
+    /// The clone's folder is derived from its `OWNER/NAME` (see [`Engine::clone_dir`]) and
+    /// its URL checked against the profile's GitHub (see [`Engine::clone_url`]).
     fn sync_one(
         &self,
         repo: &RepoRow,
+        github: (&GitHubClient, &Secret),
         auth: &GitAuth,
         cancel: &AtomicBool,
         git_progress: &dyn Fn(&str, &GitProgress),
@@ -273,8 +282,10 @@ impl Engine {
         let branch = repo.branch.as_deref().unwrap_or("main");
         let progress = |p: &GitProgress| git_progress(&repo.name, p);
         let old_head = repo.head.clone().unwrap_or_default();
-        if let (false, Some(url)) = (repo.root.exists(), repo.clone_url.as_deref()) {
-            let outcome = git::clone_repo(url, &repo.root, Some(branch), auth, cancel, &progress)?;
+        let dest = self.clone_dir(repo)?;
+        let url = self.clone_url(repo, github)?;
+        if dest.symlink_metadata().is_err() {
+            let outcome = git::clone_repo(&url, &dest, Some(branch), auth, cancel, &progress)?;
             self.store().set_repo_head(repo.id, &outcome.head)?;
             self.audit(
                 "repo-recloned",
@@ -289,14 +300,8 @@ impl Engine {
                 error: None,
             });
         }
-        let outcome = git::fetch_fast_forward_from(
-            &repo.root,
-            repo.clone_url.as_deref(),
-            branch,
-            auth,
-            cancel,
-            &progress,
-        )?;
+        let outcome =
+            git::fetch_fast_forward_from(&dest, Some(&url), branch, auth, cancel, &progress)?;
         self.store().set_repo_head(repo.id, &outcome.new_head)?;
         self.audit(
             "repo-synced",
@@ -373,11 +378,12 @@ impl Engine {
     pub fn resolve_file(&self, repo: &str, rel_path: &str) -> Result<PathBuf> {
         crate::links::deeplink::validate_relative_path(rel_path)?;
         let row = find_repo(&self.store(), repo)?;
-        let root = std::fs::canonicalize(&row.root).map_err(|e| {
+        let row_root = self.checked_root(&row)?;
+        let root = std::fs::canonicalize(&row_root).map_err(|e| {
             Error::io(
                 format!(
                     "repository {repo:?} is no longer at {} (moved or deleted?)",
-                    row.root.display()
+                    row_root.display()
                 ),
                 e,
             )
@@ -496,6 +502,7 @@ impl Engine {
                     branch: r.branch,
                     head: r.head,
                     paused: r.paused,
+                    needs_confirmation: r.needs_confirmation,
                     files,
                     chunks,
                     embedded_chunks,
@@ -544,13 +551,21 @@ impl Engine {
             "repo-removed",
             &format!("{name} ({} chunks)", removed.len()),
         )?;
-        if repo.remote.is_some() && repo.root.starts_with(self.paths.repos_dir()) {
-            std::fs::remove_dir_all(&repo.root).map_err(|e| {
-                Error::io(
-                    format!("cannot delete the clone {}", repo.root.display()),
-                    e,
-                )
-            })?;
+        if repo.remote.is_some() {
+            // Only the clone's own folder under `repos/`, checked on the canonical path: a
+            // row that says otherwise (an imported `../..`) loses its index, never a folder.
+            match self.clone_dir(&repo) {
+                Ok(dir) if dir.symlink_metadata().is_ok() => {
+                    std::fs::remove_dir_all(&dir).map_err(|e| {
+                        Error::io(format!("cannot delete the clone {}", dir.display()), e)
+                    })?;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    log::warn!("{name}: its clone folder is left as it is: {e}");
+                    store.audit("repo-clone-kept", &format!("{name}: {e}"))?;
+                }
+            }
         }
         // An index in memory drops the chunks now; its generation no longer matches, so
         // the next search reads it again unless an indexer here keeps it in step.
@@ -562,10 +577,149 @@ impl Engine {
         self.clones_changed();
         Ok(removed.len() as u64)
     }
+
+    /// Confirms the folder of a local repository that came with an imported profile (see
+    /// [`RepoRow::needs_confirmation`]): from now on it is watched, indexed and read like
+    /// one the user added. The filesystem root, the home directory or a folder holding it,
+    /// and anything that is not a directory are refused. Confirming twice is harmless.
+    pub fn confirm_repo(&self, name: &str) -> Result<RepoRow> {
+        self.check_writable("confirming repositories")?;
+        let store = self.store();
+        let repo = find_repo(&store, name)?;
+        if repo.remote.is_some() {
+            return Err(Error::InvalidInput(format!(
+                "{name:?} is a GitHub clone that Ferret keeps in the profile's own folder; \
+                 there is nothing to confirm"
+            )));
+        }
+        if !repo.needs_confirmation {
+            return Ok(repo);
+        }
+        let home = directories::BaseDirs::new().map(|d| d.home_dir().to_path_buf());
+        let root = acceptable_local_root(&repo.root, home.as_deref())?;
+        store.set_repo_needs_confirmation(repo.id, &root, false)?;
+        store.audit("repo-confirmed", &format!("{name} {}", root.display()))?;
+        Ok(RepoRow {
+            root,
+            needs_confirmation: false,
+            ..repo
+        })
+    }
+
+    /// The folder of clone `repo`: `<profile>/repos/OWNER/NAME`, from its `OWNER/NAME`
+    /// checked as GitHub spells them. The stored root must be exactly that, and the folder
+    /// (when it exists) must be that on the canonical path too, with no symlink leading
+    /// elsewhere: rows may come from an imported file, and this folder gets deleted, cloned
+    /// into and read.
+    pub(crate) fn clone_dir(&self, repo: &RepoRow) -> Result<PathBuf> {
+        let refuse = |why: String| {
+            Error::Refused(format!(
+                "{:?} {why}; Ferret leaves that folder alone: remove the repository \
+                 (`ferret repo remove {}`) and add it again",
+                repo.name, repo.name
+            ))
+        };
+        let remote = repo.remote.as_deref().unwrap_or_default();
+        let (owner, name) = github::validate_full_name(remote)
+            .map_err(|_| refuse(format!("names {remote:?} as its GitHub repository")))?;
+        let repos_dir = self.paths.repos_dir();
+        let dir = repos_dir.join(&owner).join(&name);
+        if repo.root != dir {
+            return Err(refuse(format!(
+                "is recorded at {}, not at its place in the profile ({})",
+                repo.root.display(),
+                dir.display()
+            )));
+        }
+        if dir.symlink_metadata().is_ok() {
+            let canonical = |p: &Path| {
+                std::fs::canonicalize(p)
+                    .map_err(|e| Error::io(format!("cannot resolve {}", p.display()), e))
+            };
+            let expected = canonical(&repos_dir)?.join(&owner).join(&name);
+            let actual = canonical(&dir)?;
+            if actual != expected {
+                return Err(refuse(format!(
+                    "has its folder {} lead to {}",
+                    dir.display(),
+                    actual.display()
+                )));
+            }
+        }
+        Ok(dir)
+    }
+
+    /// The root files of `repo` may be read from: a clone's checked folder (see
+    /// [`Engine::clone_dir`]), or a local folder the user added or confirmed.
+    pub(crate) fn checked_root(&self, repo: &RepoRow) -> Result<PathBuf> {
+        if repo.remote.is_some() {
+            return self.clone_dir(repo);
+        }
+        refuse_unconfirmed(repo)?;
+        Ok(repo.root.clone())
+    }
+
+    /// Where clone `repo` is fetched from: the stored URL when it is on the profile's
+    /// GitHub, else (an imported profile drops it) the one the profile's GitHub API gives
+    /// for its `OWNER/NAME`, which is then stored. A URL on any other host never receives
+    /// the token.
+    fn clone_url(
+        &self,
+        repo: &RepoRow,
+        (client, token): (&GitHubClient, &Secret),
+    ) -> Result<String> {
+        if let Some(url) = repo.clone_url.as_deref() {
+            match client.check_clone_url(url) {
+                Ok(()) => return Ok(url.to_string()),
+                Err(e) => log::warn!("{}: stored clone URL not used: {e}", repo.name),
+            }
+        }
+        let (owner, name) = github::validate_full_name(repo.remote.as_deref().unwrap_or_default())?;
+        let url = client.repo(token, &owner, &name)?.clone_url;
+        client.check_clone_url(&url)?;
+        self.store().set_repo_clone_url(repo.id, Some(&url))?;
+        Ok(url)
+    }
+}
+
+/// `root` (a local repository's folder named by an imported profile) resolved, if it is a
+/// directory that is neither the filesystem root nor `home` nor a folder holding `home`.
+pub(crate) fn acceptable_local_root(root: &Path, home: Option<&Path>) -> Result<PathBuf> {
+    let canonical = std::fs::canonicalize(root).map_err(|e| {
+        Error::io(
+            format!(
+                "cannot open {} (is the folder on this machine?); restore it, or remove \
+                 the repository with `ferret repo remove`",
+                root.display()
+            ),
+            e,
+        )
+    })?;
+    if !canonical.is_dir() {
+        return Err(Error::InvalidInput(format!(
+            "{} is not a directory; Ferret indexes folders only",
+            canonical.display()
+        )));
+    }
+    let home = home.and_then(|h| std::fs::canonicalize(h).ok());
+    let holds_home = home.as_deref().is_some_and(|h| h.starts_with(&canonical));
+    if canonical.parent().is_none() || holds_home {
+        return Err(Error::Refused(format!(
+            "{} is {}: Ferret does not index a whole filesystem or home directory from an \
+             imported profile; add the project folders you mean with `ferret repo add PATH`",
+            canonical.display(),
+            if canonical.parent().is_none() {
+                "the filesystem root"
+            } else {
+                "your home directory or a folder holding it"
+            }
+        )));
+    }
+    Ok(canonical)
 }
 
 /// Repository names appear in results and `repo:` filters; `OWNER/NAME` is allowed.
-pub(super) fn validate_repo_name(name: &str) -> Result<()> {
+pub(crate) fn validate_repo_name(name: &str) -> Result<()> {
     if name.is_empty()
         || name.len() > 200
         || name.chars().any(|c| c.is_control() || c.is_whitespace())
@@ -587,6 +741,21 @@ pub(super) fn refuse_paused(repo: RepoRow, what: &str) -> Result<RepoRow> {
         )));
     }
     Ok(repo)
+}
+
+/// An error when `repo` waits for the user to confirm its folder, saying how to.
+fn refuse_unconfirmed(repo: &RepoRow) -> Result<()> {
+    if repo.needs_confirmation {
+        return Err(Error::Refused(format!(
+            "{:?} came with an imported profile and its folder {} is not confirmed yet, so \
+             Ferret does not read, watch or index it: check the folder, then run \
+             `ferret repo confirm {}` (or Confirm in the app)",
+            repo.name,
+            repo.root.display(),
+            repo.name
+        )));
+    }
+    Ok(())
 }
 
 pub(super) fn find_repo(store: &Store, name: &str) -> Result<RepoRow> {

@@ -270,3 +270,146 @@ fn the_integrity_check_runs_only_after_an_unclean_shutdown() {
     drop(after_crash);
     assert_eq!(markers(), 0, "and unmarks it on close");
 }
+
+/// A repository row that names a clone outside `<profile>/repos/` (an imported `../..`
+/// remote, or a `repos/OWNER` that is a symlink to elsewhere) loses its index on Remove,
+/// never a folder: the clone's folder is checked on its canonical path.
+#[test]
+fn removing_a_repository_never_deletes_a_folder_outside_the_profiles_clones() {
+    use crate::store::RemoteInfo;
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(home.join("alpha")).unwrap();
+    std::fs::write(home.join("keep.txt"), "mine").unwrap();
+    std::fs::write(home.join("alpha/keep.txt"), "mine too").unwrap();
+    // Where the data lives by default, so six `..` from a clone lead home.
+    let engine = Engine::open(EngineOptions {
+        data_root: Some(home.join(".local/share/ferret")),
+        ..EngineOptions::default()
+    })
+    .unwrap();
+    let repos_dir = engine.paths().repos_dir();
+    std::fs::create_dir_all(&repos_dir).unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(&home, repos_dir.join("acme")).unwrap();
+    let head = "0".repeat(40);
+    for (name, remote) in [("escape", "../../../../../.."), ("linked", "acme/alpha")] {
+        let root = repos_dir.join(remote);
+        assert!(root.is_dir(), "{name}: {} reaches home", root.display());
+        engine
+            .store()
+            .add_remote_repo(
+                name,
+                &root,
+                &RemoteInfo {
+                    full_name: remote,
+                    clone_url: "https://github.com/acme/alpha.git",
+                    branch: "main",
+                    head: &head,
+                },
+            )
+            .unwrap();
+        engine.remove_repo(name).unwrap();
+        assert!(
+            engine.repos().unwrap().iter().all(|r| r.name != name),
+            "{name}: the row is gone"
+        );
+        assert_eq!(
+            std::fs::read_to_string(home.join("keep.txt")).unwrap(),
+            "mine"
+        );
+        assert_eq!(
+            std::fs::read_to_string(home.join("alpha/keep.txt")).unwrap(),
+            "mine too",
+            "{name}"
+        );
+    }
+}
+
+/// A local folder named by an imported profile is not read, indexed or watched until the
+/// user confirms it; the filesystem root, the home directory (or a folder holding it) and
+/// files are refused at confirmation.
+#[test]
+fn an_imported_local_folder_waits_for_confirmation() {
+    let (dir, engine, repo) = engine_with_repo();
+    engine
+        .index(None, &AtomicBool::new(false), true, &|_| {})
+        .unwrap();
+    let row = engine.store().repo_by_name("proj").unwrap().unwrap();
+    engine
+        .store()
+        .set_repo_needs_confirmation(row.id, &row.root, true)
+        .unwrap();
+    assert!(engine.repos().unwrap()[0].needs_confirmation);
+    let err = engine
+        .resolve_file("proj", "src/lib.rs")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("ferret repo confirm proj"), "{err}");
+    let err = engine
+        .index(Some("proj"), &AtomicBool::new(false), true, &|_| {})
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("ferret repo confirm proj"), "{err}");
+    let all = engine
+        .index(None, &AtomicBool::new(false), true, &|_| {})
+        .unwrap();
+    assert_eq!(
+        all.files_seen, 0,
+        "skipped when indexing everything: {all:?}"
+    );
+    // Results stay, but no text is read from the folder.
+    let hits = engine
+        .search(
+            "line",
+            &SearchOptions {
+                limit: 5,
+                mode: search::SearchMode::Lexical,
+            },
+        )
+        .unwrap();
+    assert!(!hits.is_empty() && hits.iter().all(|h| h.stale), "{hits:?}");
+
+    let confirmed = engine.confirm_repo("proj").unwrap();
+    assert_eq!(confirmed.root, std::fs::canonicalize(&repo).unwrap());
+    assert!(!engine.repos().unwrap()[0].needs_confirmation);
+    engine.resolve_file("proj", "src/lib.rs").unwrap();
+    engine.confirm_repo("proj").unwrap();
+
+    // What confirmation refuses.
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(home.join("code")).unwrap();
+    std::fs::write(home.join("file.txt"), "x").unwrap();
+    for (root, why) in [
+        (PathBuf::from("/"), "the filesystem root"),
+        (home.clone(), "home directory"),
+        (dir.path().to_path_buf(), "home directory"),
+        (home.join("file.txt"), "not a directory"),
+        (home.join("gone"), "is the folder on this machine"),
+    ] {
+        let err = repos::acceptable_local_root(&root, Some(&home))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(why), "{}: {err}", root.display());
+    }
+    assert_eq!(
+        repos::acceptable_local_root(&home.join("code"), Some(&home)).unwrap(),
+        std::fs::canonicalize(home.join("code")).unwrap()
+    );
+    // Through the engine too: a row for `/` stays unconfirmed.
+    let row = engine
+        .store()
+        .add_repo("everything", std::path::Path::new("/"), "local")
+        .unwrap();
+    engine
+        .store()
+        .set_repo_needs_confirmation(row.id, std::path::Path::new("/"), true)
+        .unwrap();
+    let err = engine.confirm_repo("everything").unwrap_err().to_string();
+    assert!(err.contains("the filesystem root"), "{err}");
+    assert!(engine
+        .repos()
+        .unwrap()
+        .iter()
+        .any(|r| r.name == "everything" && r.needs_confirmation));
+}

@@ -28,6 +28,7 @@ pub fn chunk_text(
     let (file, start_byte, byte_len) = match location {
         // Written by a Ferret before schema 7: the indexed text itself.
         TextLocation::Inline(packed) => return Some(unpack(packed)),
+        TextLocation::Withheld => return None,
         TextLocation::File {
             file,
             start_byte,

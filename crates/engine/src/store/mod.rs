@@ -52,6 +52,10 @@ pub struct RepoRow {
     pub head: Option<String>,
     /// Paused by the user: not watched, fetched or indexed until resumed; still searched.
     pub paused: bool,
+    /// A local repository that came in with an imported profile: its folder is not
+    /// watched, indexed or read until the user confirms it (`ferret repo confirm`), since
+    /// a backup file can name any folder on this machine.
+    pub needs_confirmation: bool,
 }
 
 /// Where a cloned repository came from.
@@ -114,27 +118,53 @@ pub enum TextLocation {
         byte_len: u32,
     },
     Inline(Vec<u8>),
+    /// Not read: the repository waits for the user to confirm its folder (see
+    /// [`RepoRow::needs_confirmation`]), or the row's path is not a plain relative path
+    /// inside it. The text counts as changed since indexing.
+    Withheld,
 }
 
 impl TextLocation {
-    /// From a row's `text`, `start_byte` and `byte_len` columns.
+    /// From a row's `text`, `start_byte` and `byte_len` columns; `root` is `None` while the
+    /// repository's folder waits for confirmation (the queries select it that way).
     fn from_columns(
-        root: &str,
+        root: Option<&str>,
         path: &str,
         text: Vec<u8>,
         start_byte: Option<i64>,
         byte_len: Option<i64>,
     ) -> TextLocation {
         match (start_byte, byte_len) {
-            (Some(start), Some(len)) if text.is_empty() => TextLocation::File {
-                file: Path::new(root).join(path),
-                start_byte: start.max(0) as u64,
-                byte_len: len.clamp(0, u32::MAX as i64) as u32,
-            },
+            (Some(start), Some(len)) if text.is_empty() => {
+                // Rows come from the profile's database, which an import fills from a file
+                // anyone could have written: `..` or an absolute path must not reach
+                // outside the repository.
+                match root {
+                    Some(root) if is_plain_relative(path) => TextLocation::File {
+                        file: Path::new(root).join(path),
+                        start_byte: start.max(0) as u64,
+                        byte_len: len.clamp(0, u32::MAX as i64) as u32,
+                    },
+                    _ => TextLocation::Withheld,
+                }
+            }
             _ => TextLocation::Inline(text),
         }
     }
 }
+
+/// Whether `path` (a file's path as stored) is relative and stays inside its repository:
+/// not empty, not absolute, no `..`.
+pub(crate) fn is_plain_relative(path: &str) -> bool {
+    !path.is_empty()
+        && Path::new(path)
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)))
+}
+
+/// The `repos.root` of a repository whose files may be read, else NULL: a query's column
+/// for [`TextLocation::from_columns`].
+pub(crate) const READABLE_ROOT: &str = "CASE WHEN r.needs_confirmation = 0 THEN r.root END";
 
 /// A chunk text waiting for its embedding.
 #[derive(Debug, Clone)]
@@ -208,14 +238,103 @@ impl Store {
         Ok(store)
     }
 
+    /// Opens a database that came from outside (a profile archive being imported): with
+    /// SQLite's defensive mode on and schema-embedded SQL untrusted, it must pass a full
+    /// `PRAGMA integrity_check` (pages, indexes, constraints) and hold exactly the tables,
+    /// indexes and triggers this build's migrations create at its version, nothing more: a
+    /// trigger or view smuggled in would run its SQL at every later write. Only then is it
+    /// migrated to the current schema. A failure is [`ErrorKind::Corrupt`] or
+    /// [`ErrorKind::Refused`] and names what is wrong.
+    pub fn open_untrusted(path: &Path) -> Result<Self> {
+        use rusqlite::config::DbConfig;
+        use rusqlite::OpenFlags;
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| db_error(path, e))?;
+        let store = Store {
+            conn,
+            path: path.to_path_buf(),
+        };
+        store
+            .conn
+            .set_db_config(DbConfig::SQLITE_DBCONFIG_DEFENSIVE, true)
+            .map_err(|e| store.err(e))?;
+        store
+            .conn
+            .pragma_update(None, "trusted_schema", false)
+            .map_err(|e| store.err(e))?;
+        store.check(CheckDepth::Full)?;
+        let version: usize = store
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| store.err(e))?;
+        // A newer version is refused by `migrate` with its own message.
+        if version <= MIGRATIONS.len() {
+            store.check_schema(version)?;
+        }
+        store.configure()?;
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// Refuses a schema other than the one [`MIGRATIONS`] create up to `version`.
+    fn check_schema(&self, version: usize) -> Result<()> {
+        let expected = Connection::open_in_memory()
+            .and_then(|fresh| {
+                for sql in &MIGRATIONS[..version] {
+                    fresh.execute_batch(sql)?;
+                }
+                schema_objects(&fresh)
+            })
+            .map_err(|e| self.err(e))?;
+        let found = schema_objects(&self.conn).map_err(|e| self.err(e))?;
+        let foreign: Vec<String> = found
+            .iter()
+            .filter(|o| !expected.contains(o))
+            .map(|(kind, name, _)| format!("{kind} {name:?}"))
+            .collect();
+        let missing: Vec<String> = expected
+            .iter()
+            .filter(|o| !found.contains(o))
+            .map(|(kind, name, _)| format!("{kind} {name:?}"))
+            .collect();
+        if foreign.is_empty() && missing.is_empty() {
+            return Ok(());
+        }
+        let mut what = Vec::new();
+        if !foreign.is_empty() {
+            what.push(format!("unexpected or altered {}", foreign.join(", ")));
+        }
+        if !missing.is_empty() {
+            what.push(format!("missing {}", missing.join(", ")));
+        }
+        Err(Error::Database {
+            path: self.path.clone(),
+            kind: ErrorKind::Refused,
+            source: None,
+            message: format!(
+                "its schema is not one Ferret creates at version {version} ({}); Ferret does \
+                 not use it",
+                what.join("; ")
+            ),
+        })
+    }
+
     /// Reads every page of the database (`PRAGMA quick_check`): a file damaged anywhere is
     /// reported now, with the recovery step, instead of failing some later search or index
     /// run halfway. Read-only; the file is never changed.
     pub fn check_integrity(&self) -> Result<()> {
-        let mut stmt = self
-            .conn
-            .prepare("PRAGMA quick_check(5)")
-            .map_err(|e| self.err(e))?;
+        self.check(CheckDepth::Quick)
+    }
+
+    fn check(&self, depth: CheckDepth) -> Result<()> {
+        let pragma = match depth {
+            CheckDepth::Quick => "PRAGMA quick_check(5)",
+            CheckDepth::Full => "PRAGMA integrity_check(5)",
+        };
+        let mut stmt = self.conn.prepare(pragma).map_err(|e| self.err(e))?;
         let problems: Vec<String> = stmt
             .query_map([], |r| r.get::<_, String>(0))
             .and_then(|rows| rows.collect())
@@ -318,14 +437,16 @@ impl Store {
         }
         let json = serde_json::to_string(ids).expect("ids serialize");
         self.query_all(
-            "SELECT c.id, r.name, f.path, f.language, c.start_line, c.end_line, c.symbol,
-                        c.kind, c.content_hash, c.text, r.root, c.start_byte, c.byte_len
+            &format!(
+                "SELECT c.id, r.name, f.path, f.language, c.start_line, c.end_line, c.symbol,
+                        c.kind, c.content_hash, c.text, {READABLE_ROOT}, c.start_byte, c.byte_len
                  FROM chunks c JOIN files f ON f.id = c.file_id JOIN repos r ON r.id = f.repo_id
-                 WHERE c.id IN (SELECT value FROM json_each(?1))",
+                 WHERE c.id IN (SELECT value FROM json_each(?1))"
+            ),
             params![json],
             |r| {
                 let path: String = r.get(2)?;
-                let root: String = r.get(10)?;
+                let root: Option<String> = r.get(10)?;
                 Ok(ChunkRow {
                     id: r.get(0)?,
                     repo: r.get(1)?,
@@ -336,7 +457,7 @@ impl Store {
                     kind: r.get(7)?,
                     content_hash: r.get(8)?,
                     location: TextLocation::from_columns(
-                        &root,
+                        root.as_deref(),
                         &path,
                         r.get(9)?,
                         r.get(11)?,
@@ -364,6 +485,26 @@ impl Store {
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
     }
+}
+
+/// How thoroughly [`Store::check`] reads a database.
+enum CheckDepth {
+    /// Every page (`quick_check`): fast enough for every open after a crash.
+    Quick,
+    /// Every page, and every index against its table (`integrity_check`): for a file from
+    /// outside, once.
+    Full,
+}
+
+/// Every table, index, trigger and view of `conn` as (type, name, SQL), sorted; SQLite's
+/// statistics tables are left out (`ANALYZE` may add them to any database).
+fn schema_objects(conn: &Connection) -> rusqlite::Result<Vec<(String, String, Option<String>)>> {
+    let mut stmt = conn.prepare(
+        r"SELECT type, name, sql FROM sqlite_schema
+          WHERE name NOT LIKE 'sqlite\_stat%' ESCAPE '\' ORDER BY type, name",
+    )?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    rows.collect()
 }
 
 /// What to do about a database file SQLite cannot read. Ferret never overwrites it: the

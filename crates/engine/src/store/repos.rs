@@ -83,6 +83,93 @@ impl Store {
         Ok(())
     }
 
+    /// Records where a clone is fetched from (asked from the profile's GitHub API).
+    pub fn set_repo_clone_url(&self, repo_id: i64, clone_url: Option<&str>) -> Result<()> {
+        self.conn
+            .execute(
+                "UPDATE repos SET clone_url = ?2 WHERE id = ?1",
+                params![repo_id, clone_url],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Marks a local repository as waiting for the user to confirm its folder (an imported
+    /// one), or confirms it at `root` (see [`RepoRow::needs_confirmation`]).
+    pub fn set_repo_needs_confirmation(
+        &self,
+        repo_id: i64,
+        root: &Path,
+        needs_confirmation: bool,
+    ) -> Result<()> {
+        if !needs_confirmation {
+            if let Some(other) = self
+                .repo_by_root(&root.to_string_lossy())?
+                .filter(|r| r.id != repo_id)
+            {
+                return Err(Error::InvalidInput(format!(
+                    "{} is already added as {:?}",
+                    root.display(),
+                    other.name
+                )));
+            }
+        }
+        self.conn
+            .execute(
+                "UPDATE repos SET root = ?2, needs_confirmation = ?3 WHERE id = ?1",
+                params![repo_id, root.to_string_lossy(), needs_confirmation as i64],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Rewrites an imported repository's row (see `profiles::archive::settle`): its root,
+    /// kind, checked branch and head, no stored clone URL, and whether its folder waits for
+    /// the user's confirmation.
+    pub(crate) fn settle_imported_repo(
+        &self,
+        repo_id: i64,
+        root: &Path,
+        kind: &str,
+        branch: Option<&str>,
+        head: Option<&str>,
+        needs_confirmation: bool,
+    ) -> Result<()> {
+        self.conn
+            .execute(
+                "UPDATE repos SET root = ?2, kind = ?3, branch = ?4, head = ?5, clone_url = NULL,
+                                  needs_confirmation = ?6
+                 WHERE id = ?1",
+                params![
+                    repo_id,
+                    root.to_string_lossy(),
+                    kind,
+                    branch,
+                    head,
+                    needs_confirmation as i64
+                ],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// The first indexed file (repository name, path) whose path is not a plain relative
+    /// path (empty, absolute, or with a `..` component), if any.
+    pub(crate) fn first_path_outside_its_repo(&self) -> Result<Option<(String, String)>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT r.name, f.path FROM files f JOIN repos r ON r.id = f.repo_id")
+            .map_err(|e| self.err(e))?;
+        let mut rows = stmt.query([]).map_err(|e| self.err(e))?;
+        while let Some(row) = rows.next().map_err(|e| self.err(e))? {
+            let path: String = row.get(1).map_err(|e| self.err(e))?;
+            if !is_plain_relative(&path) {
+                return Ok(Some((row.get(0).map_err(|e| self.err(e))?, path)));
+            }
+        }
+        Ok(None)
+    }
+
     /// Records the commit a clone now sits at.
     pub fn set_repo_head(&self, repo_id: i64, head: &str) -> Result<()> {
         self.conn
@@ -114,7 +201,7 @@ impl Store {
 
     fn query_repos(&self, tail: &str, args: &[&dyn rusqlite::ToSql]) -> Result<Vec<RepoRow>> {
         let sql =
-            format!("SELECT id, name, root, kind, added_at, last_indexed_at, remote, clone_url, branch, head, paused FROM repos {tail}");
+            format!("SELECT id, name, root, kind, added_at, last_indexed_at, remote, clone_url, branch, head, paused, needs_confirmation FROM repos {tail}");
         self.query_all(&sql, args, |r| {
             Ok(RepoRow {
                 id: r.get(0)?,
@@ -128,6 +215,7 @@ impl Store {
                 branch: r.get(8)?,
                 head: r.get(9)?,
                 paused: r.get::<_, i64>(10)? != 0,
+                needs_confirmation: r.get::<_, i64>(11)? != 0,
             })
         })
     }

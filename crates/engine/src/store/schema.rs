@@ -161,6 +161,11 @@ pub(super) const MIGRATIONS: &[&str] = &[
         WHERE NOT EXISTS (SELECT 1 FROM model_state WHERE role = 'active')
           AND EXISTS (SELECT 1 FROM embeddings WHERE model_id = 'all-minilm-l6-v2-int8');
     "#,
+    // 9: local repositories of an imported profile wait for the user to confirm their
+    // folder (a backup names any path it likes): not watched, indexed or read until then.
+    r#"
+    ALTER TABLE repos ADD COLUMN needs_confirmation INTEGER NOT NULL DEFAULT 0;
+    "#,
 ];
 
 /// Brings a database's schema up to date: each entry of `migrations` upgrades it by one

@@ -378,3 +378,85 @@ fn migration_8_pins_profiles_with_vectors_to_the_original_default_model() {
         Some("other")
     );
 }
+
+/// A database from outside (an imported archive) is used only when it is intact and holds
+/// exactly the schema Ferret's migrations create, at its own version: a trigger, view or
+/// changed table smuggled in is refused, and defensive mode keeps the schema from being
+/// rewritten behind SQLite's back.
+#[test]
+fn an_untrusted_database_must_be_intact_with_ferrets_own_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let fresh = |name: &str, extra: &str| -> PathBuf {
+        let path = dir.path().join(name);
+        drop(Store::open(&path).unwrap());
+        if !extra.is_empty() {
+            rusqlite::Connection::open(&path)
+                .unwrap()
+                .execute_batch(extra)
+                .unwrap();
+        }
+        path
+    };
+    // As Ferret writes it, and an older version (migrated on open).
+    Store::open_untrusted(&fresh("plain.sqlite", "")).unwrap();
+    let old = dir.path().join("v5.sqlite");
+    v5_database(&old);
+    let store = Store::open_untrusted(&old).unwrap();
+    assert_eq!(user_version(&old), MIGRATIONS.len() as i64);
+
+    // Defensive mode: the schema cannot be edited as data.
+    let rewrite = store
+        .conn()
+        .execute_batch(
+            "PRAGMA writable_schema = ON;
+             UPDATE sqlite_schema SET sql = 'CREATE TABLE repos (x)' WHERE name = 'repos';",
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(rewrite.contains("may not be modified"), "{rewrite}");
+    drop(store);
+
+    for (name, extra, what) in [
+        (
+            "trigger",
+            "CREATE TRIGGER evil AFTER UPDATE ON repos BEGIN UPDATE repos SET root = '/'; END;",
+            "trigger \"evil\"",
+        ),
+        (
+            "view",
+            "CREATE VIEW evil AS SELECT * FROM repos;",
+            "view \"evil\"",
+        ),
+        (
+            "altered",
+            "ALTER TABLE repos ADD COLUMN evil TEXT;",
+            "table \"repos\"",
+        ),
+        ("dropped", "DROP INDEX chunks_by_hash;", "missing index"),
+    ] {
+        let path = fresh(&format!("{name}.sqlite"), extra);
+        let err = Store::open_untrusted(&path).err().expect(name);
+        assert_eq!(err.kind(), ErrorKind::Refused, "{name}: {err}");
+        assert!(err.to_string().contains(what), "{name}: {err}");
+    }
+
+    // Truncated: damaged, with the recovery step.
+    let whole = fresh("whole.sqlite", "");
+    {
+        let store = Store::open(&whole).unwrap();
+        for i in 0..200 {
+            store
+                .add_repo(&format!("r{i}"), &dir.path().join(format!("r{i}")), "local")
+                .unwrap();
+        }
+        store
+            .conn()
+            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
+            .unwrap();
+    }
+    let bytes = std::fs::read(&whole).unwrap();
+    let cut = dir.path().join("cut.sqlite");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    let err = Store::open_untrusted(&cut).err().expect("truncated");
+    assert_eq!(err.kind(), ErrorKind::Corrupt, "{err}");
+}

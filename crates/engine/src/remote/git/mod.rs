@@ -492,8 +492,13 @@ fn open(repo_dir: &Path) -> Result<Repository> {
     })
 }
 
+/// Whether `branch` is a name git allows for a branch.
+pub(crate) fn branch_name_is_valid(branch: &str) -> bool {
+    git2::Branch::name_is_valid(branch).unwrap_or(false)
+}
+
 fn check_branch_name(branch: &str) -> Result<()> {
-    if git2::Branch::name_is_valid(branch).unwrap_or(false) {
+    if branch_name_is_valid(branch) {
         Ok(())
     } else {
         Err(Error::InvalidInput(format!(

@@ -265,6 +265,32 @@ impl GitHubClient {
         &self.web_url
     }
 
+    /// Refuses a clone URL that is not on this client's GitHub: the host of its web UI
+    /// (`github.com` for the public API, the Enterprise host itself), over HTTPS. Local test
+    /// servers (plain HTTP on loopback) may differ in port only. The token goes along with
+    /// every clone and fetch, so a URL from anywhere else (an imported profile's database,
+    /// an edited row) must never be used.
+    pub fn check_clone_url(&self, url: &str) -> Result<()> {
+        let remote = crate::remote::url::parse_remote_url(url)?;
+        let web = self
+            .web_url
+            .split_once("://")
+            .map_or(self.web_url.as_str(), |(_, authority)| authority)
+            .to_ascii_lowercase();
+        let web_loopback = crate::remote::url::parse_remote_url(&format!("{}/x", self.web_url))
+            .is_ok_and(|w| w.loopback);
+        let same_host =
+            remote.host.to_ascii_lowercase() == web || (remote.loopback && web_loopback);
+        if same_host {
+            return Ok(());
+        }
+        Err(Error::Refused(format!(
+            "will not clone or fetch from {url:?}: it is not on this profile's GitHub ({}), \
+             so the token must not go there; remove the repository and add it again",
+            self.web_url
+        )))
+    }
+
     /// Where to create a suitable token in the web UI.
     pub fn token_settings_url(&self) -> String {
         format!("{}/settings/personal-access-tokens/new", self.web_url)

@@ -178,3 +178,41 @@ fn rate_limit_message_gives_reset_time_and_wait() {
     );
     assert!(rate_limit_message(None, 0).contains("rate limit"));
 }
+
+/// The token travels with every clone and fetch, so only URLs on the profile's own GitHub
+/// are used: github.com for the public API, the Enterprise host itself, and (for local
+/// test servers) any port of a loopback address when the API is on loopback too.
+#[test]
+fn clone_urls_must_be_on_the_profiles_github() {
+    let public = GitHubClient::new(DEFAULT_API_URL).unwrap();
+    public
+        .check_clone_url("https://github.com/acme/alpha.git")
+        .unwrap();
+    public
+        .check_clone_url("https://GitHub.com/acme/alpha.git")
+        .unwrap();
+    let enterprise = GitHubClient::new("https://ghe.example.com/api/v3").unwrap();
+    enterprise
+        .check_clone_url("https://ghe.example.com/acme/alpha.git")
+        .unwrap();
+    let local = GitHubClient::new("http://127.0.0.1:8123").unwrap();
+    local
+        .check_clone_url("http://127.0.0.1:9000/acme/alpha.git")
+        .unwrap();
+    for (client, url) in [
+        (&public, "https://evil.example/acme/alpha.git"),
+        (&public, "https://github.com.evil.example/acme/alpha.git"),
+        (&public, "http://github.com/acme/alpha.git"),
+        (&public, "file:///home/me/acme/alpha"),
+        (&public, "http://127.0.0.1:9000/acme/alpha.git"),
+        (&enterprise, "https://github.com/acme/alpha.git"),
+        (&enterprise, "https://ghe.example.com:8443/acme/alpha.git"),
+        (&local, "https://evil.example/acme/alpha.git"),
+    ] {
+        assert!(
+            client.check_clone_url(url).is_err(),
+            "{url} accepted for {}",
+            client.api_url()
+        );
+    }
+}
