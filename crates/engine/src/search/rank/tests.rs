@@ -91,7 +91,19 @@ fn ten_results_are_not_one_file() {
         .map(|i| cand("src/big.rs", None, 1.0 - i as f64 * 0.01))
         .collect();
     candidates.push(cand("src/other.rs", None, 0.6));
-    let o = order("some question here", &candidates);
+    let shape = query_shape("some question here");
+    let q = RankQuery {
+        shape: &shape,
+        path_filtered: false,
+    };
+    let w = Weights {
+        diversity: 0.3,
+        ..Weights::default()
+    };
+    let o: Vec<usize> = rerank(&q, &candidates, &w)
+        .into_iter()
+        .map(|r| r.candidate)
+        .collect();
     let other = o.iter().position(|&c| c == 6).unwrap();
     assert!(other <= 1, "{o:?}");
 }
@@ -111,6 +123,7 @@ fn a_file_with_several_strong_chunks_lifts_its_best() {
     };
     let w = Weights {
         diversity: 1.0,
+        coherence: 0.3,
         ..Weights::default()
     };
     let ranked = rerank(&q, &candidates, &w);
