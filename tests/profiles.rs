@@ -1136,13 +1136,9 @@ fn crafted_archives_are_refused_or_defused_and_nothing_is_lost() {
         report.settings_reset_as_invalid
     );
     let config = profiles.config("defused").unwrap();
-    assert_eq!(
-        config,
-        ferret_engine::profiles::ProfileConfig {
-            excludes: vec!["*.log".into()],
-            ..Default::default()
-        }
-    );
+    let mut expected = ferret_engine::profiles::ProfileConfig::default();
+    expected.excludes = vec!["*.log".into()];
+    assert_eq!(config, expected);
     let mut to_confirm: Vec<&str> = report
         .local_repos_to_confirm
         .iter()
