@@ -511,7 +511,7 @@ try {
 
   // A link to a file Ferret never indexed is refused before anything is asked.
   spawnSync(app, [`ferret://open?repo=${encodeURIComponent("octo-e2e/polyglot")}&path=${encodeURIComponent(".git/config")}&line=1`], { env: process.env, timeout: 30000 });
-  await waitFor("the refusal", async () => /not a file Ferret indexed/.test(await c.textOf(".toast")), 15000);
+  await waitFor("the refusal", async () => /not an indexed file of repository/.test(await c.textOf(".toast")), 15000);
   if ((await c.find(".modal")).length !== 0) throw new Error("a question was asked for a file that is not indexed");
   log("link to a file that is not indexed: refused");
 
