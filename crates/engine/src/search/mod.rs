@@ -333,10 +333,10 @@ pub fn search(
         })
         .collect();
     definitions.sort_by_key(|row| {
-        let named = shape.names.iter().any(|n| {
-            let stem = row.path.rsplit('/').next().unwrap_or("").split('.').next();
-            stem.is_some_and(|stem| stem.eq_ignore_ascii_case(rank::last_part(n)))
-        });
+        let named = shape
+            .names
+            .iter()
+            .any(|n| rank::file_named_after(&row.path, rank::last_part(n)));
         (!named, row.path.len(), row.id)
     });
     for row in definitions.into_iter().take(weights.lookups) {

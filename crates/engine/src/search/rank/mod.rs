@@ -274,9 +274,12 @@ pub fn file_coherence(ranked: &mut [Ranked], candidates: &[Candidate<'_>], boost
     if largest <= 0.0 {
         return;
     }
+    // One file alone has nothing to stand out from.
+    if files.len() < 2 {
+        return;
+    }
     for (sum, best) in files.values() {
-        let others = files.len() > 1;
-        if others && *sum > 0.0 {
+        if *sum > 0.0 {
             add(
                 &mut ranked[*best],
                 "coherence",
@@ -300,7 +303,9 @@ pub fn defines<'n>(symbol: &str, names: &'n [String]) -> Option<&'n str> {
         .iter()
         .find(|name| {
             if name.contains('.') {
-                qualified == **name || qualified.ends_with(&format!(".{name}"))
+                qualified
+                    .strip_suffix(name.as_str())
+                    .is_some_and(|rest| rest.is_empty() || rest.ends_with('.'))
             } else {
                 own == name.as_str()
             }
@@ -360,7 +365,7 @@ const TYPE_KINDS: &[&str] = &[
 /// Whether the file's own name (not its folder's) is `name`, its plural, or a prefix of it
 /// of four letters or more: `HTTPAdapter` in `adapters.py`? No; in `http_adapter.py`, yes;
 /// `StateManager` in `state.ts`, yes.
-fn file_named_after(path: &str, name: &str) -> bool {
+pub fn file_named_after(path: &str, name: &str) -> bool {
     let own = name.to_lowercase().replace('_', "");
     let file = path.rsplit('/').next().unwrap_or(path);
     let stem = file

@@ -236,7 +236,7 @@ pub fn path_words(path: &str) -> Vec<String> {
     let name = segments.next().unwrap_or(path);
     let stem = name.split('.').next().unwrap_or(name);
     let mut words = split_identifier(stem);
-    if split_identifier(stem).len() > 1 {
+    if words.len() > 1 {
         words.push(stem.to_lowercase().replace(['_', '-'], ""));
     }
     if let Some(parent) = segments.next() {

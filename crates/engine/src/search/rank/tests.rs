@@ -10,20 +10,39 @@ fn cand<'a>(path: &'a str, symbol: Option<&'a str>, score: f64) -> Candidate<'a>
     }
 }
 
-fn order(query: &str, candidates: &[Candidate<'_>]) -> Vec<usize> {
-    order_with(query, false, candidates)
-}
-
-fn order_with(query: &str, path_filtered: bool, candidates: &[Candidate<'_>]) -> Vec<usize> {
+/// The stage's full answer for `query` (no `path:` filter unless `path_filtered`).
+fn rank(
+    query: &str,
+    path_filtered: bool,
+    w: &Weights,
+    candidates: &[Candidate<'_>],
+) -> Vec<Ranked> {
     let shape = query_shape(query);
     let q = RankQuery {
         shape: &shape,
         path_filtered,
     };
-    rerank(&q, candidates, &Weights::default())
+    rerank(&q, candidates, w)
+}
+
+fn order_by(
+    query: &str,
+    path_filtered: bool,
+    w: &Weights,
+    candidates: &[Candidate<'_>],
+) -> Vec<usize> {
+    rank(query, path_filtered, w, candidates)
         .into_iter()
         .map(|r| r.candidate)
         .collect()
+}
+
+fn order(query: &str, candidates: &[Candidate<'_>]) -> Vec<usize> {
+    order_by(query, false, &Weights::default(), candidates)
+}
+
+fn order_with(query: &str, path_filtered: bool, candidates: &[Candidate<'_>]) -> Vec<usize> {
+    order_by(query, path_filtered, &Weights::default(), candidates)
 }
 
 #[test]
@@ -91,19 +110,11 @@ fn ten_results_are_not_one_file() {
         .map(|i| cand("src/big.rs", None, 1.0 - i as f64 * 0.01))
         .collect();
     candidates.push(cand("src/other.rs", None, 0.6));
-    let shape = query_shape("some question here");
-    let q = RankQuery {
-        shape: &shape,
-        path_filtered: false,
-    };
     let w = Weights {
         diversity: 0.3,
         ..Weights::default()
     };
-    let o: Vec<usize> = rerank(&q, &candidates, &w)
-        .into_iter()
-        .map(|r| r.candidate)
-        .collect();
+    let o = order_by("some question here", false, &w, &candidates);
     let other = o.iter().position(|&c| c == 6).unwrap();
     assert!(other <= 1, "{o:?}");
 }
@@ -116,17 +127,12 @@ fn a_file_with_several_strong_chunks_lifts_its_best() {
         cand("src/a.rs", Some("three"), 0.79),
         cand("src/a.rs", Some("four"), 0.78),
     ];
-    let shape = query_shape("some question");
-    let q = RankQuery {
-        shape: &shape,
-        path_filtered: false,
-    };
     let w = Weights {
         diversity: 1.0,
         coherence: 0.3,
         ..Weights::default()
     };
-    let ranked = rerank(&q, &candidates, &w);
+    let ranked = rank("some question", false, &w, &candidates);
     assert_eq!(ranked[0].candidate, 0);
     assert!(ranked[0].signals.iter().any(|s| s.signal == "coherence"));
 }
@@ -137,12 +143,7 @@ fn signals_explain_every_move() {
         cand("tests/test_adapters.py", Some("HTTPAdapterTest"), 0.9),
         cand("src/requests/adapters.py", Some("HTTPAdapter"), 0.4),
     ];
-    let shape = query_shape("HTTPAdapter");
-    let q = RankQuery {
-        shape: &shape,
-        path_filtered: false,
-    };
-    let ranked = rerank(&q, &candidates, &Weights::default());
+    let ranked = rank("HTTPAdapter", false, &Weights::default(), &candidates);
     let first = &ranked[0];
     assert_eq!(first.candidate, 1);
     let def = first
