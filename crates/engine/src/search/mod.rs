@@ -329,7 +329,7 @@ pub fn search(
         .filter(|row| {
             row.symbol
                 .as_deref()
-                .is_some_and(|s| rank::defines(s, &shape.names).is_some())
+                .is_some_and(|s| rank::defines(s, &row.path, &shape.names).is_some())
         })
         .collect();
     definitions.sort_by_key(|row| {

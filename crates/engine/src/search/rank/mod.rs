@@ -293,22 +293,27 @@ pub fn file_coherence(ranked: &mut [Ranked], candidates: &[Candidate<'_>], boost
     }
 }
 
-/// Whether `symbol` (a chunk's, e.g. `Command.execute`, `Sinatra::Base`) defines one of
-/// `names`: its own name (last part) equals a name, or its qualified form ends with a
-/// qualified name. Returns the matched name.
-pub fn defines<'n>(symbol: &str, names: &'n [String]) -> Option<&'n str> {
-    let own = shape::last_part(symbol);
+/// Whether `symbol` (a chunk's, e.g. `Command.execute`, `Sinatra::Base`), found in the file
+/// at `path`, defines one of `names`: its own name (last part) equals a bare name, or its
+/// qualified form ends with a qualified name (`WebSocketSubject.error`). A language whose
+/// symbols carry no container (a method recorded as `error`) still matches a qualified name
+/// when the file is named after the container (`WebSocketSubject.ts`). Generic parameters
+/// (`Glob<'a>::new`) do not count. Returns the matched name.
+pub fn defines<'n>(symbol: &str, path: &str, names: &'n [String]) -> Option<&'n str> {
     let qualified = shape::normalise_qualified(symbol);
+    let own = qualified.rsplit('.').next().unwrap_or(&qualified);
     names
         .iter()
-        .find(|name| {
-            if name.contains('.') {
+        .find(|name| match name.rsplit_once('.') {
+            Some((container, last)) => {
                 qualified
                     .strip_suffix(name.as_str())
                     .is_some_and(|rest| rest.is_empty() || rest.ends_with('.'))
-            } else {
-                own == name.as_str()
+                    || (own == last
+                        && !qualified.contains('.')
+                        && file_named_after(path, shape::last_part(container)))
             }
+            None => own == name.as_str(),
         })
         .map(String::as_str)
 }
@@ -329,11 +334,14 @@ pub fn definition_evidence(
         QueryKind::Natural => return,
     };
     for (r, c) in ranked.iter_mut().zip(candidates) {
-        let Some(name) = c.symbol.and_then(|s| defines(s, &shape.names)) else {
+        let Some(name) = c.symbol.and_then(|s| defines(s, c.path, &shape.names)) else {
             continue;
         };
         let own = shape::last_part(name);
-        let file_named = file_named_after(c.path, own);
+        // `WebSocketSubject.error` in `WebSocketSubject.ts` is in its container's file.
+        let container = name.rsplit_once('.').map(|(container, _)| shape::last_part(container));
+        let file_named = file_named_after(c.path, own)
+            || container.is_some_and(|container| file_named_after(c.path, container));
         let mut factor = if file_named {
             w.definition_file_match
         } else {

@@ -73,11 +73,22 @@ pub fn query_shape(text: &str) -> QueryShape {
             continue;
         }
         let qualified = QUALIFIERS.iter().any(|q| token.contains(q)) && is_symbol_query(token);
-        if qualified || is_embedded_identifier(token) {
-            let name = last_part(token).to_string();
+        let mut push = |name: String| {
             if name.len() >= 2 && !names.contains(&name) {
                 names.push(name);
             }
+        };
+        if qualified {
+            // `WebSocketSubject.error` in a sentence names that method, not every `error`:
+            // the qualified form is the name; its last part alone only when it looks like
+            // an identifier by itself (`http.HandlerFunc`, `config.load_file`).
+            let last = last_part(token);
+            if is_embedded_identifier(last) || last.starts_with(char::is_uppercase) {
+                push(last.to_string());
+            }
+            push(normalise_qualified(token));
+        } else if is_embedded_identifier(token) {
+            push(token.to_string());
         }
     }
     let kind = if names.is_empty() {
@@ -151,9 +162,15 @@ pub fn last_part(token: &str) -> &str {
     split_qualified(token).last().copied().unwrap_or(token)
 }
 
-/// `Sinatra::Base` → `Sinatra.Base`: one separator, so symbols of any language compare.
+/// `Sinatra::Base` → `Sinatra.Base`: one separator, so symbols of any language compare;
+/// generic parameters go (`Glob<'a>::new` → `Glob.new`).
 pub fn normalise_qualified(token: &str) -> String {
-    split_qualified(token).join(".")
+    split_qualified(token)
+        .into_iter()
+        .map(|part| part.split('<').next().unwrap_or(part).trim())
+        .filter(|part| !part.is_empty())
+        .collect::<Vec<_>>()
+        .join(".")
 }
 
 fn keywords(text: &str) -> Vec<String> {

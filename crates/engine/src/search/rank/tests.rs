@@ -86,13 +86,50 @@ fn a_definition_beats_a_use() {
 #[test]
 fn qualified_names_match_qualified_symbols() {
     let names = vec!["Base".to_string(), "Sinatra.Base".to_string()];
-    assert_eq!(defines("Sinatra::Base", &names), Some("Base"));
-    assert_eq!(defines("Base", &names), Some("Base"));
-    assert_eq!(defines("Sinatra::Base.call", &names), None);
-    assert_eq!(defines("BaseHelper", &names), None);
+    let path = "lib/sinatra/base.rb";
+    assert_eq!(defines("Sinatra::Base", path, &names), Some("Base"));
+    assert_eq!(defines("Base", path, &names), Some("Base"));
+    assert_eq!(defines("Sinatra::Base.call", path, &names), None);
+    assert_eq!(defines("BaseHelper", path, &names), None);
     let qualified = vec!["Sinatra.Base".to_string()];
-    assert_eq!(defines("Sinatra::Base", &qualified), Some("Sinatra.Base"));
-    assert_eq!(defines("Other::Base", &qualified), None);
+    assert_eq!(defines("Sinatra::Base", path, &qualified), Some("Sinatra.Base"));
+    assert_eq!(defines("Other::Base", path, &qualified), None);
+    // Generic parameters are not part of the name.
+    let glob = vec!["Glob".to_string(), "Glob.new".to_string()];
+    assert_eq!(defines("Glob<'a>", "src/glob.rs", &glob), Some("Glob"));
+    assert_eq!(defines("Glob<'a>::new", "src/glob.rs", &glob[1..]), Some("Glob.new"));
+}
+
+#[test]
+fn a_qualified_name_in_a_question_asks_for_that_member_only() {
+    let shape = query_shape("WebSocketSubject.error must be called with an error code");
+    assert_eq!(shape.kind, QueryKind::Mixed);
+    // `error` alone is a word: every `error` method would count as its definition.
+    assert_eq!(shape.names, ["WebSocketSubject.error"]);
+    let path = "src/dom/WebSocketSubject.ts";
+    assert_eq!(
+        defines("WebSocketSubject.error", path, &shape.names),
+        Some("WebSocketSubject.error")
+    );
+    assert_eq!(defines("Subject.error", "src/Subject.ts", &shape.names), None);
+    // A member recorded without its container, in the container's file, still counts.
+    assert_eq!(defines("error", path, &shape.names), Some("WebSocketSubject.error"));
+    assert_eq!(defines("error", "src/Subscriber.ts", &shape.names), None);
+    // A last part that is an identifier by itself stays a name.
+    let shape = query_shape("how does http.HandlerFunc adapt a function");
+    assert_eq!(shape.names, ["HandlerFunc", "http.HandlerFunc"]);
+
+    let candidates = [
+        cand("src/Subject.ts", Some("Subject.error"), 0.9),
+        cand(path, Some("WebSocketSubject.error"), 0.5),
+    ];
+    assert_eq!(
+        order(
+            "WebSocketSubject.error must be called with an error code",
+            &candidates
+        )[0],
+        1
+    );
 }
 
 #[test]
