@@ -700,3 +700,49 @@ fn an_idle_model_is_unloaded_and_the_next_search_loads_it_again() {
     assert!(!engine.model_ready(), "the timer unloads an idle model");
     drop(background);
 }
+
+/// A bare symbol query shows the definition from its beginning (the `struct` with its doc
+/// comment), not the fragment of it that matched best (a one-line `impl Semaphore {` of a
+/// block too big for one chunk), and the type's file comes before files that only use it.
+#[test]
+fn a_symbol_query_shows_the_definition_from_its_beginning() {
+    let src = tempfile::tempdir().unwrap();
+    let methods: String = (0..12)
+        .map(|i| {
+            format!(
+                "    /// Takes {i} permits, waiting while fewer are left.\n    \
+                 pub fn acquire_{i}(&self) -> usize {{\n        \
+                 let left = self.permits.saturating_sub({i});\n        left * {i} + 1\n    }}\n\n"
+            )
+        })
+        .collect();
+    fs::create_dir_all(src.path().join("src")).unwrap();
+    fs::write(
+        src.path().join("src/semaphore.rs"),
+        format!(
+            "/// Counts permits shared by tasks.\npub struct Semaphore {{\n    permits: usize,\n}}\n\n\
+             impl Semaphore {{\n{methods}}}\n"
+        ),
+    )
+    .unwrap();
+    fs::write(
+        src.path().join("src/pool.rs"),
+        "use crate::semaphore::Semaphore;\n\npub fn pool(s: &Semaphore) -> usize {\n    s.acquire_1()\n}\n",
+    )
+    .unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let engine = open_engine(data.path());
+    engine.add_repo(src.path(), None).unwrap();
+    index_all(&engine);
+    for mode in [Lexical, Hybrid] {
+        let hits = search(&engine, "Semaphore", mode);
+        let top = &hits[0];
+        assert_eq!(
+            (top.path.as_str(), top.symbol.as_deref(), top.kind.as_str()),
+            ("src/semaphore.rs", Some("Semaphore"), "struct"),
+            "{mode:?}: {:?}",
+            paths(&hits)
+        );
+        assert_eq!(top.start_line, 1, "{mode:?}: the doc comment starts it");
+    }
+}

@@ -35,11 +35,12 @@ def main():
     rows = []
     for i, setting in enumerate(a.settings):
         out = os.path.join(a.out, f"s{i}")
+        os.makedirs(a.out, exist_ok=True)
         env = dict(os.environ, FERRET_RANK_WEIGHTS=setting)
         only = [x for r in repos for x in ("--only", r)]
         subprocess.run([sys.executable, os.path.join(HERE, "run_ferret.py"), "--bin", a.bin, "--subset", a.subset,
                         "--data", a.data, "--out", out, "--modes", a.modes, "--reuse", *only],
-                       env=env, check=True, stderr=subprocess.DEVNULL)
+                       env=env, check=True, stderr=open(os.path.join(a.out, f"s{i}.log"), "w"))
         js = os.path.join(out, "score.json")
         subprocess.run([sys.executable, os.path.join(HERE, "score.py"), "--subset", a.subset, "--runs", out,
                         "--modes", a.modes, "--scoring", "chunk", "--filter", "all", "--json", js,

@@ -44,6 +44,9 @@ pub const MAX_LIMIT: usize = 1000;
 const SNIPPET_LINES: usize = 10;
 /// Chunks whose symbol column holds a queried name, read to find its definitions.
 const DEFINITION_LOOKUP_ROWS: usize = 200;
+/// Definitions of a queried name whose first chunk is looked up to show them from their
+/// beginning.
+const HEADER_LOOKUPS: usize = 50;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -169,11 +172,18 @@ struct Group {
     lexical: Option<(u32, f64, i64)>,
     semantic: Option<(u32, f64, i64)>,
     looked_up: Option<i64>,
+    /// The definition's first chunk, for a definition of a name the query uses: its
+    /// beginning answers "where is X" better than whichever fragment matched.
+    header: Option<i64>,
 }
 
 impl Group {
-    /// The chunk shown for this definition: the one of the ranking that found it higher.
+    /// The chunk shown for this definition: its beginning when the query names it, else
+    /// the one of the ranking that found it higher.
     fn shown_chunk(&self) -> Option<i64> {
+        if self.header.is_some() {
+            return self.header;
+        }
         match (self.lexical, self.semantic) {
             (Some((lr, _, lid)), Some((sr, _, sid))) => Some(if lr <= sr { lid } else { sid }),
             (Some((_, _, id)), None) | (None, Some((_, _, id))) => Some(id),
@@ -269,7 +279,7 @@ pub fn search(
         .collect();
     ids.sort_unstable();
     ids.dedup();
-    let rows: HashMap<i64, ChunkRow> = ctx
+    let mut rows: HashMap<i64, ChunkRow> = ctx
         .store
         .chunks_by_ids(&ids)?
         .into_iter()
@@ -346,6 +356,50 @@ pub fn search(
                 looked_up: Some(row.id),
                 ..Group::default()
             });
+        }
+    }
+
+    // A definition a bare symbol query names is shown from its beginning: the class header
+    // and its doc comment rather than the closing line that happened to match, the `struct`
+    // rather than a one-line `impl X {` (and the stage then sees the kind of the
+    // definition, not of the fragment). In a question that names it, the matched chunk
+    // carries the question's other words (the overload that has them, not the first
+    // signature), so only a fragment of a line or two gives way.
+    if !shape.names.is_empty() && phrases.is_empty() {
+        let symbol_query = shape.kind == rank::QueryKind::Symbol;
+        let defining: Vec<(usize, i64)> = groups
+            .iter()
+            .enumerate()
+            .filter_map(|(g, group)| {
+                let id = group.shown_chunk()?;
+                let row = rows.get(&id)?;
+                let symbol = row.symbol.as_deref()?;
+                if !symbol_query && row.end_line > row.start_line + 1 {
+                    return None;
+                }
+                rank::defines(symbol, &row.path, &shape.names)?;
+                Some((g, id))
+            })
+            .take(HEADER_LOOKUPS)
+            .collect();
+        let ids: Vec<i64> = defining.iter().map(|&(_, id)| id).collect();
+        let firsts: HashMap<i64, i64> = ctx
+            .store
+            .first_chunks_of_symbols(&ids)?
+            .into_iter()
+            .collect();
+        let missing: Vec<i64> = firsts
+            .values()
+            .copied()
+            .filter(|id| !rows.contains_key(id))
+            .collect();
+        for row in ctx.store.chunks_by_ids(&missing)? {
+            rows.insert(row.id, row);
+        }
+        for (g, id) in defining {
+            if let Some(&first) = firsts.get(&id).filter(|f| rows.contains_key(f)) {
+                groups[g].header = Some(first);
+            }
         }
     }
 

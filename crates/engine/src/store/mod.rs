@@ -430,6 +430,26 @@ impl Store {
         )
     }
 
+    /// For each chunk id, the first chunk (lowest start line) of the same file with the same
+    /// symbol: the beginning of the definition a fragment belongs to (a class's header and
+    /// doc comment rather than its closing `end`, a `struct` rather than a one-line
+    /// `impl X {`). Pairs `(given id, first id)`; chunks without a symbol are left out.
+    pub fn first_chunks_of_symbols(&self, ids: &[i64]) -> Result<Vec<(i64, i64)>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let json = serde_json::to_string(ids).expect("ids serialize");
+        self.query_all(
+            "SELECT c.id, (SELECT f.id FROM chunks f
+                           WHERE f.file_id = c.file_id AND f.symbol = c.symbol
+                           ORDER BY f.start_line, f.id LIMIT 1)
+             FROM json_each(?1) g JOIN chunks c ON c.id = g.value
+             WHERE c.symbol IS NOT NULL",
+            params![json],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+    }
+
     /// Chunks by id, with the repository and file they belong to.
     pub fn chunks_by_ids(&self, ids: &[i64]) -> Result<Vec<ChunkRow>> {
         if ids.is_empty() {

@@ -460,3 +460,44 @@ fn an_untrusted_database_must_be_intact_with_ferrets_own_schema() {
     let err = Store::open_untrusted(&cut).err().expect("truncated");
     assert_eq!(err.kind(), ErrorKind::Corrupt, "{err}");
 }
+
+#[test]
+fn a_fragment_leads_to_the_first_chunk_of_its_definition() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("meta.sqlite")).unwrap();
+    let repo = store.add_repo("demo", dir.path(), "local").unwrap();
+    let at = |start: u32, symbol: Option<&str>, hash: u8| NewChunk {
+        start_line: start,
+        end_line: start,
+        symbol: symbol.map(str::to_string),
+        ..chunk("x", hash)
+    };
+    let ids = store
+        .transaction(|tx| {
+            let file = tx.upsert_file(repo.id, "engine.rb", "ruby", 10, 1, b"h")?;
+            let other = tx.upsert_file(repo.id, "other.rb", "ruby", 10, 1, b"i")?;
+            let mut ids = tx.insert_chunks(
+                file,
+                "engine rb",
+                &[
+                    at(782, Some("Engine"), 1),
+                    at(318, Some("Engine"), 2),
+                    at(360, Some("Engine.inherited"), 3),
+                    at(1, None, 4),
+                ],
+            )?;
+            ids.extend(tx.insert_chunks(other, "other rb", &[at(5, Some("Engine"), 5)])?);
+            Ok(ids)
+        })
+        .unwrap();
+    let mut firsts = store
+        .first_chunks_of_symbols(&[ids[0], ids[2], ids[3], ids[4]])
+        .unwrap();
+    firsts.sort();
+    let mut expected = vec![(ids[0], ids[1]), (ids[2], ids[2]), (ids[4], ids[4])];
+    expected.sort();
+    assert_eq!(
+        firsts, expected,
+        "same file and symbol only; no symbol, no pair"
+    );
+}

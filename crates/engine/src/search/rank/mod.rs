@@ -339,7 +339,9 @@ pub fn definition_evidence(
         };
         let own = shape::last_part(name);
         // `WebSocketSubject.error` in `WebSocketSubject.ts` is in its container's file.
-        let container = name.rsplit_once('.').map(|(container, _)| shape::last_part(container));
+        let container = name
+            .rsplit_once('.')
+            .map(|(container, _)| shape::last_part(container));
         let file_named = file_named_after(c.path, own)
             || container.is_some_and(|container| file_named_after(c.path, container));
         let mut factor = if file_named {
@@ -359,9 +361,11 @@ pub fn definition_evidence(
     }
 }
 
-/// Kinds of chunk that define a type (what a capitalised name usually asks for).
+/// Kinds of chunk that define a type (what a capitalised name usually asks for); an `impl`
+/// block is the type's own code, not a member that shares its name.
 const TYPE_KINDS: &[&str] = &[
     "class",
+    "impl",
     "struct",
     "enum",
     "interface",

@@ -92,12 +92,18 @@ fn qualified_names_match_qualified_symbols() {
     assert_eq!(defines("Sinatra::Base.call", path, &names), None);
     assert_eq!(defines("BaseHelper", path, &names), None);
     let qualified = vec!["Sinatra.Base".to_string()];
-    assert_eq!(defines("Sinatra::Base", path, &qualified), Some("Sinatra.Base"));
+    assert_eq!(
+        defines("Sinatra::Base", path, &qualified),
+        Some("Sinatra.Base")
+    );
     assert_eq!(defines("Other::Base", path, &qualified), None);
     // Generic parameters are not part of the name.
     let glob = vec!["Glob".to_string(), "Glob.new".to_string()];
     assert_eq!(defines("Glob<'a>", "src/glob.rs", &glob), Some("Glob"));
-    assert_eq!(defines("Glob<'a>::new", "src/glob.rs", &glob[1..]), Some("Glob.new"));
+    assert_eq!(
+        defines("Glob<'a>::new", "src/glob.rs", &glob[1..]),
+        Some("Glob.new")
+    );
 }
 
 #[test]
@@ -111,9 +117,15 @@ fn a_qualified_name_in_a_question_asks_for_that_member_only() {
         defines("WebSocketSubject.error", path, &shape.names),
         Some("WebSocketSubject.error")
     );
-    assert_eq!(defines("Subject.error", "src/Subject.ts", &shape.names), None);
+    assert_eq!(
+        defines("Subject.error", "src/Subject.ts", &shape.names),
+        None
+    );
     // A member recorded without its container, in the container's file, still counts.
-    assert_eq!(defines("error", path, &shape.names), Some("WebSocketSubject.error"));
+    assert_eq!(
+        defines("error", path, &shape.names),
+        Some("WebSocketSubject.error")
+    );
     assert_eq!(defines("error", "src/Subscriber.ts", &shape.names), None);
     // A last part that is an identifier by itself stays a name.
     let shape = query_shape("how does http.HandlerFunc adapt a function");
