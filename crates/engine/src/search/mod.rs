@@ -436,6 +436,14 @@ pub fn search(
         SearchMode::Semantic => fusion::fuse(&[], &semantic_list, 0.0, groups.len()),
     };
 
+    // C/C++ headers whose source file is indexed beside them (declarations, not the code).
+    let shown_paths: Vec<(&str, &str)> = groups
+        .iter()
+        .filter_map(|g| g.shown_chunk().and_then(|id| rows.get(&id)))
+        .map(|row| (row.repo.as_str(), row.path.as_str()))
+        .collect();
+    let headers_of_sources = headers_with_sources(ctx.store, &shown_paths)?;
+
     // The ranking stage: what code looks like (definitions, paths, files).
     let candidates: Vec<Candidate<'_>> = groups
         .iter()
@@ -448,6 +456,9 @@ pub fn search(
                 symbol: row.and_then(|r| r.symbol.as_deref()),
                 kind: row.map_or("", |r| r.kind.as_str()),
                 score,
+                header_of_source: row.is_some_and(|r| {
+                    headers_of_sources.contains(&(r.repo.clone(), r.path.clone()))
+                }),
             }
         })
         .collect();
@@ -502,6 +513,42 @@ pub fn search(
         });
     }
     Ok(hits)
+}
+
+/// Header extensions, and the extensions of the source files that implement a header.
+const HEADER_EXTENSIONS: [&str; 4] = ["h", "hh", "hpp", "hxx"];
+const SOURCE_EXTENSIONS: [&str; 6] = ["c", "cc", "cpp", "cxx", "m", "mm"];
+
+/// Of `files` (repository, path), the C/C++ headers with an indexed source file of the
+/// same folder and stem (`lib/transfer.h` and `lib/transfer.c`).
+fn headers_with_sources(
+    store: &Store,
+    files: &[(&str, &str)],
+) -> Result<std::collections::HashSet<(String, String)>> {
+    let mut wanted: Vec<(String, String)> = Vec::new();
+    let mut header_of: HashMap<(String, String), (String, String)> = HashMap::new();
+    for &(repo, path) in files {
+        let Some((stem, ext)) = path.rsplit_once('.') else {
+            continue;
+        };
+        if !HEADER_EXTENSIONS.contains(&ext.to_ascii_lowercase().as_str()) {
+            continue;
+        }
+        for source_ext in SOURCE_EXTENSIONS {
+            let source = (repo.to_string(), format!("{stem}.{source_ext}"));
+            if header_of
+                .insert(source.clone(), (repo.to_string(), path.to_string()))
+                .is_none()
+            {
+                wanted.push(source);
+            }
+        }
+    }
+    Ok(store
+        .existing_files(&wanted)?
+        .into_iter()
+        .filter_map(|source| header_of.remove(&source))
+        .collect())
 }
 
 /// Cosine over the vector index for the query's free text (qualifiers removed).

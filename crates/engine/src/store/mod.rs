@@ -450,6 +450,21 @@ impl Store {
         )
     }
 
+    /// Which of `wanted` (repository name, path) are indexed files.
+    pub fn existing_files(&self, wanted: &[(String, String)]) -> Result<Vec<(String, String)>> {
+        if wanted.is_empty() {
+            return Ok(Vec::new());
+        }
+        let json = serde_json::to_string(wanted).expect("pairs serialize");
+        self.query_all(
+            "SELECT r.name, f.path FROM json_each(?1) j
+             JOIN repos r ON r.name = json_extract(j.value, '$[0]')
+             JOIN files f ON f.repo_id = r.id AND f.path = json_extract(j.value, '$[1]')",
+            params![json],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+    }
+
     /// Chunks by id, with the repository and file they belong to.
     pub fn chunks_by_ids(&self, ids: &[i64]) -> Result<Vec<ChunkRow>> {
         if ids.is_empty() {

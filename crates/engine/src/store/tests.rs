@@ -501,3 +501,28 @@ fn a_fragment_leads_to_the_first_chunk_of_its_definition() {
         "same file and symbol only; no symbol, no pair"
     );
 }
+
+#[test]
+fn existing_files_are_told_by_repository_and_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("meta.sqlite")).unwrap();
+    let a = store.add_repo("a", dir.path(), "local").unwrap();
+    let b = store.add_repo("b", &dir.path().join("b"), "local").unwrap();
+    store
+        .transaction(|tx| {
+            tx.upsert_file(a.id, "lib/transfer.c", "c", 1, 1, b"h")?;
+            tx.upsert_file(b.id, "lib/other.c", "c", 1, 1, b"h")?;
+            Ok(())
+        })
+        .unwrap();
+    let pair = |r: &str, p: &str| (r.to_string(), p.to_string());
+    let found = store
+        .existing_files(&[
+            pair("a", "lib/transfer.c"),
+            pair("a", "lib/other.c"),
+            pair("b", "lib/transfer.c"),
+            pair("c", "lib/transfer.c"),
+        ])
+        .unwrap();
+    assert_eq!(found, [pair("a", "lib/transfer.c")]);
+}

@@ -25,10 +25,15 @@ pub enum PathPrior {
     Compat,
     TypeStub,
     Barrel,
+    /// A C or C++ header beside the source file that implements it (`transfer.h` next to
+    /// `transfer.c`): declarations, where the question is about the implementation. Not
+    /// decided by the path alone (a header-only library's headers are its code), so
+    /// [`path_priors`] never returns it: the search knows which sources exist.
+    Header,
 }
 
 impl PathPrior {
-    pub const ALL: [PathPrior; 9] = [
+    pub const ALL: [PathPrior; 10] = [
         PathPrior::Test,
         PathPrior::Example,
         PathPrior::Doc,
@@ -38,6 +43,7 @@ impl PathPrior {
         PathPrior::Compat,
         PathPrior::TypeStub,
         PathPrior::Barrel,
+        PathPrior::Header,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -51,6 +57,7 @@ impl PathPrior {
             PathPrior::Compat => "compatibility shim",
             PathPrior::TypeStub => "type stub",
             PathPrior::Barrel => "re-export file",
+            PathPrior::Header => "header beside its source",
         }
     }
 
@@ -87,6 +94,15 @@ impl PathPrior {
             ],
             PathPrior::TypeStub => &["stub", "stubs", "declaration", "declarations", "typings"],
             PathPrior::Barrel => &["export", "exports", "reexport", "package", "init"],
+            PathPrior::Header => &[
+                "header",
+                "headers",
+                "declaration",
+                "declarations",
+                "declared",
+                "prototype",
+                "prototypes",
+            ],
         }
     }
 
@@ -229,9 +245,11 @@ fn original_stem(path: &str) -> Option<&str> {
     Some(name.split('.').next().unwrap_or(name))
 }
 
-/// The words a path offers for path evidence: the parts of the file's stem and of its
-/// parent folder's name (`src/flask/sessions.py` → sessions, flask).
-pub fn path_words(path: &str) -> Vec<String> {
+/// The words a path offers for path evidence: the parts of the file's stem, and of its
+/// parent folder's name (`src/flask/sessions.py` → [sessions], [flask]). A file named after
+/// a query word is more specific evidence than a folder named after it (`command.rb`, not
+/// `command/base.rb`, for "command dispatch"), so the two are kept apart.
+pub fn path_words(path: &str) -> PathWords {
     let mut segments = path.rsplit('/');
     let name = segments.next().unwrap_or(path);
     let stem = name.split('.').next().unwrap_or(name);
@@ -239,12 +257,38 @@ pub fn path_words(path: &str) -> Vec<String> {
     if words.len() > 1 {
         words.push(stem.to_lowercase().replace(['_', '-'], ""));
     }
-    if let Some(parent) = segments.next() {
-        if !parent.is_empty() && parent != "." && parent != ".." {
-            words.extend(split_identifier(parent));
-        }
+    let folder = segments
+        .next()
+        .filter(|parent| !parent.is_empty() && *parent != "." && *parent != "..")
+        .map(split_identifier)
+        .unwrap_or_default();
+    PathWords {
+        stem: words,
+        folder,
     }
-    words
+}
+
+/// The words of a file's stem and of its parent folder (see [`path_words`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PathWords {
+    pub stem: Vec<String>,
+    pub folder: Vec<String>,
+}
+
+impl PathWords {
+    /// Query keywords the stem matches, and those only the folder matches.
+    pub fn matches(&self, keywords: &[String]) -> (usize, usize) {
+        let in_stem: Vec<&String> = keywords
+            .iter()
+            .filter(|k| matching_keywords(std::slice::from_ref(*k), &self.stem) > 0)
+            .collect();
+        let in_folder = keywords
+            .iter()
+            .filter(|k| !in_stem.contains(k))
+            .filter(|k| matching_keywords(std::slice::from_ref(*k), &self.folder) > 0)
+            .count();
+        (in_stem.len(), in_folder)
+    }
 }
 
 /// How many of `keywords` the path's `words` match: equal, one a prefix of the other of at
@@ -343,41 +387,49 @@ mod tests {
 
     #[test]
     fn path_words_and_keyword_matches() {
-        assert_eq!(path_words("src/flask/sessions.py"), ["sessions", "flask"]);
+        let all = |p: &str| {
+            let w = path_words(p);
+            [w.stem, w.folder].concat()
+        };
+        assert_eq!(all("src/flask/sessions.py"), ["sessions", "flask"]);
         assert_eq!(
             path_words("lib/middleware/bodyParser.js"),
-            ["body", "parser", "bodyparser", "middleware"]
+            PathWords {
+                stem: vec!["body".into(), "parser".into(), "bodyparser".into()],
+                folder: vec!["middleware".into()],
+            }
         );
-        let words = path_words("src/flask/sessions.py");
+        let words = all("src/flask/sessions.py");
         let kw = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         assert_eq!(
             matching_keywords(&kw(&["session", "management"]), &words),
             1
         );
         assert_eq!(
-            matching_keywords(&kw(&["dependency"]), &path_words("dependencies.py")),
+            matching_keywords(&kw(&["dependency"]), &all("dependencies.py")),
             1
         );
         assert_eq!(matching_keywords(&kw(&["se"]), &words), 0);
         assert_eq!(
-            matching_keywords(&kw(&["cookies"]), &path_words("cookiejar.py")),
+            matching_keywords(&kw(&["cookies"]), &all("cookiejar.py")),
             1
         );
         assert_eq!(
-            matching_keywords(&kw(&["classes"]), &path_words("classloader.java")),
+            matching_keywords(&kw(&["classes"]), &all("classloader.java")),
             1
         );
-        assert_eq!(
-            matching_keywords(&kw(&["proxies"]), &path_words("proxy.go")),
-            1
-        );
-        assert_eq!(
-            matching_keywords(&kw(&["cookies"]), &path_words("cookbook.md")),
-            0
-        );
-        assert_eq!(
-            matching_keywords(&kw(&["routing"]), &path_words("router.go")),
-            0
-        );
+        assert_eq!(matching_keywords(&kw(&["proxies"]), &all("proxy.go")), 1);
+        assert_eq!(matching_keywords(&kw(&["cookies"]), &all("cookbook.md")), 0);
+        assert_eq!(matching_keywords(&kw(&["routing"]), &all("router.go")), 0);
+    }
+
+    #[test]
+    fn a_file_named_after_a_word_is_told_from_a_folder_named_after_it() {
+        let kw = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let words = kw(&["command", "dispatch"]);
+        assert_eq!(path_words("rails/command.rb").matches(&words), (1, 0));
+        assert_eq!(path_words("rails/command/base.rb").matches(&words), (0, 1));
+        // A word the stem matches is not counted again for the folder.
+        assert_eq!(path_words("command/command.rb").matches(&words), (1, 0));
     }
 }

@@ -7,6 +7,7 @@ fn cand<'a>(path: &'a str, symbol: Option<&'a str>, score: f64) -> Candidate<'a>
         symbol,
         kind: if symbol.is_some() { "class" } else { "lines" },
         score,
+        header_of_source: false,
     }
 }
 
@@ -238,4 +239,24 @@ fn a_capitalised_name_asks_for_the_type_not_a_method_of_that_name() {
     let mut ty = cand("gin.go", Some("Engine"), 0.6);
     ty.kind = "type";
     assert_eq!(order("Engine", &[method, ty]), [1, 0]);
+}
+
+#[test]
+fn a_header_loses_to_the_source_beside_it_unless_asked_for() {
+    let header = Candidate {
+        header_of_source: true,
+        ..cand("lib/transfer.h", None, 1.0)
+    };
+    let candidates = [header, cand("lib/transfer.c", None, 0.8)];
+    assert_eq!(
+        order("how data is sent during a transfer", &candidates)[0],
+        1
+    );
+    assert_eq!(order("where is the transfer header", &candidates)[0], 0);
+    // A header-only library's header has no source beside it: it is the code.
+    let alone = [
+        cand("include/fmt/format.h", None, 1.0),
+        cand("src/os.cc", None, 0.8),
+    ];
+    assert_eq!(order("how are floats formatted", &alone)[0], 0);
 }
