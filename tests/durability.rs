@@ -315,7 +315,8 @@ fn a_damaged_database_is_restored_from_the_newest_snapshot_and_kept_aside() {
                 mode: SearchMode::Lexical,
             },
         )
-        .unwrap();
+        .unwrap()
+        .hits;
     assert!(
         hits.iter().any(|h| h.path.contains("ring_buffer")),
         "{hits:?}"
@@ -410,7 +411,8 @@ fn searches_racing_an_indexer_see_whole_chunks_and_end_equal_to_a_fresh_engine()
                         i += 1;
                         let hits = engine
                             .search(q, &SearchOptions { limit: 10, mode })
-                            .unwrap_or_else(|e| panic!("{mode:?} {q:?} failed mid-index: {e}"));
+                            .unwrap_or_else(|e| panic!("{mode:?} {q:?} failed mid-index: {e}"))
+                            .hits;
                         for hit in &hits {
                             check_hit(&conn, &repo, hit);
                         }

@@ -41,6 +41,7 @@ fn found(engine: &Engine, query: &str, path: &str) -> bool {
             },
         )
         .expect("search")
+        .hits
         .iter()
         .any(|h| h.path == path)
 }

@@ -184,7 +184,10 @@ fn hostile_queries_get_a_bounded_answer_or_a_clear_error() {
     // Huge limits: clamped, never a reservation of terabytes (which aborts the process).
     for limit in [usize::MAX, 1_000_000_000_000, MAX_LIMIT + 1] {
         for mode in [Lexical, Semantic, Hybrid] {
-            let hits = engine.search("a", &SearchOptions { limit, mode }).unwrap();
+            let hits = engine
+                .search("a", &SearchOptions { limit, mode })
+                .unwrap()
+                .hits;
             assert!(hits.len() <= MAX_LIMIT, "{limit} {mode:?}: {}", hits.len());
         }
     }
@@ -197,7 +200,8 @@ fn hostile_queries_get_a_bounded_answer_or_a_clear_error() {
                 mode: Hybrid,
             },
         )
-        .unwrap();
+        .unwrap()
+        .hits;
     assert!(hits.len() <= MAX_LIMIT);
     let none = engine
         .search(
@@ -208,7 +212,8 @@ fn hostile_queries_get_a_bounded_answer_or_a_clear_error() {
             },
         )
         .unwrap();
-    assert!(none.is_empty());
+    assert!(none.hits.is_empty());
+    assert!(none.no_strong_match, "no hits at all is no strong match");
 
     // Odd queries: an answer or an `invalid_input` error that says what is wrong; never a
     // panic, never another kind of failure.
@@ -243,7 +248,7 @@ fn hostile_queries_get_a_bounded_answer_or_a_clear_error() {
     for query in odd {
         for mode in [Lexical, Hybrid] {
             match engine.search(query, &SearchOptions { limit: 10, mode }) {
-                Ok(hits) => assert!(hits.len() <= 10),
+                Ok(found) => assert!(found.hits.len() <= 10),
                 Err(e) => {
                     assert_eq!(
                         e.kind(),
@@ -280,7 +285,8 @@ fn a_huge_limit_on_the_socket_gets_a_bounded_answer() {
             },
         )
         .expect("the server answers")
-        .unwrap();
+        .unwrap()
+        .hits;
         assert!(!hits.is_empty() && hits.len() <= MAX_LIMIT);
     }
     let hits = client::search(
@@ -292,6 +298,7 @@ fn a_huge_limit_on_the_socket_gets_a_bounded_answer() {
         },
     )
     .expect("still serving")
-    .unwrap();
+    .unwrap()
+    .hits;
     assert!(hits.iter().any(|h| h.path == "src/ring_buffer.c"));
 }

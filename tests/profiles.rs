@@ -161,6 +161,7 @@ fn lexical(engine: &Engine, query: &str) -> Vec<String> {
             },
         )
         .unwrap()
+        .hits
         .into_iter()
         .map(|h| format!("{}:{}", h.repo, h.path))
         .collect()
@@ -620,6 +621,7 @@ fn hybrid(engine: &Engine, query: &str) -> Vec<String> {
             },
         )
         .unwrap()
+        .hits
         .into_iter()
         .map(|h| format!("{}:{}:{}", h.repo, h.path, h.start_line))
         .collect()

@@ -17,8 +17,8 @@ use ferret_engine::profiles::security::{SecurityReset, SecuritySettings};
 use ferret_engine::remote::github::GitHubRepoChoice;
 use ferret_engine::{ErrorKind, ErrorReport};
 use ferret_engine::{
-    FileContext, ModelStatus, ProfileRecord, ProfileStats, RepoInfo, SearchHit, SearchMode,
-    SearchOptions,
+    FileContext, ModelStatus, ProfileRecord, ProfileStats, RepoInfo, SearchMode, SearchOptions,
+    SearchResults,
 };
 use tauri::{AppHandle, Emitter, Manager};
 use tauri_plugin_autostart::ManagerExt as _;
@@ -319,7 +319,7 @@ pub async fn search(
     query: String,
     mode: SearchMode,
     limit: usize,
-) -> Res<Vec<SearchHit>> {
+) -> Res<SearchResults> {
     blocking(app, move |app, shell| {
         let opts = SearchOptions {
             limit: limit.clamp(1, 200),

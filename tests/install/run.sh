@@ -101,7 +101,7 @@ echo -n ferret-install | gnome-keyring-daemon --unlock --components=secrets >/de
 ferret profile create local >/dev/null
 ferret profile use local >/dev/null
 ferret repo add "$work/polyglot" >/dev/null
-hits=$(ferret search --mode semantic --json "turn a title into a url-friendly string" | python3 -c 'import json,sys; print(" ".join(h["path"] for h in json.load(sys.stdin)))')
+hits=$(ferret search --mode semantic --json "turn a title into a url-friendly string" | python3 -c 'import json,sys; print(" ".join(h["path"] for h in json.load(sys.stdin)["results"]))')
 [[ $hits == *slugify.rb* ]] || fail "the installed CLI's semantic search did not find slugify (got: $hits)"
 log "installed CLI indexed a folder with the bundled model and found slugify by meaning"
 

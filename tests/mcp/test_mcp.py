@@ -122,6 +122,15 @@ async def drive(data):
             body = text_of(warm)
             check(not warm.is_error and "(hybrid)" in body.splitlines()[0] and "matrix" in body.lower(),
                   "with the model loaded a search is hybrid", body)
+            check("no strong match" not in body, "a search the index answers is not flagged", body)
+
+            # Code the index does not hold: said first, and the closest hits still follow.
+            for query in ["KubernetesOperator", "how are kubernetes pods scheduled across nodes"]:
+                nothing = await session.call_tool("search", {"query": query, "limit": 3})
+                body = text_of(nothing)
+                flag, first_file = body.find("no strong match:"), body.find("## polyglot:")
+                check(not nothing.is_error and 0 <= flag < first_file,
+                      f"no strong match is said above the closest hits ({query})", body)
 
             scoped = await session.call_tool("search", {"query": "buffer", "repo": "polyglot", "mode": "lexical", "limit": 3})
             check(not scoped.is_error and "polyglot" in text_of(scoped), "search within a repository")

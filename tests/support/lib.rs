@@ -72,6 +72,7 @@ pub fn search(engine: &Engine, query: &str, mode: SearchMode) -> Vec<SearchHit> 
     engine
         .search(query, &SearchOptions { limit: 10, mode })
         .unwrap_or_else(|e| panic!("search {query:?} failed: {e}"))
+        .hits
 }
 
 /// `path` of each hit, for readable assertion messages.

@@ -308,6 +308,34 @@ describe("search", () => {
     await box.press("Backspace");
     await expect.poll(async () => (await calls(page, "search")).at(-1)?.query).toBe("retry fuse search");
     await page.locator(".file-group").nth(2).waitFor(); // notes/scripts/retry.py joins in
+    expect(await page.locator(".no-strong-match").count()).toBe(0);
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it("says no strong match above the closest results when nothing answers", async () => {
+    const { page, context, errors } = await open("signed-in", "dark");
+    const box = page.locator("#search-input");
+    await box.fill("kubernetes operator reconcile retry");
+    const note = page.locator(".no-strong-match");
+    await note.waitFor();
+    expect(await note.textContent()).toContain("No strong match.");
+    expect(await note.textContent()).toContain("kubernetes operator reconcile retry");
+    // The closest results are still shown, below the note.
+    const hits = page.locator(".hit");
+    expect(await hits.count()).toBeGreaterThan(0);
+    const noteBox = (await note.boundingBox())!;
+    const firstHit = (await hits.first().boundingBox())!;
+    expect(noteBox.y + noteBox.height).toBeLessThanOrEqual(firstHit.y);
+    await shot(page, "search-no-strong-match");
+    // A query the results answer clears it.
+    await box.fill("retry failed http requests");
+    await page.locator(".file-head .file-path", { hasText: "scripts/retry.py" }).waitFor();
+    await expect.poll(() => note.count()).toBe(0);
+    // Nothing at all is "no results", not a weak match.
+    await box.fill("zzqx");
+    await page.getByText("No results for").waitFor();
+    expect(await note.count()).toBe(0);
     expect(errors).toEqual([]);
     await context.close();
   });

@@ -6,7 +6,7 @@
  */
 import { mockIPC } from "@tauri-apps/api/mocks";
 import type {
-  AgentSetup, ErrorKind, ExportReport, ImportReport, ErrorReport, FileContext, GitHubRepoChoice, LinkGrant, ModelStatus, ProfileRecord, ProfileStats, RepoInfo, SearchHit,
+  AgentSetup, ErrorKind, ExportReport, ImportReport, ErrorReport, FileContext, GitHubRepoChoice, LinkGrant, ModelStatus, ProfileRecord, ProfileStats, RepoInfo, SearchHit, SearchResults,
   SecurityReset, SecuritySettings, Settings,
 } from "../src/api";
 
@@ -337,10 +337,17 @@ function install() {
         const repoFilters = [...q.matchAll(/(?:^|\s)repo:(\S+)/g)].map((m) => m[1]);
         const langFilters = [...q.matchAll(/(?:^|\s)lang:(\S+)/g)].map((m) => m[1]);
         const terms = q.replace(/(?:^|\s)-?\w+:\S+/g, " ").toLowerCase().split(/\W+/).filter((t) => t.length > 2);
-        return DOCS.filter((d) => !repoFilters.length || repoFilters.includes(d.repo))
+        const matches = (d: Doc, t: string) => d.words.includes(t) || !!d.symbol?.toLowerCase().includes(t);
+        const found = DOCS.filter((d) => !repoFilters.length || repoFilters.includes(d.repo))
           .filter((d) => !langFilters.length || langFilters.includes(FILES[`${d.repo}:${d.path}`]!.language))
-          .filter((d) => terms.some((t) => d.words.includes(t) || d.symbol?.toLowerCase().includes(t)))
-          .map((d, i) => hitFor(d, terms, i, args.mode));
+          .filter((d) => terms.some((t) => matches(d, t)));
+        // As the engine's flag, roughly: no hit holds a third of the query's words.
+        const best = Math.max(0, ...found.map((d) => terms.filter((t) => matches(d, t)).length));
+        const answer: SearchResults = {
+          results: found.map((d, i) => hitFor(d, terms, i, args.mode)),
+          no_strong_match: best * 3 < terms.length,
+        };
+        return answer;
       }
       case "file_context": {
         const f = FILES[`${args.repo}:${args.path}`];

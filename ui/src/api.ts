@@ -28,7 +28,8 @@
  *   repo_index             → { name: string|null } (null=all)     → void
  *   repo_sync              → { name: string|null } (null=all)     → void
  *   index_pause | index_resume | index_cancel → {}                → void
- *   search                 → { query, mode, limit }               → SearchHit[]
+ *   search                 → { query, mode, limit }               → SearchResults (hits best
+ *                            first, and no_strong_match: nothing found answers the query)
  *   file_context           → { repo, path, line, before, after }  → FileContext
  *   open_in_editor         → { repo, path, line }                 → void
  *   copy_link              → { repo, path, line }                 → string (ferret://open?...);
@@ -75,7 +76,7 @@ import type {
   DeleteReport,
   ExportReport,
   ImportReport, FileContext, GitHubRepoChoice, LoginOutcome, ModelStatus, ProfileRecord, ProfileStats,
-  ProfilesList, RepoInfo, SearchHit, SearchMode, SecurityReset, SecuritySettings, Settings,
+  ProfilesList, RepoInfo, SearchMode, SearchResults, SecurityReset, SecuritySettings, Settings,
 } from "./generated/contract";
 
 export * from "./generated/contract";
@@ -139,7 +140,7 @@ export const api = {
   indexPause: () => invoke<void>("index_pause"),
   indexResume: () => invoke<void>("index_resume"),
   indexCancel: () => invoke<void>("index_cancel"),
-  search: (query: string, mode: SearchMode, limit: number) => invoke<SearchHit[]>("search", { query, mode, limit }),
+  search: (query: string, mode: SearchMode, limit: number) => invoke<SearchResults>("search", { query, mode, limit }),
   fileContext: (repo: string, path: string, line: number, before: number, after: number) =>
     invoke<FileContext>("file_context", { repo, path, line, before, after }),
   openInEditor: (repo: string, path: string, line: number) => invoke<void>("open_in_editor", { repo, path, line }),

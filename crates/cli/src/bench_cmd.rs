@@ -387,13 +387,25 @@ pub fn eval(args: &EvalArgs, engine: &Engine) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(&report)?);
         return Ok(());
     }
-    print_eval(&report, baseline.as_ref(), cases.len());
+    let unanswerable = cases.iter().filter(|c| c.unanswerable).count();
+    print_eval(
+        &report,
+        baseline.as_ref(),
+        cases.len() - unanswerable,
+        unanswerable,
+    );
     Ok(())
 }
 
 /// The report as tables: per mode, then per kind and per repository (R@10 / MRR), with the
-/// change from `baseline` in brackets when there is one.
-fn print_eval(report: &eval::EvalReport, baseline: Option<&eval::EvalReport>, cases: usize) {
+/// change from `baseline` in brackets when there is one; then the "no strong match" flag's
+/// rates.
+fn print_eval(
+    report: &eval::EvalReport,
+    baseline: Option<&eval::EvalReport>,
+    cases: usize,
+    unanswerable: usize,
+) {
     let before = |mode: SearchMode, group: Option<(&str, &str)>| {
         let base = baseline?;
         match group {
@@ -430,7 +442,7 @@ fn print_eval(report: &eval::EvalReport, baseline: Option<&eval::EvalReport>, ca
             m.p50_ms
         );
     }
-    println!("({cases} cases)");
+    println!("({cases} answerable cases)");
     for by in ["kind", "repo"] {
         println!("\nby {by}: R@10 / MRR@10 (cases)");
         let names: std::collections::BTreeSet<&str> = report
@@ -468,6 +480,9 @@ fn print_eval(report: &eval::EvalReport, baseline: Option<&eval::EvalReport>, ca
             println!("  ({count})");
         }
     }
+    if unanswerable > 0 {
+        print_flags(report);
+    }
     if let Some(base) = baseline {
         let changes = eval::compare(base, report);
         if !changes.is_empty() {
@@ -483,6 +498,37 @@ fn print_eval(report: &eval::EvalReport, baseline: Option<&eval::EvalReport>, ca
                 );
             }
         }
+    }
+}
+
+/// "No strong match" per mode, split and kind of query: the share of unanswerable cases
+/// flagged (should be high) and of answerable ones (should be low).
+fn print_flags(report: &eval::EvalReport) {
+    println!("\nno strong match: unanswerable flagged / answerable flagged (cases)");
+    println!(
+        "{:<9} {:<6} {:<8} {:>20} {:>20}",
+        "mode", "split", "query", "unanswerable", "answerable"
+    );
+    for f in &report.flags {
+        let cell = |flagged: usize, total: usize, rate: f64| {
+            if total == 0 {
+                "-".to_string()
+            } else {
+                format!("{:.0}% ({flagged}/{total})", 100.0 * rate)
+            }
+        };
+        println!(
+            "{:<9} {:<6} {:<8} {:>20} {:>20}",
+            mode_name(f.mode),
+            f.split,
+            f.query_kind,
+            cell(
+                f.unanswerable_flagged,
+                f.unanswerable,
+                f.unanswerable_rate()
+            ),
+            cell(f.answerable_flagged, f.answerable, f.answerable_rate()),
+        );
     }
 }
 

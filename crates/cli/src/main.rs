@@ -95,7 +95,7 @@ enum Command {
         /// hybrid (default), lexical or semantic.
         #[arg(long, default_value = "hybrid")]
         mode: String,
-        /// Print one JSON array.
+        /// Print one JSON object: `{"results": [hits], "no_strong_match": bool}`.
         #[arg(long)]
         json: bool,
         /// Under each hit, list what the ranking stage saw that moved it (definitions,
@@ -233,7 +233,7 @@ fn search(
     query: &str,
     opts: &SearchOptions,
     in_process: bool,
-) -> anyhow::Result<Vec<ferret_engine::search::SearchHit>> {
+) -> anyhow::Result<ferret_engine::SearchResults> {
     let profiles = profiles(cli, Some(1))?;
     let id = profiles.resolve(cli.profile.as_deref())?;
     #[cfg(unix)]
@@ -305,11 +305,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 limit: *limit,
                 mode: mode.parse::<SearchMode>()?,
             };
-            let hits = search(&cli, query, &opts, *in_process)?;
+            let found = search(&cli, query, &opts, *in_process)?;
             if *json {
-                println!("{}", serde_json::to_string_pretty(&hits)?);
+                println!("{}", serde_json::to_string_pretty(&found)?);
             } else {
-                progress::print_hits(&hits, *explain);
+                progress::print_hits(&found, *explain);
             }
             Ok(())
         }

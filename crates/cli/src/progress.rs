@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 use std::sync::Mutex;
 
 use ferret_engine::remote::git::GitProgress;
-use ferret_engine::{DiskBreakdown, IndexReport, Phase, Progress, SearchHit, Stats};
+use ferret_engine::{DiskBreakdown, IndexReport, Phase, Progress, SearchResults, Stats};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// An indicatif bar that follows the engine's progress events through the phases.
@@ -132,7 +132,9 @@ pub fn print_report(r: &IndexReport) {
     );
 }
 
-pub fn print_hits(hits: &[SearchHit], explain: bool) {
+/// The hits as text, under a "no strong match" line when nothing answers the query.
+pub fn print_hits(found: &SearchResults, explain: bool) {
+    let hits = &found.hits;
     if hits.is_empty() {
         println!("no results (try other words, `--mode semantic`, or check `ferret stats`)");
         return;
@@ -143,6 +145,16 @@ pub fn print_hits(hits: &[SearchHit], explain: bool) {
     } else {
         ("", "", "", "")
     };
+    if found.no_strong_match {
+        println!("{bold}no strong match:{reset} nothing indexed clearly answers this; the closest results follow.");
+        if let Some(evidence) = found.evidence.as_ref().filter(|_| explain) {
+            println!(
+                "{dim}        why: {}{reset}",
+                ferret_engine::search::confidence::explain(evidence)
+            );
+        }
+        println!();
+    }
     for hit in hits {
         let found = match (hit.lexical_rank, hit.semantic_rank) {
             (Some(l), Some(s)) => format!("lexical #{l}, semantic #{s}"),

@@ -67,8 +67,12 @@ fn index_then_search_json_has_the_contract_fields() {
     assert_eq!(repos[0]["name"], "polyglot");
     run_ok(ferret(data.path()).args(["index", "--threads", "1"]));
     let out = run_ok(ferret(data.path()).args(["search", "parse args", "--json", "--limit", "5"]));
-    let hits: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let hits = hits.as_array().expect("one JSON array");
+    let found: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        found["no_strong_match"].is_boolean(),
+        "the flag is always there: {found}"
+    );
+    let hits = found["results"].as_array().expect("the hits under results");
     assert!(!hits.is_empty() && hits.len() <= 5);
     for key in [
         "repo",
@@ -92,7 +96,49 @@ fn index_then_search_json_has_the_contract_fields() {
     assert_eq!(stats["chunks"], stats["embedded_chunks"]);
     assert_eq!(stats["model_id"], DEFAULT_MODEL);
     let out = run_ok(ferret(data.path()).args(["search", "great circle distance"]));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("cmd/geo.go"));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("cmd/geo.go"), "{text}");
+    assert!(!text.contains("no strong match"), "{text}");
+}
+
+/// A question about code the index does not hold says "no strong match" (in the JSON flag
+/// and above the text results), and still shows the closest results; one it answers does
+/// not.
+#[test]
+fn search_says_no_strong_match_when_nothing_answers() {
+    let data = tempfile::tempdir().unwrap();
+    run_ok(ferret(data.path()).args(["repo", "add"]).arg(fixture()));
+    let json = |query: &str| -> serde_json::Value {
+        let out = run_ok(ferret(data.path()).args(["search", query, "--json", "-n", "5"]));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    for query in [
+        "KubernetesOperator",
+        "how are kubernetes pods scheduled across nodes",
+    ] {
+        let found = json(query);
+        assert_eq!(found["no_strong_match"], true, "{query}: {found}");
+        assert!(
+            !found["results"].as_array().unwrap().is_empty(),
+            "{query}: the closest results are still there"
+        );
+    }
+    for query in [
+        "great circle distance",
+        "RateLimiter try_acquire",
+        "where is the shopping cart total computed",
+    ] {
+        let found = json(query);
+        assert_eq!(found["no_strong_match"], false, "{query}: {found}");
+    }
+    let out = run_ok(ferret(data.path()).args(["search", "KubernetesOperator", "--explain"]));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let flag = text
+        .find("no strong match:")
+        .expect("said in the text output");
+    let first_hit = text.find("polyglot/").expect("the closest results follow");
+    assert!(flag < first_hit, "{text}");
+    assert!(text.contains("no named symbol is defined"), "{text}");
 }
 
 /// `ferret search … | head -c 100`: the reader goes away mid-output and ferret stops
@@ -226,8 +272,9 @@ fn killed_indexer_resumes_to_the_same_index_as_a_clean_run() {
 /// (path, start line) of each hit of `query`, in order.
 fn top(data: &Path, query: &str) -> Vec<(serde_json::Value, serde_json::Value)> {
     let out = run_ok(ferret(data).args(["search", query, "--json"]));
-    let hits: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    hits.as_array()
+    let found: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    found["results"]
+        .as_array()
         .unwrap()
         .iter()
         .map(|h| (h["path"].clone(), h["start_line"].clone()))
@@ -324,8 +371,8 @@ fn a_model_switch_killed_midway_resumes_and_swaps_once() {
                 "semantic",
                 "--json",
             ]));
-            let hits: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-            assert!(!hits.as_array().unwrap().is_empty());
+            let found: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            assert!(!found["results"].as_array().unwrap().is_empty());
             break;
         }
     }
@@ -392,7 +439,7 @@ fn a_model_switch_killed_midway_resumes_and_swaps_once() {
 }
 
 /// `ferret eval` on a small fixture set: per mode, per kind and per repository, the
-/// dev/check split, and a run compared with a saved one.
+/// dev/check split, the "no strong match" flag's rates, and a run compared with a saved one.
 #[test]
 fn eval_scores_a_fixture_set_by_mode_kind_and_split() {
     let data = tempfile::tempdir().unwrap();
@@ -426,7 +473,7 @@ fn eval_scores_a_fixture_set_by_mode_kind_and_split() {
     assert!(hybrid["recall_at_10"].as_f64().unwrap() >= 0.8, "{hybrid}");
     // The identifier cases are found first by the lexical ranking and kept first by fusion.
     for c in report["cases"].as_array().unwrap() {
-        if c["kind"] == "identifier" && c["mode"] != "semantic" {
+        if c["kind"] == "identifier" && c["mode"] != "semantic" && c["unanswerable"] == false {
             assert_eq!(c["rank"], 1, "{c}");
         }
     }
@@ -443,6 +490,19 @@ fn eval_scores_a_fixture_set_by_mode_kind_and_split() {
     assert_eq!(group("kind", "behaviour")["cases"], 2);
     assert_eq!(group("kind", "conceptual")["cases"], 1);
     assert_eq!(group("repo", "polyglot")["cases"], 5);
+    // The two unanswerable questions are flagged in hybrid mode, the five answerable ones
+    // are not.
+    let flags = report["flags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["mode"] == "hybrid" && f["split"] == "all" && f["query_kind"] == "all")
+        .cloned()
+        .expect("the flag's rates over both halves");
+    assert_eq!(flags["unanswerable"], 2, "{flags}");
+    assert_eq!(flags["unanswerable_flagged"], 2, "{flags}");
+    assert_eq!(flags["answerable"], 5, "{flags}");
+    assert_eq!(flags["answerable_flagged"], 0, "{flags}");
 
     // One half only, saved, then compared with itself: nothing moved.
     let saved = data.path().join("run.json");
@@ -454,9 +514,13 @@ fn eval_scores_a_fixture_set_by_mode_kind_and_split() {
         saved.to_str().unwrap(),
     ]);
     let text = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(text.contains("(3 cases)"), "{text}");
+    assert!(text.contains("(3 answerable cases)"), "{text}");
     assert!(
         text.contains("by kind") && text.contains("by repo"),
+        "{text}"
+    );
+    assert!(
+        text.contains("no strong match: unanswerable flagged / answerable flagged"),
         "{text}"
     );
     let out = eval(&[

@@ -52,8 +52,9 @@ fn wait_for(limit: Duration, what: &str, mut check: impl FnMut() -> bool) {
 }
 
 fn lexical_paths(data: &Path, query: &str) -> Vec<String> {
-    let hits = json(ferret(data).args(["search", query, "--mode", "lexical", "--json"]));
-    hits.as_array()
+    let found = json(ferret(data).args(["search", query, "--mode", "lexical", "--json"]));
+    found["results"]
+        .as_array()
         .unwrap()
         .iter()
         .map(|h| h["path"].as_str().unwrap().to_string())
@@ -326,8 +327,8 @@ fn searches_through_a_running_daemon_print_what_in_process_searches_print() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let hits: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let count = hits.as_array().unwrap().len();
+    let found: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let count = found["results"].as_array().unwrap().len();
     assert!(
         count > 0 && count <= ferret_engine::search::MAX_LIMIT,
         "{count}"

@@ -186,7 +186,7 @@ pub fn typescript() -> String {
     use crate::remote::git::GitStage;
     use crate::remote::github::{GitHubRepo, GitHubRepoChoice, GitHubUser};
     use crate::search::rank::Signal;
-    use crate::search::{Highlight, SearchHit, SearchMode};
+    use crate::search::{Highlight, SearchHit, SearchMode, SearchResults};
     declare!(
         ErrorKind,
         ErrorReport,
@@ -216,6 +216,7 @@ pub fn typescript() -> String {
         Highlight,
         Signal,
         SearchHit,
+        SearchResults,
         SearchMode,
         FileContext,
         EditorKind,

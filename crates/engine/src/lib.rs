@@ -62,4 +62,4 @@ pub use profiles::manager::{
     AllStats, DeleteReport, LoginOutcome, ProfileStats, Profiles, ProfilesOptions,
 };
 pub use profiles::registry::{ProfileKind, ProfileRecord, ProfileStatus};
-pub use search::{Highlight, SearchHit, SearchMode, SearchOptions};
+pub use search::{Highlight, SearchHit, SearchMode, SearchOptions, SearchResults};

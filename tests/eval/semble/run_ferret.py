@@ -120,12 +120,15 @@ def main():
                         ms = (time.time() - t0) * 1000
                         lat.append(ms)
                         hits = json.loads(r.stdout)
-                        if isinstance(hits, dict):  # {"results": [...], ...} instead of a bare list
+                        no_strong_match = None  # a build before the flag prints a bare list
+                        if isinstance(hits, dict):  # {"results": [...], "no_strong_match": bool}
+                            no_strong_match = hits.get("no_strong_match")
                             hits = hits.get("results") or []
                         cat = item.get("category")
                         out.write(json.dumps({
                             "qid": f"{name}#{i}", "repo": name, "language": spec["language"],
                             "category": cat, "query": item["query"], "ms": round(ms, 1),
+                            "no_strong_match": no_strong_match,
                             "results": [{k: h.get(k) for k in ("path", "start_line", "end_line", "score", "symbol",
                                                                 "kind", "lexical_rank", "semantic_rank", "signals")}
                                         for h in hits]}) + "\n")

@@ -29,6 +29,8 @@ export function SearchView({
   const [text, setText] = useState("");
   const [mode, setMode] = useState<SearchMode>("hybrid");
   const [hits, setHits] = useState<SearchHit[]>([]);
+  // Nothing found answers the query: the hits are only the closest code.
+  const [weak, setWeak] = useState(false);
   const [status, setStatus] = useState<{ state: "idle" | "loading" | "done" | "error"; ms?: number; error?: string; query?: string }>({ state: "idle" });
   const [selected, setSelected] = useState(-1);
   const [acIndex, setAcIndex] = useState(0);
@@ -61,6 +63,7 @@ export function SearchView({
     const mine = ++generation.current;
     if (!query) {
       setHits([]);
+      setWeak(false);
       setSelected(-1);
       setStatus({ state: "idle" });
       return;
@@ -71,12 +74,14 @@ export function SearchView({
       try {
         const result = await api.search(query, mode, LIMIT);
         if (mine !== generation.current) return;
-        setHits(result);
-        setSelected(bestHitIndex(result));
+        setHits(result.results);
+        setWeak(result.no_strong_match);
+        setSelected(bestHitIndex(result.results));
         setStatus({ state: "done", ms: Math.round(performance.now() - started), query });
       } catch (e) {
         if (mine !== generation.current) return;
         setHits([]);
+        setWeak(false);
         setSelected(-1);
         setStatus({ state: "error", error: errorMessage(e), query });
       }
@@ -286,6 +291,15 @@ export function SearchView({
               {[chips.length ? "Remove a filter chip" : "", mode !== "hybrid" ? "switch to Hybrid" : "", "try other words"].filter(Boolean).join(", ").replace(/^./, (c) => c.toUpperCase())}
               {" "}— semantic search understands questions like “where are retries handled”.
             </Empty>
+          )}
+          {status.state === "done" && hits.length > 0 && weak && (
+            <div class="no-strong-match" role="note">
+              <Icon name="warn" />
+              <div>
+                <b>No strong match.</b> Nothing indexed clearly answers “{status.query}”; these are only the closest results.
+                {mode !== "hybrid" ? " Try Hybrid, or other words." : " Try other words, or check that the code is in an indexed repository."}
+              </div>
+            </div>
           )}
           {groups.map((g) => (
             <section class="file-group">

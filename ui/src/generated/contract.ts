@@ -280,6 +280,16 @@ stale: boolean,
  */
 signals: Array<Signal>, };
 
+/**
+ * What one search returns: its hits, best first, and whether none of them is a strong
+ * match for the query ([`confidence`]). The hits are the closest ones either way.
+ */
+export type SearchResults = { results: Array<SearchHit>, 
+/**
+ * Nothing found answers the query: the hits are only the closest code there is.
+ */
+no_strong_match: boolean, };
+
 export type SearchMode = "hybrid" | "lexical" | "semantic";
 
 /**

@@ -4,14 +4,19 @@
 use std::fmt::Write as _;
 
 use ferret_engine::background::{Job, JobState};
-use ferret_engine::{FileContext, RepoInfo, SearchHit, SearchMode, Stats};
+use ferret_engine::{FileContext, RepoInfo, SearchHit, SearchMode, SearchResults, Stats};
+
+/// The line above results that do not answer the query.
+pub const NO_STRONG_MATCH: &str = "no strong match: nothing indexed clearly answers this; the \
+     hits below are only the closest code (the answer may not be in these repositories)";
 
 /// Snippet lines shown per hit (the search already picked the most relevant ones).
 const SNIPPET_LINES: usize = 8;
 /// Longest line shown; longer ones (minified code, data) are cut.
 const MAX_LINE_CHARS: usize = 160;
 
-/// Search hits, grouped by file in rank order:
+/// Search hits, grouped by file in rank order, under a "no strong match" line when nothing
+/// found answers the query (so an agent does not take the closest code for the answer):
 ///
 /// ```text
 /// 3 hits for "parse args" (hybrid)
@@ -19,7 +24,8 @@ const MAX_LINE_CHARS: usize = 160;
 /// L40-72 fn parse_low [0.91, lexical+semantic]
 ///   40| pub(crate) fn parse_low() -> ParseResult<LowArgs> {
 /// ```
-pub fn hits(query: &str, mode: SearchMode, hits: &[SearchHit], notes: &[String]) -> String {
+pub fn hits(query: &str, mode: SearchMode, found: &SearchResults, notes: &[String]) -> String {
+    let hits = &found.hits;
     let mut out = String::new();
     let mode = match mode {
         SearchMode::Hybrid => "hybrid",
@@ -38,6 +44,10 @@ pub fn hits(query: &str, mode: SearchMode, hits: &[SearchHit], notes: &[String])
     if hits.is_empty() {
         out.push_str("no match: try other words, mode \"semantic\" for concepts, or index_status to check the index\n");
         return out;
+    }
+    if found.no_strong_match {
+        out.push_str(NO_STRONG_MATCH);
+        out.push('\n');
     }
     let mut files: Vec<(&str, &str, Vec<&SearchHit>)> = Vec::new();
     for hit in hits {
@@ -263,16 +273,16 @@ mod tests {
 
     #[test]
     fn hits_are_grouped_by_file_in_rank_order_with_numbered_snippets() {
-        let text = hits(
-            "q",
-            SearchMode::Hybrid,
-            &[
+        let found = SearchResults {
+            hits: vec![
                 hit("a.rs", 10, "a", true),
                 hit("b.rs", 1, "b", false),
                 hit("a.rs", 30, "c", false),
             ],
-            &[],
-        );
+            ..SearchResults::default()
+        };
+        let text = hits("q", SearchMode::Hybrid, &found, &[]);
+        assert!(!text.contains("no strong match"), "{text}");
         let a = text.find("## r: a.rs").unwrap();
         let b = text.find("## r: b.rs").unwrap();
         assert!(a < b, "{text}");
@@ -287,6 +297,25 @@ mod tests {
         );
         assert!(text.contains("L30-32 fn c [0.50, semantic]"), "{text}");
         assert!(text.contains("  11|     b()"), "{text}");
+    }
+
+    #[test]
+    fn no_strong_match_is_said_above_the_closest_hits() {
+        let found = SearchResults {
+            hits: vec![hit("a.rs", 10, "a", true)],
+            no_strong_match: true,
+            evidence: None,
+        };
+        let text = hits("q", SearchMode::Hybrid, &found, &[]);
+        let flag = text.find("no strong match:").expect("the flag is said");
+        assert!(flag < text.find("## r: a.rs").unwrap(), "{text}");
+        // Nothing at all is a plain "no match", not a weak one.
+        let empty = SearchResults {
+            no_strong_match: true,
+            ..SearchResults::default()
+        };
+        let text = hits("q", SearchMode::Hybrid, &empty, &[]);
+        assert!(text.contains("no match:") && !text.contains("no strong match"));
     }
 
     #[test]

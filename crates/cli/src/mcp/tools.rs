@@ -30,7 +30,9 @@ pub fn definitions() -> Vec<Tool> {
              are retries with backoff configured\") or with names (\"parse_args\"). Query \
              syntax: `repo:NAME`, `lang:rust`, `path:src/` (prefix or glob), `-path:tests/` \
              to exclude, and \"quoted phrases\" for exact text. Prefer this over reading \
-             files blindly; follow up with read_code.",
+             files blindly; follow up with read_code. When nothing indexed clearly answers, \
+             the answer starts with \"no strong match\" and lists only the closest code: \
+             say the code may not be indexed rather than present those hits as the answer.",
             schema(json!({
                 "type": "object",
                 "properties": {
@@ -202,7 +204,7 @@ fn search(engine: &Engine, args: SearchArgs, model_wait: Duration) -> Result<Str
     } else {
         wanted
     };
-    let hits = engine
+    let found = engine
         .search(&query, &SearchOptions { limit, mode })
         .map_err(|e| e.to_string())?;
     if let Ok(record) = engine.record() {
@@ -210,7 +212,7 @@ fn search(engine: &Engine, args: SearchArgs, model_wait: Duration) -> Result<Str
             notes.push("indexing is paused for this profile: recent edits may be missing".into());
         }
     }
-    Ok(render::hits(&args.query, mode, &hits, &notes))
+    Ok(render::hits(&args.query, mode, &found, &notes))
 }
 
 fn read_code(engine: &Engine, args: ReadArgs) -> Result<String, String> {
@@ -253,7 +255,7 @@ fn symbol_range(
     }
     let last = symbol.rsplit([':', '.']).next().unwrap_or(symbol);
     let query = format!("repo:{repo} path:{path} {last}");
-    let hits = engine
+    let found = engine
         .search(
             &query,
             &SearchOptions {
@@ -262,7 +264,7 @@ fn symbol_range(
             },
         )
         .map_err(|e| e.to_string())?;
-    let found = hits.iter().find(|h| {
+    let found = found.hits.iter().find(|h| {
         h.path == path
             && h.symbol
                 .as_deref()

@@ -14,7 +14,7 @@ use crate::pipeline::walk::WalkOptions;
 use crate::profiles::limits::Usage;
 use crate::profiles::registry::{ProfileRecord, ProfileStatus, Registry};
 use crate::profiles::{self, JobLock, ProfileConfig, ProfilePaths};
-use crate::search::{self, SearchContext, SearchHit, SearchOptions};
+use crate::search::{self, SearchContext, SearchOptions, SearchResults};
 use crate::store::{AuditRow, RepoRow, Store};
 use crate::vectors::{self, VectorIndex};
 use crate::{Error, Result};
@@ -582,8 +582,8 @@ impl Engine {
         Ok(report)
     }
 
-    /// Runs a search.
-    pub fn search(&self, query: &str, opts: &SearchOptions) -> Result<Vec<SearchHit>> {
+    /// Runs a search: its hits, best first, and whether none of them is a strong match.
+    pub fn search(&self, query: &str, opts: &SearchOptions) -> Result<SearchResults> {
         let model = self.model()?;
         let semantic = opts.mode != search::SearchMode::Lexical;
         let store = self.store();
@@ -624,9 +624,9 @@ impl Engine {
                 vectors: vectors.as_deref(),
                 embedder: &embedder,
             };
-            let hits = search::search(&ctx, query, opts)?;
+            let found = search::search(&ctx, query, opts)?;
             self.count_query(&store);
-            Ok(hits)
+            Ok(found)
         })
     }
 

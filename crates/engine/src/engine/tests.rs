@@ -367,7 +367,8 @@ fn an_imported_local_folder_waits_for_confirmation() {
                 mode: search::SearchMode::Lexical,
             },
         )
-        .unwrap();
+        .unwrap()
+        .hits;
     assert!(!hits.is_empty() && hits.iter().all(|h| h.stale), "{hits:?}");
 
     let confirmed = engine.confirm_repo("proj").unwrap();

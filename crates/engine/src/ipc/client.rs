@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::{Op, Request, Response, PROTOCOL_VERSION};
-use crate::search::{SearchHit, SearchOptions};
+use crate::search::{SearchOptions, SearchResults};
 use crate::{Error, Result};
 
 /// How long to wait for an answer before giving up on the warm process (it may be stuck)
@@ -39,14 +39,22 @@ pub fn ask(socket: &Path, op: Op) -> Option<Response> {
 
 /// The search answered by the warm process serving `socket`: `None` when there is none
 /// (search in-process), else exactly what `Engine::search` returns there, errors included.
-pub fn search(socket: &Path, query: &str, opts: &SearchOptions) -> Option<Result<Vec<SearchHit>>> {
+pub fn search(socket: &Path, query: &str, opts: &SearchOptions) -> Option<Result<SearchResults>> {
     let op = Op::Search {
         query: query.to_string(),
         mode: opts.mode,
         limit: opts.limit,
     };
     match ask(socket, op)? {
-        Response::Hits { hits } => Some(Ok(hits)),
+        Response::Hits {
+            hits,
+            no_strong_match,
+            evidence,
+        } => Some(Ok(SearchResults {
+            hits,
+            no_strong_match,
+            evidence,
+        })),
         Response::Error { error } => Some(Err(Error::Reported {
             kind: error.kind,
             message: error.message,

@@ -24,6 +24,7 @@ mod tests;
 
 use serde::{Deserialize, Serialize};
 
+use crate::search::confidence::Evidence;
 use crate::search::{SearchHit, SearchMode};
 use crate::ErrorReport;
 
@@ -70,7 +71,22 @@ fn default_limit() -> usize {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Response {
-    Pong { version: String, pid: u32 },
-    Hits { hits: Vec<SearchHit> },
-    Error { error: ErrorReport },
+    Pong {
+        version: String,
+        pid: u32,
+    },
+    Hits {
+        hits: Vec<SearchHit>,
+        /// `Engine::search`'s "no strong match" flag. An older daemon's answer has only the
+        /// hits: read as false (it never said so).
+        #[serde(default)]
+        no_strong_match: bool,
+        /// What that decision read (`ferret search --explain`); absent from an older
+        /// daemon's answer.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        evidence: Option<Evidence>,
+    },
+    Error {
+        error: ErrorReport,
+    },
 }

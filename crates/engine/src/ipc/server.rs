@@ -43,7 +43,11 @@ pub fn engine_handler(engine: Arc<Engine>) -> Handler {
         },
         Op::Search { query, mode, limit } => {
             match engine.search(&query, &SearchOptions { limit, mode }) {
-                Ok(hits) => Response::Hits { hits },
+                Ok(found) => Response::Hits {
+                    hits: found.hits,
+                    no_strong_match: found.no_strong_match,
+                    evidence: found.evidence,
+                },
                 Err(e) => Response::Error {
                     error: ErrorReport::from(&e),
                 },

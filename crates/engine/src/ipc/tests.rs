@@ -38,6 +38,8 @@ fn counting_handler() -> (Handler, Arc<AtomicUsize>) {
             },
             Op::Search { query, limit, .. } => Response::Hits {
                 hits: vec![hit(&format!("{query}-{limit}.rs"))],
+                no_strong_match: query == "nowhere",
+                evidence: None,
             },
         }
     });
@@ -71,8 +73,11 @@ fn searches_round_trip_over_one_connection_and_the_file_is_private() {
         limit: 7,
         mode: SearchMode::Lexical,
     };
-    let hits = client::search(&path, "parse", &opts).unwrap().unwrap();
-    assert_eq!(hits[0].path, "parse-7.rs");
+    let found = client::search(&path, "parse", &opts).unwrap().unwrap();
+    assert_eq!(found.hits[0].path, "parse-7.rs");
+    assert!(!found.no_strong_match);
+    let found = client::search(&path, "nowhere", &opts).unwrap().unwrap();
+    assert!(found.no_strong_match, "the flag comes over the socket");
     // An error the handler reports comes back as that error, not as "no server".
     let err = client::search(&path, "bad(", &opts).unwrap().unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
@@ -86,7 +91,8 @@ fn searches_round_trip_over_one_connection_and_the_file_is_private() {
     assert_eq!(replies.len(), 2);
     assert_eq!(replies[0]["type"], "pong");
     assert_eq!(replies[1]["hits"][0]["path"], "a-20.rs");
-    assert_eq!(calls.load(Ordering::SeqCst), 4);
+    assert_eq!(replies[1]["no_strong_match"], false);
+    assert_eq!(calls.load(Ordering::SeqCst), 5);
 
     drop(server);
     assert!(!path.exists(), "the socket file is removed at the end");
@@ -174,10 +180,36 @@ fn a_live_server_is_left_alone_and_a_stale_file_is_replaced() {
     let _second = Server::start(&path, peer::own_uid(), handler)
         .unwrap()
         .unwrap();
-    let hits = client::search(&path, "q", &SearchOptions::default())
+    let found = client::search(&path, "q", &SearchOptions::default())
         .unwrap()
         .unwrap();
-    assert_eq!(hits.len(), 1);
+    assert_eq!(found.hits.len(), 1);
+}
+
+/// A daemon of an earlier version answers with the hits only: they are read, and the
+/// flag it never sent reads as false.
+#[test]
+fn an_older_daemons_answer_without_the_flag_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(SOCKET_FILE);
+    let listener = UnixListener::bind(&path).unwrap();
+    let old = std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let mut request = String::new();
+        BufReader::new(&stream).read_line(&mut request).unwrap();
+        let answer = serde_json::json!({"type": "hits", "hits": [hit("old.rs")]});
+        (&stream)
+            .write_all(format!("{answer}\n").as_bytes())
+            .unwrap();
+        request
+    });
+    let found = client::search(&path, "q", &SearchOptions::default())
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.hits[0].path, "old.rs");
+    assert!(!found.no_strong_match);
+    assert!(found.evidence.is_none());
+    assert!(old.join().unwrap().contains("\"op\":\"search\""));
 }
 
 /// A request that panics in the handler ends its connection, and its connection slot is

@@ -9,6 +9,7 @@
 //! (the exact vector scan), each a top-k of chunks → group chunks into definitions (the
 //! windows of one long function are one candidate) → fuse → snippets.
 
+pub mod confidence;
 mod filter;
 pub mod fusion;
 mod lexical;
@@ -134,6 +135,22 @@ pub struct SearchHit {
     pub signals: Vec<Signal>,
 }
 
+/// What one search returns: its hits, best first, and whether none of them is a strong
+/// match for the query ([`confidence`]). The hits are the closest ones either way.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct SearchResults {
+    #[serde(rename = "results")]
+    pub hits: Vec<SearchHit>,
+    /// Nothing found answers the query: the hits are only the closest code there is.
+    pub no_strong_match: bool,
+    /// What the decision read (`ferret search --explain`, the eval); not part of the JSON
+    /// answer.
+    #[serde(skip)]
+    #[cfg_attr(feature = "ts", ts(skip))]
+    pub evidence: Option<confidence::Evidence>,
+}
+
 /// Chunk texts read from their files during one search, each at most once.
 #[derive(Default)]
 struct ChunkTexts {
@@ -202,17 +219,17 @@ pub struct SearchContext<'a> {
     pub embedder: &'a (dyn Fn() -> Result<Option<Arc<Embedder>>> + Sync),
 }
 
-/// Runs `query` and returns at most `opts.limit` hits (at most [`MAX_LIMIT`]), best first.
-pub fn search(
-    ctx: &SearchContext<'_>,
-    query: &str,
-    opts: &SearchOptions,
-) -> Result<Vec<SearchHit>> {
+/// Runs `query` and returns at most `opts.limit` hits (at most [`MAX_LIMIT`]), best first,
+/// with the "no strong match" flag.
+pub fn search(ctx: &SearchContext<'_>, query: &str, opts: &SearchOptions) -> Result<SearchResults> {
     let limit = opts.limit.min(MAX_LIMIT);
     let parsed = query::parse_query(query)?;
     let filter = Filter::new(ctx.store, &parsed)?;
     if filter.as_ref().is_some_and(|f| f.chunk_ids.is_empty()) {
-        return Ok(Vec::new());
+        return Ok(SearchResults {
+            no_strong_match: true,
+            ..SearchResults::default()
+        });
     }
     let wanted = if parsed.phrases.is_empty() {
         CANDIDATES.max(limit)
@@ -403,33 +420,33 @@ pub fn search(
         }
     }
 
+    // The best lexical hit's text (path, symbol, chunk): how much of the query it holds
+    // decides fusion's weights and is evidence of a strong match.
+    let top_lexical: Option<String> = lexical_list.first().and_then(|&(g, _)| {
+        let row = groups[g].lexical.and_then(|(_, _, id)| rows.get(&id))?;
+        Some(format!(
+            "{} {} {}",
+            row.path,
+            row.symbol.as_deref().unwrap_or(""),
+            texts.load(row).unwrap_or("")
+        ))
+    });
+    let terms: Vec<String> = parsed
+        .terms
+        .iter()
+        .filter(|t| !query::is_stop_word(t))
+        .cloned()
+        .collect();
+    let coverage = top_lexical
+        .as_deref()
+        .map_or(0.0, |text| fusion::coverage(&terms, text));
     let scores: Vec<f64> = match opts.mode {
-        SearchMode::Hybrid => {
-            let terms: Vec<String> = parsed
-                .terms
-                .iter()
-                .filter(|t| !query::is_stop_word(t))
-                .cloned()
-                .collect();
-            let coverage = lexical_list.first().map_or(0.0, |&(g, _)| {
-                let row = groups[g].lexical.and_then(|(_, _, id)| rows.get(&id));
-                row.map_or(0.0, |row| {
-                    let text = format!(
-                        "{} {} {}",
-                        row.path,
-                        row.symbol.as_deref().unwrap_or(""),
-                        texts.load(row).unwrap_or("")
-                    );
-                    fusion::coverage(&terms, &text)
-                })
-            });
-            fusion::fuse(
-                &lexical_list,
-                &semantic_list,
-                weights.lexical_weight(shape.kind, fusion::lexical_weight(coverage)),
-                groups.len(),
-            )
-        }
+        SearchMode::Hybrid => fusion::fuse(
+            &lexical_list,
+            &semantic_list,
+            weights.lexical_weight(shape.kind, fusion::lexical_weight(coverage)),
+            groups.len(),
+        ),
         // A single mode: its own scores (BM25 or cosine), min-max normalised like the
         // fused ones so the ranking stage's boosts mean the same in every mode.
         SearchMode::Lexical => fusion::fuse(&lexical_list, &[], 1.0, groups.len()),
@@ -512,7 +529,25 @@ pub fn search(
             signals,
         });
     }
-    Ok(hits)
+    let evidence = confidence::Evidence {
+        kind: shape.kind,
+        top_cosine: semantic_list.first().map(|&(_, cosine)| cosine),
+        lexical_coverage: (opts.mode != SearchMode::Semantic && !terms.is_empty())
+            .then_some(coverage),
+        exact_name: top_lexical
+            .as_deref()
+            .is_some_and(|text| confidence::holds_name(&shape.names, text)),
+        defines_named: hits
+            .iter()
+            .any(|h| h.signals.iter().any(|s| s.signal == "definition")),
+        phrase_verified: !phrases.is_empty(),
+        results: hits.len(),
+    };
+    Ok(SearchResults {
+        no_strong_match: confidence::no_strong_match(&evidence, &confidence::Thresholds::default()),
+        evidence: Some(evidence),
+        hits,
+    })
 }
 
 /// Header extensions, and the extensions of the source files that implement a header.

@@ -196,7 +196,7 @@ fn found_lexically(engine: &Engine, ident: &str) -> Result<bool> {
             mode: SearchMode::Lexical,
         },
     )?;
-    Ok(hits.iter().any(|h| h.path == GENERATED))
+    Ok(hits.hits.iter().any(|h| h.path == GENERATED))
 }
 
 /// Runs the live bench on a copy of `repo` under `data_root`.

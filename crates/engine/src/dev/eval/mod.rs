@@ -7,6 +7,11 @@
 //! `split`. Ranking changes are tuned on the `dev` half and reported on the `check` half, so
 //! the figures we quote are not the figures we fitted.
 //!
+//! Some cases are `unanswerable`: questions about code that is not in their repository. They
+//! are left out of recall and MRR and measure the "no strong match" flag instead
+//! ([`FlagScore`]): the share of them flagged, against the share of answerable cases
+//! flagged, per split and per kind of query.
+//!
 //! A case lists the places that answer it (path and 1-based inclusive line range). A hit is
 //! correct when it has the same path and its line range overlaps one of those ranges, so a
 //! chunk that covers part of the right function, or a chunk that contains all of it, counts.
@@ -21,6 +26,8 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
+use crate::search::confidence::Evidence;
+use crate::search::rank::{query_shape, QueryKind};
 use crate::search::{SearchHit, SearchMode, SearchOptions};
 use crate::{Engine, Error, Result};
 
@@ -57,6 +64,15 @@ pub enum Split {
     Check,
 }
 
+impl Split {
+    pub fn name(self) -> &'static str {
+        match self {
+            Split::Dev => "dev",
+            Split::Check => "check",
+        }
+    }
+}
+
 impl FromStr for Split {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {
@@ -79,6 +95,11 @@ pub struct EvalCase {
     pub kind: CaseKind,
     pub split: Split,
     pub query: String,
+    /// Nothing in the repository answers the question: the search should say "no strong
+    /// match". Such a case has no expected location.
+    #[serde(default)]
+    pub unanswerable: bool,
+    #[serde(default)]
     pub expect: Vec<Expected>,
 }
 
@@ -126,15 +147,70 @@ pub struct CaseResult {
     /// The first hit returned, as `path:start-end` (`None` when nothing came back): on a miss,
     /// what the engine preferred to the right answer.
     pub top_hit: Option<String>,
+    /// (Fields below are absent from reports saved before the flag existed.)
+    #[serde(default)]
+    pub split: Option<Split>,
+    #[serde(default)]
+    pub unanswerable: bool,
+    /// The kind of query the ranking stage read ([`query_shape`]).
+    #[serde(default)]
+    pub query_kind: Option<QueryKind>,
+    /// The search said "no strong match"; `None` when the case was not searched (its
+    /// repository is not indexed).
+    #[serde(default)]
+    pub no_strong_match: Option<bool>,
+    /// What that decision read.
+    #[serde(default)]
+    pub evidence: Option<Evidence>,
+}
+
+/// How often one mode said "no strong match", over the cases of one split (or `all`) and one
+/// kind of query (or `all`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct FlagScore {
+    pub mode: SearchMode,
+    /// `dev`, `check` or `all`.
+    pub split: String,
+    /// `symbol`, `mixed`, `natural` or `all`.
+    pub query_kind: String,
+    pub unanswerable: usize,
+    pub unanswerable_flagged: usize,
+    pub answerable: usize,
+    pub answerable_flagged: usize,
+}
+
+impl FlagScore {
+    /// Share of the unanswerable cases flagged (the goal: high).
+    pub fn unanswerable_rate(&self) -> f64 {
+        rate(self.unanswerable_flagged, self.unanswerable)
+    }
+
+    /// Share of the answerable cases flagged (the goal: low).
+    pub fn answerable_rate(&self) -> f64 {
+        rate(self.answerable_flagged, self.answerable)
+    }
+}
+
+fn rate(part: usize, whole: usize) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 / whole as f64
+    }
 }
 
 /// Everything [`run`] measured. Saved as JSON, it is the baseline a later run compares
 /// itself with ([`compare`]).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EvalReport {
+    /// Recall and MRR over the answerable cases.
     pub modes: Vec<ModeScore>,
     /// Per mode, per kind and per repository.
     pub groups: Vec<GroupScore>,
+    /// The "no strong match" flag per mode, split and kind of query. (Absent from reports
+    /// saved before it existed.)
+    #[serde(default)]
+    pub flags: Vec<FlagScore>,
     pub cases: Vec<CaseResult>,
 }
 
@@ -158,7 +234,13 @@ pub fn parse_cases(text: &str, origin: &str) -> Result<Vec<EvalCase>> {
         let at = format!("{origin}:{}", i + 1);
         let case: EvalCase = serde_json::from_str(line)
             .map_err(|e| Error::InvalidInput(format!("{at}: not a valid eval case: {e}")))?;
-        if case.expect.is_empty() {
+        if case.unanswerable && !case.expect.is_empty() {
+            return Err(Error::InvalidInput(format!(
+                "{at}: case {} is unanswerable but lists expected locations: drop one or the other",
+                case.id
+            )));
+        }
+        if !case.unanswerable && case.expect.is_empty() {
             return Err(Error::InvalidInput(format!(
                 "{at}: case {} has no expected location",
                 case.id
@@ -268,34 +350,43 @@ pub fn run(engine: &Engine, cases: &[EvalCase], modes: &[SearchMode]) -> Result<
     for &mode in modes {
         let opts = SearchOptions { limit: TOP_K, mode };
         for case in cases {
-            let (rank, top_hit) = if indexed.contains(&case.repo) {
-                let query = format!("repo:{} {}", case.repo, case.query);
-                let started = Instant::now();
-                let hits = engine.search(&query, &opts)?;
-                latencies.push((mode, started.elapsed().as_secs_f64() * 1000.0));
-                let rank = first_correct_rank(
-                    hits.iter()
-                        .map(|h| (h.path.as_str(), h.start_line, h.end_line)),
-                    &case.expect,
-                );
-                (rank, hits.first().map(describe_hit))
-            } else {
-                (None, None)
-            };
-            results.push(CaseResult {
+            let mut result = CaseResult {
                 id: case.id.clone(),
                 repo: case.repo.clone(),
                 kind: case.kind,
                 mode,
-                rank,
-                top_hit,
-            });
+                rank: None,
+                top_hit: None,
+                split: Some(case.split),
+                unanswerable: case.unanswerable,
+                query_kind: Some(query_shape(&case.query).kind),
+                no_strong_match: None,
+                evidence: None,
+            };
+            if indexed.contains(&case.repo) {
+                let query = format!("repo:{} {}", case.repo, case.query);
+                let started = Instant::now();
+                let found = engine.search(&query, &opts)?;
+                latencies.push((mode, started.elapsed().as_secs_f64() * 1000.0));
+                result.rank = first_correct_rank(
+                    found
+                        .hits
+                        .iter()
+                        .map(|h| (h.path.as_str(), h.start_line, h.end_line)),
+                    &case.expect,
+                );
+                result.top_hit = found.hits.first().map(describe_hit);
+                result.no_strong_match = Some(found.no_strong_match);
+                result.evidence = found.evidence;
+            }
+            results.push(result);
         }
     }
     Ok(summarise(modes, results, &latencies))
 }
 
-/// Scores per mode, and per mode and kind, and per mode and repository, from case results.
+/// Scores per mode, and per mode and kind, and per mode and repository, from case results
+/// (recall and MRR over the answerable cases), and the flag's rates ([`flag_scores`]).
 pub fn summarise(
     modes: &[SearchMode],
     cases: Vec<CaseResult>,
@@ -304,10 +395,14 @@ pub fn summarise(
     let mut report = EvalReport {
         modes: Vec::new(),
         groups: Vec::new(),
+        flags: flag_scores(modes, &cases),
         cases: Vec::new(),
     };
     for &mode in modes {
-        let of_mode: Vec<&CaseResult> = cases.iter().filter(|c| c.mode == mode).collect();
+        let of_mode: Vec<&CaseResult> = cases
+            .iter()
+            .filter(|c| c.mode == mode && !c.unanswerable)
+            .collect();
         let times: Vec<f64> = latencies
             .iter()
             .filter(|(m, _)| *m == mode)
@@ -333,6 +428,62 @@ pub fn summarise(
     }
     report.cases = cases;
     report
+}
+
+/// The "no strong match" flag's rates per mode and split (`all` too when the cases hold
+/// both), over all kinds of query and per kind. Groups without searched cases are left out.
+pub fn flag_scores(modes: &[SearchMode], cases: &[CaseResult]) -> Vec<FlagScore> {
+    let present: Vec<Split> = [Split::Dev, Split::Check]
+        .into_iter()
+        .filter(|s| cases.iter().any(|c| c.split == Some(*s)))
+        .collect();
+    let mut splits: Vec<Option<Split>> = present.iter().copied().map(Some).collect();
+    if present.len() > 1 {
+        splits.push(None);
+    }
+    let kinds = [
+        None,
+        Some(QueryKind::Symbol),
+        Some(QueryKind::Mixed),
+        Some(QueryKind::Natural),
+    ];
+    let mut out = Vec::new();
+    for &mode in modes {
+        for &split in &splits {
+            for kind in kinds {
+                let mut score = FlagScore {
+                    mode,
+                    split: split.map_or("all", Split::name).to_string(),
+                    query_kind: kind.map_or("all", QueryKind::as_str).to_string(),
+                    unanswerable: 0,
+                    unanswerable_flagged: 0,
+                    answerable: 0,
+                    answerable_flagged: 0,
+                };
+                let chosen = cases.iter().filter(|c| {
+                    c.mode == mode
+                        && split.is_none_or(|s| c.split == Some(s))
+                        && kind.is_none_or(|k| c.query_kind == Some(k))
+                });
+                for c in chosen {
+                    let Some(flagged) = c.no_strong_match else {
+                        continue;
+                    };
+                    let (total, hits) = if c.unanswerable {
+                        (&mut score.unanswerable, &mut score.unanswerable_flagged)
+                    } else {
+                        (&mut score.answerable, &mut score.answerable_flagged)
+                    };
+                    *total += 1;
+                    *hits += usize::from(flagged);
+                }
+                if score.unanswerable + score.answerable > 0 {
+                    out.push(score);
+                }
+            }
+        }
+    }
+    out
 }
 
 /// A case whose rank in one mode moved between two runs.
@@ -411,8 +562,9 @@ pub fn candidates(
     for case in cases {
         let query = format!("repo:{} {}", case.repo, case.query);
         let list = |mode| -> Result<Vec<Candidate>> {
-            let hits = engine.search(&query, &SearchOptions { limit: depth, mode })?;
-            Ok(hits
+            let found = engine.search(&query, &SearchOptions { limit: depth, mode })?;
+            Ok(found
+                .hits
                 .iter()
                 .map(|h| Candidate {
                     key: match &h.symbol {

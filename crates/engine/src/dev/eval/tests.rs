@@ -94,16 +94,145 @@ fn parse_cases_skips_comments_and_names_bad_lines() {
     assert!(parse_cases(inverted, "f").is_err());
 }
 
+#[test]
+fn unanswerable_cases_have_no_expected_location_and_answerable_ones_need_one() {
+    let none = "{\"id\":\"u\",\"repo\":\"r\",\"kind\":\"behaviour\",\"split\":\"dev\",\"unanswerable\":true,\"query\":\"q\"}";
+    let cases = parse_cases(none, "f").unwrap();
+    assert!(cases[0].unanswerable && cases[0].expect.is_empty());
+    let both = none.replace(
+        "\"query\"",
+        "\"expect\":[{\"path\":\"x\",\"start_line\":1,\"end_line\":2}],\"query\"",
+    );
+    let err = parse_cases(&both, "f").unwrap_err().to_string();
+    assert!(
+        err.contains("unanswerable but lists expected locations"),
+        "{err}"
+    );
+    let neither = none.replace("\"unanswerable\":true,", "");
+    let err = parse_cases(&neither, "f").unwrap_err().to_string();
+    assert!(err.contains("no expected location"), "{err}");
+}
+
+fn flagged_case(
+    id: &str,
+    split: Split,
+    kind: QueryKind,
+    unanswerable: bool,
+    flag: Option<bool>,
+) -> CaseResult {
+    CaseResult {
+        id: id.into(),
+        repo: "r".into(),
+        kind: CaseKind::Behaviour,
+        mode: SearchMode::Hybrid,
+        rank: (!unanswerable).then_some(1),
+        top_hit: None,
+        split: Some(split),
+        unanswerable,
+        query_kind: Some(kind),
+        no_strong_match: flag,
+        evidence: None,
+    }
+}
+
+/// The flag's rates per split and kind, and recall and MRR over the answerable cases only.
+#[test]
+fn flag_rates_per_split_and_kind_and_recall_without_the_unanswerable() {
+    use QueryKind::{Natural, Symbol};
+    let cases = vec![
+        flagged_case("u1", Split::Dev, Symbol, true, Some(true)),
+        flagged_case("u2", Split::Dev, Natural, true, Some(false)),
+        flagged_case("u3", Split::Check, Natural, true, Some(true)),
+        flagged_case("a1", Split::Dev, Natural, false, Some(true)),
+        flagged_case("a2", Split::Dev, Natural, false, Some(false)),
+        flagged_case("a3", Split::Check, Symbol, false, Some(false)),
+        // Not searched (its repository is not indexed): in neither count.
+        flagged_case("a4", Split::Check, Symbol, false, None),
+    ];
+    let report = summarise(&[SearchMode::Hybrid], cases, &[]);
+    let hybrid = &report.modes[0];
+    assert_eq!(hybrid.cases, 4, "the unanswerable cases are not scored");
+    assert!((hybrid.recall_at_10 - 1.0).abs() < 1e-12);
+    let flags = |split: &str, kind: &str| {
+        report
+            .flags
+            .iter()
+            .find(|f| f.split == split && f.query_kind == kind)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {split} {kind} in {:?}", report.flags))
+    };
+    let all = flags("all", "all");
+    assert_eq!(
+        (
+            all.unanswerable_flagged,
+            all.unanswerable,
+            all.answerable_flagged,
+            all.answerable
+        ),
+        (2, 3, 1, 3)
+    );
+    assert!((all.unanswerable_rate() - 2.0 / 3.0).abs() < 1e-12);
+    assert!((all.answerable_rate() - 1.0 / 3.0).abs() < 1e-12);
+    let dev_natural = flags("dev", "natural");
+    assert_eq!(
+        (
+            dev_natural.unanswerable_flagged,
+            dev_natural.unanswerable,
+            dev_natural.answerable_flagged,
+            dev_natural.answerable
+        ),
+        (0, 1, 1, 2)
+    );
+    let check_symbol = flags("check", "symbol");
+    assert_eq!((check_symbol.answerable, check_symbol.unanswerable), (1, 0));
+    assert_eq!(
+        check_symbol.unanswerable_rate(),
+        0.0,
+        "no cases: 0, not NaN"
+    );
+    assert!(
+        !report.flags.iter().any(|f| f.query_kind == "mixed"),
+        "groups without cases are left out"
+    );
+
+    // One split only: no `all` rows repeating it.
+    let dev_only = vec![flagged_case("u1", Split::Dev, Symbol, true, Some(true))];
+    let report = summarise(&[SearchMode::Hybrid], dev_only, &[]);
+    assert!(report.flags.iter().all(|f| f.split == "dev"));
+}
+
 /// The shipped eval set parses, and every expected range lies inside its file.
 #[test]
 fn shipped_cases_are_well_formed() {
     let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/eval/cases.jsonl");
-    let cases = load_cases(&file).unwrap();
+    let all = load_cases(&file).unwrap();
+    // At least 40 unanswerable questions for the "no strong match" flag, split between the
+    // halves, over every repository.
+    let unanswerable: Vec<&EvalCase> = all.iter().filter(|c| c.unanswerable).collect();
+    assert!(
+        unanswerable.len() >= 40,
+        "{} unanswerable",
+        unanswerable.len()
+    );
+    for split in [Split::Dev, Split::Check] {
+        let n = unanswerable.iter().filter(|c| c.split == split).count();
+        assert!(
+            n * 5 >= unanswerable.len() * 2,
+            "{n} unanswerable in {split:?}"
+        );
+    }
+    let cases: Vec<EvalCase> = all.iter().filter(|c| !c.unanswerable).cloned().collect();
     // The shape the relevance work promises: 200+ cases over 6+ repositories, a third
     // conceptual, a third behaviour, both halves populated for every kind.
     assert!(cases.len() >= 200, "{} cases", cases.len());
     let repos: HashSet<&str> = cases.iter().map(|c| c.repo.as_str()).collect();
     assert!(repos.len() >= 6, "{repos:?}");
+    for repo in &repos {
+        assert!(
+            unanswerable.iter().any(|c| c.repo == *repo),
+            "no unanswerable question about {repo}"
+        );
+    }
     for kind in [CaseKind::Conceptual, CaseKind::Behaviour] {
         let n = cases.iter().filter(|c| c.kind == kind).count();
         assert!(n * 3 >= cases.len(), "{n} {kind:?} cases");

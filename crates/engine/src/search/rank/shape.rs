@@ -7,7 +7,8 @@
 use crate::pipeline::tokens::{split_identifier, words};
 
 /// The three kinds of query the ranking stage tells apart.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum QueryKind {
     /// One identifier, maybe qualified: the user wants its definition.
     Symbol,
