@@ -80,6 +80,11 @@ impl PathPrior {
                 "guide",
                 "changelog",
                 "manual",
+                "license",
+                "licence",
+                "licenses",
+                "licensing",
+                "copyright",
             ],
             PathPrior::Bench => &["bench", "benches", "benchmark", "benchmarks"],
             PathPrior::Vendored => &["vendor", "vendored", "third_party", "thirdparty"],
@@ -175,8 +180,26 @@ pub fn path_priors(path: &str, definition: bool) -> Vec<PathPrior> {
     ]) {
         out.push(PathPrior::Example);
     }
+    // Licences and project paperwork (`LICENSE-MIT`, `COPYING.LESSER`, `UNLICENSE`) are
+    // prose about the project, never its code: named so, without an extension or in
+    // capitals (`notice.rs` and `licenser.rs` are code).
+    let first_word = stem.split(['-', '_']).next().unwrap_or(stem);
+    let paperwork = [
+        "license",
+        "licence",
+        "unlicense",
+        "copying",
+        "notice",
+        "authors",
+        "contributors",
+        "changelog",
+    ]
+    .contains(&first_word)
+        && (ext.is_empty()
+            || original_stem(path).is_some_and(|s| !s.chars().any(|c| c.is_lowercase())));
     if matches!(ext, "md" | "markdown" | "rst" | "adoc" | "txt" | "mdx")
         || has_dir(&["doc", "docs", "documentation"])
+        || paperwork
     {
         out.push(PathPrior::Doc);
     }
@@ -359,6 +382,11 @@ mod tests {
         assert_eq!(priors("third_party/zlib/inflate.c"), [Vendored]);
         assert_eq!(priors("api/v1/service.pb.go"), [Generated]);
         assert_eq!(priors("src/_compat.py"), [Compat]);
+        assert_eq!(priors("LICENSE-MIT"), [Doc]);
+        assert_eq!(priors("UNLICENSE"), [Doc]);
+        assert_eq!(priors("COPYING.LESSER"), [Doc]);
+        assert!(priors("src/licenser.rs").is_empty());
+        assert!(priors("src/notice.rs").is_empty());
         assert_eq!(priors("pydantic/deprecated/decorator.py"), [Compat]);
         assert_eq!(priors("types/index.d.ts"), [TypeStub]);
         assert_eq!(priors("src/flask/__init__.py"), [Barrel]);
