@@ -746,3 +746,46 @@ fn a_symbol_query_shows_the_definition_from_its_beginning() {
         assert_eq!(top.start_line, 1, "{mode:?}: the doc comment starts it");
     }
 }
+
+/// A pasted error message quotes a value the code never holds: the page is filled, after
+/// the results that hold the quoted text, from the same search with the quotes read as
+/// words, so the function that prints the message is found.
+#[test]
+fn a_quoted_value_the_code_never_holds_still_finds_the_message() {
+    let src = tempfile::tempdir().unwrap();
+    fs::write(
+        src.path().join("command.go"),
+        "package cli\n\nimport \"fmt\"\n\n\
+         // ValidateRequiredFlags reports the flags that were not given.\n\
+         func ValidateRequiredFlags(missing []string) error {\n\
+         \tif len(missing) > 0 {\n\
+         \t\treturn fmt.Errorf(`required flag(s) \"%s\" not set`, missing[0])\n\
+         \t}\n\treturn nil\n}\n",
+    )
+    .unwrap();
+    fs::write(
+        src.path().join("settings.go"),
+        "package cli\n\n// LoadConfig reads the config file.\nfunc LoadConfig(path string) string {\n\treturn \"config\"\n}\n",
+    )
+    .unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let engine = open_engine(data.path());
+    engine.add_repo(src.path(), None).unwrap();
+    index_all(&engine);
+    let hits = search(
+        &engine,
+        r#"Error: required flag(s) "config" not set"#,
+        Lexical,
+    );
+    assert_eq!(hits[0].path, "settings.go", "{:?}", paths(&hits));
+    assert!(hits[0].signals.iter().all(|s| s.signal != "phrase"));
+    let message = hits
+        .iter()
+        .find(|h| h.symbol.as_deref() == Some("ValidateRequiredFlags"))
+        .unwrap_or_else(|| panic!("the message's function is missing: {:?}", paths(&hits)));
+    assert!(
+        message.signals.iter().any(|s| s.signal == "phrase"),
+        "{:?}",
+        message.signals
+    );
+}

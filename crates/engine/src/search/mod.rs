@@ -221,9 +221,50 @@ pub struct SearchContext<'a> {
 
 /// Runs `query` and returns at most `opts.limit` hits (at most [`MAX_LIMIT`]), best first,
 /// with the "no strong match" flag.
+///
+/// A quoted phrase is required verbatim. When that leaves fewer results than asked for,
+/// the rest of the page comes from the same search with the quotes read as words, after
+/// the verified results and marked (`phrase` signal): a pasted error message often quotes a
+/// value the code never holds (`required flag(s) "config" not set` is written
+/// `required flag(s) "%s" not set`), and an empty page would hide the code that prints it.
 pub fn search(ctx: &SearchContext<'_>, query: &str, opts: &SearchOptions) -> Result<SearchResults> {
-    let limit = opts.limit.min(MAX_LIMIT);
     let parsed = query::parse_query(query)?;
+    let mut results = search_parsed(ctx, &parsed, opts)?;
+    let limit = opts.limit.min(MAX_LIMIT);
+    if parsed.phrases.is_empty() || results.hits.len() >= limit {
+        return Ok(results);
+    }
+    let loose = search_parsed(ctx, &parsed.without_phrases(), opts)?;
+    let verified = results.hits.len();
+    let seen: std::collections::HashSet<i64> = results.hits.iter().map(|h| h.chunk_id).collect();
+    for mut hit in loose.hits {
+        if results.hits.len() >= limit {
+            break;
+        }
+        if seen.contains(&hit.chunk_id) {
+            continue;
+        }
+        hit.signals.push(Signal {
+            signal: "phrase".to_string(),
+            detail: "does not hold the quoted phrase (read as words)".to_string(),
+            change: 0.0,
+        });
+        results.hits.push(hit);
+    }
+    if verified == 0 {
+        results.no_strong_match = loose.no_strong_match;
+        results.evidence = loose.evidence;
+    }
+    Ok(results)
+}
+
+/// [`search`] for a parsed query, phrases required.
+fn search_parsed(
+    ctx: &SearchContext<'_>,
+    parsed: &ParsedQuery,
+    opts: &SearchOptions,
+) -> Result<SearchResults> {
+    let limit = opts.limit.min(MAX_LIMIT);
     let filter = Filter::new(ctx.store, &parsed)?;
     if filter.as_ref().is_some_and(|f| f.chunk_ids.is_empty()) {
         return Ok(SearchResults {

@@ -26,6 +26,20 @@ pub struct ParsedQuery {
     pub exclude_paths: Vec<String>,
 }
 
+impl ParsedQuery {
+    /// The same query with its quoted phrases read as free words (`"config" not set` as
+    /// `config not set`).
+    pub fn without_phrases(&self) -> ParsedQuery {
+        let mut loose = self.clone();
+        for phrase in std::mem::take(&mut loose.phrases) {
+            loose
+                .terms
+                .extend(phrase.split_whitespace().map(str::to_string));
+        }
+        loose
+    }
+}
+
 /// English words that carry no meaning for code search. Dropped from the lexical query only
 /// (the semantic side sees the whole question).
 const STOP_WORDS: &[&str] = &[
