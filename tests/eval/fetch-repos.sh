@@ -33,7 +33,10 @@ sources=(
 
 for entry in "${sources[@]}"; do
   IFS='|' read -r name how spec file want root <<<"$entry"
-  stamp=$dest/$name/.ferret-eval-source
+  # The stamp lives beside the repository, not in it: a file inside would be indexed and
+  # searched like the repository's own (a 64-character hash is a near neighbour of every
+  # question for the model).
+  stamp=$dest/.stamps/$name
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
     echo "$name=$dest/$name"
     continue
@@ -59,6 +62,7 @@ for entry in "${sources[@]}"; do
   rm -rf "${dest:?}/$name"
   mv "$unpack/$root" "$dest/$name"
   rm -rf "$unpack"
+  mkdir -p "$dest/.stamps"
   echo "$want" >"$stamp"
   echo "$name=$dest/$name"
 done
