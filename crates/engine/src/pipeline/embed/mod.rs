@@ -48,6 +48,9 @@ use crate::{Error, Result};
 mod gather_first;
 mod int8_matmul;
 mod onnx_graph;
+pub mod query_adapter;
+
+use query_adapter::QueryAdapter;
 
 #[derive(Clone, Debug)]
 pub struct EmbedOptions {
@@ -207,6 +210,42 @@ pub struct Embedder {
     tokenizer: Tokenizer,
     batch_size: usize,
     dims: usize,
+    /// Applied to query vectors only (see [`query_adapter`]).
+    query_adapter: Option<QueryAdapter>,
+}
+
+/// The environment variable that replaces a version's query adapter: `off` searches with
+/// the model's own query vectors, a path uses the adapter file there (to measure a
+/// candidate before it is catalogued; it is read without a sha256 check, as it is numbers,
+/// not code, and its format is checked).
+pub const QUERY_ADAPTER_ENV: &str = "FERRET_QUERY_ADAPTER";
+
+/// The adapter queries of `spec` go through: its catalogued one unless
+/// [`QUERY_ADAPTER_ENV`] says otherwise. The catalogued file's sha256 was checked with the
+/// model's files.
+fn load_query_adapter(
+    model_dir: &Path,
+    spec: &ModelSpec,
+    dims: usize,
+) -> Result<Option<QueryAdapter>> {
+    match std::env::var_os(QUERY_ADAPTER_ENV).filter(|v| !v.is_empty()) {
+        Some(v) if v == "off" => {
+            log::info!("{QUERY_ADAPTER_ENV}=off: queries use the model's own vectors");
+            Ok(None)
+        }
+        Some(path) => {
+            log::warn!(
+                "{QUERY_ADAPTER_ENV}: queries go through {} instead of {}'s adapter",
+                Path::new(&path).display(),
+                spec.id
+            );
+            QueryAdapter::read(Path::new(&path), dims).map(Some)
+        }
+        None => spec
+            .query_adapter
+            .map(|file| QueryAdapter::read(&model_dir.join(file.path), dims))
+            .transpose(),
+    }
 }
 
 impl Embedder {
@@ -221,6 +260,7 @@ impl Embedder {
         if dims == 0 {
             return Err(Error::Model("the model returned an empty embedding".into()));
         }
+        let query_adapter = load_query_adapter(model_dir, spec, dims)?;
         Ok(Embedder {
             model: Mutex::new(model),
             query_model: Mutex::new(None),
@@ -235,7 +275,20 @@ impl Embedder {
             tokenizer,
             batch_size: opts.batch_size.max(1),
             dims,
+            query_adapter,
         })
+    }
+
+    /// The same embedder with `adapter` applied to queries instead of the version's own
+    /// (`None`: the model's own query vectors, what the adapter's training reads).
+    pub fn with_query_adapter(mut self, adapter: Option<QueryAdapter>) -> Self {
+        self.query_adapter = adapter;
+        self
+    }
+
+    /// The adapter queries go through, if any.
+    pub fn query_adapter(&self) -> Option<&QueryAdapter> {
+        self.query_adapter.as_ref()
     }
 
     /// The second session queries use while documents hold the first. It runs on one
@@ -443,7 +496,8 @@ impl Embedder {
             .map_err(|e| Error::Model(format!("embedding failed: {e}")))
     }
 
-    /// The vector of a search query; never waits behind a document batch (see [`Embedder`]).
+    /// The vector of a search query, through the version's query adapter if it has one
+    /// ([`query_adapter`]); never waits behind a document batch (see [`Embedder`]).
     pub fn embed_query(&self, text: &str) -> Result<Vec<f32>> {
         let prefixed;
         let text = if self.spec.query_prefix.is_empty() {
@@ -471,9 +525,13 @@ impl Embedder {
             },
         };
         self.queries_waiting.fetch_sub(1, Ordering::AcqRel);
-        result?
+        let vector = result?
             .pop()
-            .ok_or_else(|| Error::Model("no embedding returned".into()))
+            .ok_or_else(|| Error::Model("no embedding returned".into()))?;
+        Ok(match &self.query_adapter {
+            Some(adapter) => adapter.apply(&vector),
+            None => vector,
+        })
     }
 
     /// Tokens the model sees for `text` (after truncation); a byte-based guess if the
