@@ -30,7 +30,11 @@ pub enum DevCommand {
 #[derive(Args)]
 pub struct EmbedArgs {
     /// Inputs are queries (`{"text": ...}`), embedded as a search embeds them.
-    #[arg(long, conflicts_with = "document", required_unless_present = "document")]
+    #[arg(
+        long,
+        conflicts_with = "document",
+        required_unless_present = "document"
+    )]
     query: bool,
     /// Inputs are chunks (`{"path", "kind", "symbol", "text"}`), embedded as the indexer
     /// embeds them: under their header, the first window only.
@@ -165,9 +169,7 @@ fn embed_lines(args: &EmbedArgs, model_dir: Option<PathBuf>) -> anyhow::Result<(
                 .iter()
                 .map(|d| {
                     let header = embedding_header(&d.path, &d.kind, d.symbol.as_deref());
-                    embedder
-                        .document_windows(&header, &d.text)
-                        .swap_remove(0)
+                    embedder.document_windows(&header, &d.text).swap_remove(0)
                 })
                 .collect();
             embedder.embed_documents(&windows)?

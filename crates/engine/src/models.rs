@@ -343,7 +343,7 @@ mod tests {
         assert!(err.contains("libonnxruntime.so.1.31.1") && err.contains("is missing"));
         assert!(err.contains("scripts/setup.sh"), "{err}");
         // Every file present, one with the wrong content.
-        for file in std::iter::once(&ORT_LIBRARY).chain(spec.files) {
+        for file in spec.all_files() {
             let path = dir.path().join(file.path);
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
             std::fs::write(&path, b"not a model").unwrap();

@@ -766,6 +766,110 @@ mod tests {
         .unwrap()
     }
 
+    /// A copy of the default version with a query adapter at `path` whose sha256 is
+    /// `sha256`, and a model directory holding links to the real model files.
+    fn spec_with_adapter(sha256: &'static str) -> (&'static ModelSpec, tempfile::TempDir) {
+        let real = default_model_dir().expect("model dir: run scripts/setup.sh");
+        let spec: &'static ModelSpec = Box::leak(Box::new(ModelSpec {
+            query_adapter: Some(models::ModelFile {
+                path: "all-minilm-l6-v2-int8/query-adapter-test.bin",
+                sha256,
+            }),
+            ..*default_spec()
+        }));
+        let dir = tempfile::tempdir().unwrap();
+        for file in std::iter::once(&models::ORT_LIBRARY).chain(spec.files) {
+            let path = dir.path().join(file.path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            #[cfg(unix)]
+            std::os::unix::fs::symlink(real.join(file.path), &path).unwrap();
+            #[cfg(not(unix))]
+            std::fs::copy(real.join(file.path), &path).unwrap();
+        }
+        (spec, dir)
+    }
+
+    /// A small adapter that moves vectors visibly: `W` mixes neighbouring dimensions.
+    fn mixing_adapter(dims: usize) -> QueryAdapter {
+        let mut weights = vec![0f32; dims * dims];
+        for i in 0..dims {
+            weights[i * dims + (i + 1) % dims] = 0.5;
+        }
+        QueryAdapter::new(dims, weights, vec![0.01; dims]).unwrap()
+    }
+
+    /// The version's adapter file is checked like the model's files: missing, or not the
+    /// catalogued file, is an error naming it and the fix; the right one is loaded.
+    #[test]
+    fn a_missing_or_wrong_query_adapter_is_refused_naming_the_file() {
+        let adapter = mixing_adapter(default_spec().dims);
+        let bytes = adapter.to_bytes();
+        let good = {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("a.bin");
+            std::fs::write(&path, &bytes).unwrap();
+            models::sha256_file(&path).unwrap()
+        };
+        let (spec, dir) = spec_with_adapter(Box::leak(good.into_boxed_str()));
+        let opts = EmbedOptions {
+            threads: 1,
+            batch_size: 4,
+        };
+        let err = Embedder::load(dir.path(), spec, &opts)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains("query-adapter-test.bin") && err.contains("is missing"),
+            "{err}"
+        );
+        let path = dir.path().join(spec.query_adapter.unwrap().path);
+        let mut wrong = bytes.clone();
+        wrong[100] ^= 1;
+        std::fs::write(&path, &wrong).unwrap();
+        let err = Embedder::load(dir.path(), spec, &opts)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains("query-adapter-test.bin")
+                && err.contains("is not the expected file")
+                && err.contains("scripts/setup.sh"),
+            "{err}"
+        );
+        std::fs::write(&path, &bytes).unwrap();
+        let e = Embedder::load(dir.path(), spec, &opts).unwrap();
+        assert_eq!(e.query_adapter(), Some(&adapter));
+    }
+
+    /// The adapter moves query vectors, to exactly its map of the model's vector, and
+    /// leaves document vectors as they are: nothing indexed needs re-embedding.
+    #[test]
+    fn the_query_adapter_moves_queries_and_never_documents() {
+        let bare = embedder().with_query_adapter(None);
+        let adapter = mixing_adapter(bare.dims());
+        let adapted = embedder().with_query_adapter(Some(adapter.clone()));
+        let texts = vec![
+            "fn load(path: &Path) -> io::Result<String> { std::fs::read_to_string(path) }"
+                .to_string(),
+            "src/walk.rs function skip_hidden\nfn skip_hidden(entry: &DirEntry) -> bool {}"
+                .to_string(),
+        ];
+        assert_eq!(
+            bare.embed_documents(&texts).unwrap(),
+            adapted.embed_documents(&texts).unwrap()
+        );
+        let question = "where are hidden files skipped";
+        let own = bare.embed_query(question).unwrap();
+        let moved = adapted.embed_query(question).unwrap();
+        assert!(cosine(&own, &moved) < 0.99, "{}", cosine(&own, &moved));
+        let expected = adapter.apply(&own);
+        assert!(moved
+            .iter()
+            .zip(&expected)
+            .all(|(a, b)| (a - b).abs() < 1e-6));
+    }
+
     /// A model directory whose ONNX Runtime library is not the catalogue's (the model
     /// files beside it are the real ones) is refused before the library is loaded.
     #[cfg(unix)]
@@ -831,7 +935,7 @@ mod tests {
             .rev()
             .collect();
         for (spec, at_least) in [(f32_spec(), 0.999), (default_spec(), 0.97)] {
-            let e = embedder_of(spec);
+            let e = embedder_of(spec).with_query_adapter(None);
             let batch = e.embed_documents(&texts).unwrap();
             for (i, text) in texts.iter().enumerate() {
                 let single = e.embed_query(text).unwrap();
@@ -854,7 +958,8 @@ mod tests {
 
     #[test]
     fn a_query_does_not_wait_for_a_busy_model() {
-        let e = embedder();
+        // Compares a query with documents: the model's own query vectors.
+        let e = embedder().with_query_adapter(None);
         let text = "open the configuration file".to_string();
         let free = e.embed_query(&text).unwrap();
         assert!(!e.has_query_session(), "loaded only when needed");

@@ -78,9 +78,7 @@ impl QueryAdapter {
         }
         let file_dims = word(MAGIC.len() + 4) as usize;
         if file_dims != dims {
-            return Err(format!(
-                "{file_dims} dimensions, the model has {dims}"
-            ));
+            return Err(format!("{file_dims} dimensions, the model has {dims}"));
         }
         let floats = dims * dims + dims;
         if bytes.len() != header + 4 * floats {
@@ -158,7 +156,10 @@ mod tests {
         let adapter = QueryAdapter::new(2, vec![0.0, 1.0, 0.0, 0.0], vec![0.0, 1.0]).unwrap();
         let out = adapter.apply(&[1.0, 0.0]);
         let h = std::f32::consts::FRAC_1_SQRT_2;
-        assert!((out[0] - h).abs() < 1e-6 && (out[1] - h).abs() < 1e-6, "{out:?}");
+        assert!(
+            (out[0] - h).abs() < 1e-6 && (out[1] - h).abs() < 1e-6,
+            "{out:?}"
+        );
         // q = (0.6, 0.8) -> (0.6 + 0.8, 0.8 + 1) = (1.4, 1.8), normalised.
         let out = adapter.apply(&[0.6, 0.8]);
         let n = (1.4f32 * 1.4 + 1.8 * 1.8).sqrt();
@@ -168,7 +169,11 @@ mod tests {
         let identity = QueryAdapter::new(3, vec![0.0; 9], vec![0.0; 3]).unwrap();
         let q = [0.48, -0.6, 0.64];
         assert_eq!(identity.apply(&q), q);
-        assert_eq!(identity.apply(&[1.0, 0.0]), [1.0, 0.0], "wrong length: unchanged");
+        assert_eq!(
+            identity.apply(&[1.0, 0.0]),
+            [1.0, 0.0],
+            "wrong length: unchanged"
+        );
     }
 
     #[test]
@@ -180,15 +185,24 @@ mod tests {
         assert_eq!(QueryAdapter::read(&path, 2).unwrap(), adapter);
 
         let err = QueryAdapter::read(&path, 384).unwrap_err().to_string();
-        assert!(err.contains("adapter.bin") && err.contains("2 dimensions"), "{err}");
+        assert!(
+            err.contains("adapter.bin") && err.contains("2 dimensions"),
+            "{err}"
+        );
         let mut truncated = adapter.to_bytes();
         truncated.pop();
         std::fs::write(&path, &truncated).unwrap();
         let err = QueryAdapter::read(&path, 2).unwrap_err().to_string();
-        assert!(err.contains("adapter.bin") && err.contains("bytes"), "{err}");
+        assert!(
+            err.contains("adapter.bin") && err.contains("bytes"),
+            "{err}"
+        );
         std::fs::write(&path, b"not an adapter at all").unwrap();
         let err = QueryAdapter::read(&path, 2).unwrap_err().to_string();
-        assert!(err.contains("FERRETQA") && err.contains("scripts/setup.sh"), "{err}");
+        assert!(
+            err.contains("FERRETQA") && err.contains("scripts/setup.sh"),
+            "{err}"
+        );
         assert!(QueryAdapter::new(2, vec![0.0; 3], vec![0.0; 2]).is_err());
     }
 }
