@@ -6,7 +6,10 @@ unpacks them under WORK/src/<ecosystem>/<name>-<version>/.
   version (cargo's cache is used first: most of them are dependencies of Ferret itself);
 - PyPI: `pip download` of the wheel (wheels of pure-Python packages hold the source, and
   downloading one runs no build step);
-- npm: `npm pack`.
+- npm: `npm pack`;
+- Debian (Go sources: Debian packages Go libraries as source, `golang-*-dev`): `apt-get
+  download` of the .deb at its exact version, unpacked with `dpkg-deb -x` (no install, no
+  maintainer script runs).
 
 Every download is checked against the sha256 in packages.tsv; a package named in
 exclude.txt (the repositories of every evaluation set) is refused.
@@ -46,8 +49,12 @@ def read_excluded(path):
 
 def is_excluded(name, excluded):
     """A package whose name is an excluded one, or starts with one and a separator
-    (`tokio-util`, `serde_json`, `@vitest/runner`)."""
+    (`tokio-util`, `serde_json`, `@vitest/runner`); for a Debian Go package
+    (`golang-github-go-chi-chi-dev`), any part of its import path."""
     n = name.lower().lstrip("@")
+    if n.startswith("golang-") and n.endswith("-dev"):
+        parts = n[len("golang-"):-len("-dev")].split("-")
+        return any(p in excluded or p.split(".")[0] in excluded for p in parts)
     for e in excluded:
         if n == e or any(n.startswith(e + sep) for sep in ("-", "_", "/", ".")):
             return True
@@ -107,6 +114,9 @@ def download(row, cache):
              f'{row["name"]}=={row["version"]}'],
             check=True,
         )
+    elif row["eco"] == "debian":
+        subprocess.run(["apt-get", "download", "--quiet", f'{row["name"]}={row["version"]}'], cwd=cache,
+                       check=True, stdout=subprocess.DEVNULL)
     elif row["eco"] == "npm":
         subprocess.run(["npm", "pack", "--silent", f'{row["name"]}@{row["version"]}'], cwd=cache,
                        check=True, stdout=subprocess.DEVNULL)
@@ -119,7 +129,9 @@ def unpack(archive, dest):
     tmp = dest + ".tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     os.makedirs(tmp)
-    if archive.endswith(".whl"):
+    if archive.endswith(".deb"):
+        subprocess.run(["dpkg-deb", "-x", archive, tmp], check=True)
+    elif archive.endswith(".whl"):
         with zipfile.ZipFile(archive) as z:
             z.extractall(tmp)
     else:
