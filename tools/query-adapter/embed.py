@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Embeds the mined pairs exactly as the engine does, with `ferret dev embed`: each question
 as a search embeds a query (without any query adapter: the model's own vector), each code
-chunk as the indexer embeds a chunk (under its path, kind and symbol header). Writes
-WORK/queries.f32 and WORK/code.f32, one little-endian f32 row per pair, in pairs.jsonl's
-order."""
+chunk as the indexer embeds a chunk (under its path, kind and symbol header), once without
+its doc comment (code.f32) and once as indexed, comment included (chunks.f32). Writes
+WORK/queries.f32, WORK/code.f32 and WORK/chunks.f32, one little-endian f32 row per pair, in
+pairs.jsonl's order."""
 
 import argparse
 import json
@@ -22,6 +23,8 @@ def main():
         ("queries", ["--query", "--no-adapter"], [{"text": p["doc"]} for p in pairs]),
         ("code", ["--document"],
          [{"path": p["path"], "kind": p["kind"], "symbol": p["symbol"], "text": p["code"]} for p in pairs]),
+        ("chunks", ["--document"],
+         [{"path": p["path"], "kind": p["kind"], "symbol": p["symbol"], "text": p["chunk"]} for p in pairs]),
     ]
     for name, flags, lines in jobs:
         out = os.path.join(args.work, f"{name}.f32")

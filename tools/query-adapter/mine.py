@@ -10,7 +10,9 @@ duplicate code are kept once, and each package gives at most --per-package pairs
 seeded sample). Packages are split into train and valid by a hash of their name, so the
 validation pairs come from packages training never saw.
 
-Writes WORK/pairs.jsonl: {split, eco, package, language, path, kind, symbol, doc, code}.
+Writes WORK/pairs.jsonl: {split, eco, package, language, path, kind, symbol, doc, code,
+chunk}; `chunk` is the chunk as the indexer stores it, comment included (what a search
+compares a question with when the code has a doc comment).
 """
 
 import argparse
@@ -260,7 +262,8 @@ def main():
                     seen_docs.add(doc_key)
                     seen_code.add(code_key)
                     pairs.append(dict(eco=eco, package=pkg, language=chunk["language"], path=chunk["path"],
-                                      kind=chunk["kind"], symbol=chunk["symbol"], doc=question, code=code))
+                                      kind=chunk["kind"], symbol=chunk["symbol"], doc=question, code=code,
+                                      chunk=chunk["text"]))
                 random.Random(f"{args.seed}:{pkg}").shuffle(pairs)
                 pairs = pairs[: args.per_package]
                 split = "valid" if stable_hash(f"{args.seed}:{pkg}") % 1000 < args.valid_share * 1000 else "train"

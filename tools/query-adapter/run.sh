@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Rebuilds the query adapter from nothing: fetch the pinned packages, mine their
 # (doc comment -> definition) pairs, embed both sides with the engine, train, and write the
-# adapter with its report. About 40 minutes on 2 cores, most of it embedding the 13,600
-# pairs (25 minutes while other work shares the cores).
+# adapter with its report. About 40 minutes on 2 shared cores: fetch 3, mine 5, embed 25
+# (13,600 questions, and their code without and with its comment), train 1.
 #
 #   tools/query-adapter/run.sh [WORK]     (WORK default: .cache/query-adapter)
 #
 # Needs a release build of `ferret` (cargo build --release -p ferret-cli), the model
-# (scripts/setup.sh) and numpy (installed into WORK/venv from PyPI).
+# (scripts/setup.sh), Debian's package lists for the Go packages (apt-get update) and numpy
+# (installed into WORK/venv from PyPI).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)

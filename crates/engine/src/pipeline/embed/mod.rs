@@ -234,10 +234,14 @@ fn load_query_adapter(
             Ok(None)
         }
         Some(path) => {
+            let replaced = if spec.query_adapter.is_some() {
+                format!("{}'s adapter", spec.id)
+            } else {
+                format!("the model's own vectors ({} has no adapter)", spec.id)
+            };
             log::warn!(
-                "{QUERY_ADAPTER_ENV}: queries go through {} instead of {}'s adapter",
-                Path::new(&path).display(),
-                spec.id
+                "{QUERY_ADAPTER_ENV}: queries go through {} instead of {replaced}",
+                Path::new(&path).display()
             );
             QueryAdapter::read(Path::new(&path), dims).map(Some)
         }
