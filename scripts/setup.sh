@@ -112,6 +112,23 @@ PY
   log "model ready in $model_dir"
 fi
 
+# --- query adapters: trained by tools/query-adapter and committed (they are our own) -----
+# source in the repository | destination in the model directory | sha256
+adapters=(
+)
+for entry in "${adapters[@]}"; do
+  IFS='|' read -r src dest want <<<"$entry"
+  if [ -f "$model_dir/$dest" ] && [ "$(sha "$model_dir/$dest")" = "$want" ]; then continue; fi
+  got=$(sha "$repo/$src")
+  if [ "$got" != "$want" ]; then
+    log "checksum mismatch for $src: expected $want, got $got (retrain with tools/query-adapter or restore it from git)"; exit 1
+  fi
+  mkdir -p "$(dirname "$model_dir/$dest")"
+  cp "$repo/$src" "$model_dir/$dest.tmp"
+  mv "$model_dir/$dest.tmp" "$model_dir/$dest"
+  log "query adapter ready: $model_dir/$dest"
+done
+
 # --- UI packages -----------------------------------------------------------------------
 # `npm install` against the committed lock file (npm 11's `npm ci` rejects lock files that
 # omit other platforms' optional packages, which this registry setup produces).

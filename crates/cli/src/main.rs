@@ -6,6 +6,7 @@
 mod account_cmd;
 mod bench_cmd;
 mod daemon_cmd;
+mod dev_cmd;
 mod mcp;
 mod model_cmd;
 mod progress;
@@ -124,6 +125,13 @@ enum Command {
     },
     /// Serve this profile's index to coding agents over MCP (stdio), read-only.
     Mcp(mcp::McpArgs),
+    /// Tools for the training scripts under tools/ (chunks and vectors as the engine makes
+    /// them).
+    #[command(hide = true)]
+    Dev {
+        #[command(subcommand)]
+        command: dev_cmd::DevCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -331,6 +339,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(args) => bench_cmd::bench(args, cli.model_dir.clone()),
         Command::Eval(args) => bench_cmd::eval(args, &*open(&cli, None)?),
         Command::Model { command } => model_cmd::model(&*open(&cli, None)?, command),
+        Command::Dev { command } => dev_cmd::dev(command, cli.model_dir.clone()),
         Command::Mcp(args) => {
             let profiles = profiles(&cli, Some(1))?;
             let id = profiles.resolve(cli.profile.as_deref())?;

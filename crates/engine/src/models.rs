@@ -52,6 +52,11 @@ pub struct ModelSpec {
     /// Directory under the model directory holding `model.onnx` and the tokenizer files.
     pub dir: &'static str,
     pub files: &'static [ModelFile],
+    /// A learned map applied to every query vector before it is compared with the stored
+    /// vectors (see `pipeline::embed::query_adapter`); `None` searches with the model's own
+    /// query vectors. Documents never go through it, so adding, changing or dropping it
+    /// re-embeds nothing and the version keeps its id.
+    pub query_adapter: Option<ModelFile>,
     /// Where `scripts/setup.sh` gets the files.
     pub source: &'static str,
 }
@@ -108,6 +113,7 @@ const MINILM: ModelSpec = ModelSpec {
     int8_matmuls: false,
     dir: "all-minilm-l6-v2-int8",
     files: MINILM_FILES,
+    query_adapter: None,
     source: MINILM_SOURCE,
 };
 
@@ -159,6 +165,14 @@ pub fn find(id: &str) -> Result<&'static ModelSpec> {
 }
 
 impl ModelSpec {
+    /// Every file loading the version reads: ONNX Runtime, the model's files and its query
+    /// adapter.
+    pub fn all_files(&self) -> impl Iterator<Item = &ModelFile> {
+        std::iter::once(&ORT_LIBRARY)
+            .chain(self.files)
+            .chain(self.query_adapter.as_ref())
+    }
+
     /// Checks that every file of the model (and ONNX Runtime) is in `model_dir` with the
     /// right content. `verify_hashes` compares their sha256 with the catalogue's (see
     /// [`sha256_mismatch`]: a file is read once per process while it stays the same file);
@@ -168,7 +182,7 @@ impl ModelSpec {
     /// directory can come from a setting or an environment variable, so a library that is
     /// not the one the catalogue names is refused before it is loaded, not after.
     pub fn check_files(&self, model_dir: &Path, verify_hashes: bool) -> Result<()> {
-        for file in std::iter::once(&ORT_LIBRARY).chain(self.files) {
+        for file in self.all_files() {
             let path = model_dir.join(file.path);
             if !path.is_file() {
                 return Err(Error::Model(format!(
@@ -329,7 +343,7 @@ mod tests {
         assert!(err.contains("libonnxruntime.so.1.31.1") && err.contains("is missing"));
         assert!(err.contains("scripts/setup.sh"), "{err}");
         // Every file present, one with the wrong content.
-        for file in std::iter::once(&ORT_LIBRARY).chain(spec.files) {
+        for file in spec.all_files() {
             let path = dir.path().join(file.path);
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
             std::fs::write(&path, b"not a model").unwrap();

@@ -48,6 +48,9 @@ use crate::{Error, Result};
 mod gather_first;
 mod int8_matmul;
 mod onnx_graph;
+pub mod query_adapter;
+
+use query_adapter::QueryAdapter;
 
 #[derive(Clone, Debug)]
 pub struct EmbedOptions {
@@ -207,6 +210,46 @@ pub struct Embedder {
     tokenizer: Tokenizer,
     batch_size: usize,
     dims: usize,
+    /// Applied to query vectors only (see [`query_adapter`]).
+    query_adapter: Option<QueryAdapter>,
+}
+
+/// The environment variable that replaces a version's query adapter: `off` searches with
+/// the model's own query vectors, a path uses the adapter file there (to measure a
+/// candidate before it is catalogued; it is read without a sha256 check, as it is numbers,
+/// not code, and its format is checked).
+pub const QUERY_ADAPTER_ENV: &str = "FERRET_QUERY_ADAPTER";
+
+/// The adapter queries of `spec` go through: its catalogued one unless
+/// [`QUERY_ADAPTER_ENV`] says otherwise. The catalogued file's sha256 was checked with the
+/// model's files.
+fn load_query_adapter(
+    model_dir: &Path,
+    spec: &ModelSpec,
+    dims: usize,
+) -> Result<Option<QueryAdapter>> {
+    match std::env::var_os(QUERY_ADAPTER_ENV).filter(|v| !v.is_empty()) {
+        Some(v) if v == "off" => {
+            log::info!("{QUERY_ADAPTER_ENV}=off: queries use the model's own vectors");
+            Ok(None)
+        }
+        Some(path) => {
+            let replaced = if spec.query_adapter.is_some() {
+                format!("{}'s adapter", spec.id)
+            } else {
+                format!("the model's own vectors ({} has no adapter)", spec.id)
+            };
+            log::warn!(
+                "{QUERY_ADAPTER_ENV}: queries go through {} instead of {replaced}",
+                Path::new(&path).display()
+            );
+            QueryAdapter::read(Path::new(&path), dims).map(Some)
+        }
+        None => spec
+            .query_adapter
+            .map(|file| QueryAdapter::read(&model_dir.join(file.path), dims))
+            .transpose(),
+    }
 }
 
 impl Embedder {
@@ -221,6 +264,7 @@ impl Embedder {
         if dims == 0 {
             return Err(Error::Model("the model returned an empty embedding".into()));
         }
+        let query_adapter = load_query_adapter(model_dir, spec, dims)?;
         Ok(Embedder {
             model: Mutex::new(model),
             query_model: Mutex::new(None),
@@ -235,7 +279,20 @@ impl Embedder {
             tokenizer,
             batch_size: opts.batch_size.max(1),
             dims,
+            query_adapter,
         })
+    }
+
+    /// The same embedder with `adapter` applied to queries instead of the version's own
+    /// (`None`: the model's own query vectors, what the adapter's training reads).
+    pub fn with_query_adapter(mut self, adapter: Option<QueryAdapter>) -> Self {
+        self.query_adapter = adapter;
+        self
+    }
+
+    /// The adapter queries go through, if any.
+    pub fn query_adapter(&self) -> Option<&QueryAdapter> {
+        self.query_adapter.as_ref()
     }
 
     /// The second session queries use while documents hold the first. It runs on one
@@ -443,7 +500,8 @@ impl Embedder {
             .map_err(|e| Error::Model(format!("embedding failed: {e}")))
     }
 
-    /// The vector of a search query; never waits behind a document batch (see [`Embedder`]).
+    /// The vector of a search query, through the version's query adapter if it has one
+    /// ([`query_adapter`]); never waits behind a document batch (see [`Embedder`]).
     pub fn embed_query(&self, text: &str) -> Result<Vec<f32>> {
         let prefixed;
         let text = if self.spec.query_prefix.is_empty() {
@@ -471,9 +529,13 @@ impl Embedder {
             },
         };
         self.queries_waiting.fetch_sub(1, Ordering::AcqRel);
-        result?
+        let vector = result?
             .pop()
-            .ok_or_else(|| Error::Model("no embedding returned".into()))
+            .ok_or_else(|| Error::Model("no embedding returned".into()))?;
+        Ok(match &self.query_adapter {
+            Some(adapter) => adapter.apply(&vector),
+            None => vector,
+        })
     }
 
     /// Tokens the model sees for `text` (after truncation); a byte-based guess if the
@@ -708,6 +770,110 @@ mod tests {
         .unwrap()
     }
 
+    /// A copy of the default version with a query adapter at `path` whose sha256 is
+    /// `sha256`, and a model directory holding links to the real model files.
+    fn spec_with_adapter(sha256: &'static str) -> (&'static ModelSpec, tempfile::TempDir) {
+        let real = default_model_dir().expect("model dir: run scripts/setup.sh");
+        let spec: &'static ModelSpec = Box::leak(Box::new(ModelSpec {
+            query_adapter: Some(models::ModelFile {
+                path: "all-minilm-l6-v2-int8/query-adapter-test.bin",
+                sha256,
+            }),
+            ..*default_spec()
+        }));
+        let dir = tempfile::tempdir().unwrap();
+        for file in std::iter::once(&models::ORT_LIBRARY).chain(spec.files) {
+            let path = dir.path().join(file.path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            #[cfg(unix)]
+            std::os::unix::fs::symlink(real.join(file.path), &path).unwrap();
+            #[cfg(not(unix))]
+            std::fs::copy(real.join(file.path), &path).unwrap();
+        }
+        (spec, dir)
+    }
+
+    /// A small adapter that moves vectors visibly: `W` mixes neighbouring dimensions.
+    fn mixing_adapter(dims: usize) -> QueryAdapter {
+        let mut weights = vec![0f32; dims * dims];
+        for i in 0..dims {
+            weights[i * dims + (i + 1) % dims] = 0.5;
+        }
+        QueryAdapter::new(dims, weights, vec![0.01; dims]).unwrap()
+    }
+
+    /// The version's adapter file is checked like the model's files: missing, or not the
+    /// catalogued file, is an error naming it and the fix; the right one is loaded.
+    #[test]
+    fn a_missing_or_wrong_query_adapter_is_refused_naming_the_file() {
+        let adapter = mixing_adapter(default_spec().dims);
+        let bytes = adapter.to_bytes();
+        let good = {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("a.bin");
+            std::fs::write(&path, &bytes).unwrap();
+            models::sha256_file(&path).unwrap()
+        };
+        let (spec, dir) = spec_with_adapter(Box::leak(good.into_boxed_str()));
+        let opts = EmbedOptions {
+            threads: 1,
+            batch_size: 4,
+        };
+        let err = Embedder::load(dir.path(), spec, &opts)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains("query-adapter-test.bin") && err.contains("is missing"),
+            "{err}"
+        );
+        let path = dir.path().join(spec.query_adapter.unwrap().path);
+        let mut wrong = bytes.clone();
+        wrong[100] ^= 1;
+        std::fs::write(&path, &wrong).unwrap();
+        let err = Embedder::load(dir.path(), spec, &opts)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains("query-adapter-test.bin")
+                && err.contains("is not the expected file")
+                && err.contains("scripts/setup.sh"),
+            "{err}"
+        );
+        std::fs::write(&path, &bytes).unwrap();
+        let e = Embedder::load(dir.path(), spec, &opts).unwrap();
+        assert_eq!(e.query_adapter(), Some(&adapter));
+    }
+
+    /// The adapter moves query vectors, to exactly its map of the model's vector, and
+    /// leaves document vectors as they are: nothing indexed needs re-embedding.
+    #[test]
+    fn the_query_adapter_moves_queries_and_never_documents() {
+        let bare = embedder().with_query_adapter(None);
+        let adapter = mixing_adapter(bare.dims());
+        let adapted = embedder().with_query_adapter(Some(adapter.clone()));
+        let texts = vec![
+            "fn load(path: &Path) -> io::Result<String> { std::fs::read_to_string(path) }"
+                .to_string(),
+            "src/walk.rs function skip_hidden\nfn skip_hidden(entry: &DirEntry) -> bool {}"
+                .to_string(),
+        ];
+        assert_eq!(
+            bare.embed_documents(&texts).unwrap(),
+            adapted.embed_documents(&texts).unwrap()
+        );
+        let question = "where are hidden files skipped";
+        let own = bare.embed_query(question).unwrap();
+        let moved = adapted.embed_query(question).unwrap();
+        assert!(cosine(&own, &moved) < 0.99, "{}", cosine(&own, &moved));
+        let expected = adapter.apply(&own);
+        assert!(moved
+            .iter()
+            .zip(&expected)
+            .all(|(a, b)| (a - b).abs() < 1e-6));
+    }
+
     /// A model directory whose ONNX Runtime library is not the catalogue's (the model
     /// files beside it are the real ones) is refused before the library is loaded.
     #[cfg(unix)]
@@ -773,7 +939,7 @@ mod tests {
             .rev()
             .collect();
         for (spec, at_least) in [(f32_spec(), 0.999), (default_spec(), 0.97)] {
-            let e = embedder_of(spec);
+            let e = embedder_of(spec).with_query_adapter(None);
             let batch = e.embed_documents(&texts).unwrap();
             for (i, text) in texts.iter().enumerate() {
                 let single = e.embed_query(text).unwrap();
@@ -796,7 +962,8 @@ mod tests {
 
     #[test]
     fn a_query_does_not_wait_for_a_busy_model() {
-        let e = embedder();
+        // Compares a query with documents: the model's own query vectors.
+        let e = embedder().with_query_adapter(None);
         let text = "open the configuration file".to_string();
         let free = e.embed_query(&text).unwrap();
         assert!(!e.has_query_session(), "loaded only when needed");
