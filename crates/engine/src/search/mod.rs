@@ -222,16 +222,18 @@ pub struct SearchContext<'a> {
 /// Runs `query` and returns at most `opts.limit` hits (at most [`MAX_LIMIT`]), best first,
 /// with the "no strong match" flag.
 ///
-/// A quoted phrase is required verbatim. When that leaves fewer results than asked for,
-/// the rest of the page comes from the same search with the quotes read as words, after
-/// the verified results and marked (`phrase` signal): a pasted error message often quotes a
-/// value the code never holds (`required flag(s) "config" not set` is written
+/// A quoted phrase is required verbatim. In a query that is more than its phrases (a
+/// pasted error message: `Error: required flag(s) "config" not set`), when that leaves
+/// fewer results than asked for, the rest of the page comes from the same search with the
+/// quotes read as words, after the verified results and marked (`phrase` signal): such a
+/// message often quotes a value the code never holds (it is written
 /// `required flag(s) "%s" not set`), and an empty page would hide the code that prints it.
+/// A query of phrases alone is a request for exactly that text and gets nothing else.
 pub fn search(ctx: &SearchContext<'_>, query: &str, opts: &SearchOptions) -> Result<SearchResults> {
     let parsed = query::parse_query(query)?;
     let mut results = search_parsed(ctx, &parsed, opts)?;
     let limit = opts.limit.min(MAX_LIMIT);
-    if parsed.phrases.is_empty() || results.hits.len() >= limit {
+    if parsed.phrases.is_empty() || parsed.terms.is_empty() || results.hits.len() >= limit {
         return Ok(results);
     }
     let loose = search_parsed(ctx, &parsed.without_phrases(), opts)?;
@@ -265,7 +267,7 @@ fn search_parsed(
     opts: &SearchOptions,
 ) -> Result<SearchResults> {
     let limit = opts.limit.min(MAX_LIMIT);
-    let filter = Filter::new(ctx.store, &parsed)?;
+    let filter = Filter::new(ctx.store, parsed)?;
     if filter.as_ref().is_some_and(|f| f.chunk_ids.is_empty()) {
         return Ok(SearchResults {
             no_strong_match: true,
@@ -284,12 +286,12 @@ fn search_parsed(
     // slower of the two rather than their sum.
     let (lexical, semantic) = match opts.mode {
         SearchMode::Lexical => (
-            lexical_ranking(ctx.store, &parsed, filter.as_ref(), wanted)?,
+            lexical_ranking(ctx.store, parsed, filter.as_ref(), wanted)?,
             Vec::new(),
         ),
         SearchMode::Semantic => (
             Vec::new(),
-            semantic_ranking(ctx.vectors, ctx.embedder, &parsed, filter.as_ref(), wanted)?,
+            semantic_ranking(ctx.vectors, ctx.embedder, parsed, filter.as_ref(), wanted)?,
         ),
         SearchMode::Hybrid => std::thread::scope(|scope| {
             let (parsed, filter) = (&parsed, filter.as_ref());
@@ -534,7 +536,7 @@ fn search_parsed(
         fusion::protect(&mut order, &semantic_list);
     }
 
-    let needles = highlight_needles(&parsed);
+    let needles = highlight_needles(parsed);
     let mut hits = Vec::with_capacity(limit);
     for g in order.into_iter().take(limit) {
         let group = &groups[g];
