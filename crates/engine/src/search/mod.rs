@@ -519,6 +519,7 @@ fn search_parsed(
                 header_of_source: row.is_some_and(|r| {
                     headers_of_sources.contains(&(r.repo.clone(), r.path.clone()))
                 }),
+                bytes: row.map_or(u32::MAX, |r| r.location.text_len()),
             }
         })
         .collect();

@@ -151,6 +151,15 @@ impl TextLocation {
             _ => TextLocation::Inline(text),
         }
     }
+
+    /// The text's length in bytes, as indexed; `u32::MAX` when it is withheld.
+    pub fn text_len(&self) -> u32 {
+        match self {
+            TextLocation::File { byte_len, .. } => *byte_len,
+            TextLocation::Inline(text) => text.len().min(u32::MAX as usize) as u32,
+            TextLocation::Withheld => u32::MAX,
+        }
+    }
 }
 
 /// Whether `path` (a file's path as stored) is relative and stays inside its repository:

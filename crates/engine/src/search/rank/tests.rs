@@ -8,6 +8,7 @@ fn cand<'a>(path: &'a str, symbol: Option<&'a str>, score: f64) -> Candidate<'a>
         kind: if symbol.is_some() { "class" } else { "lines" },
         score,
         header_of_source: false,
+        bytes: 1_000,
     }
 }
 
@@ -259,4 +260,69 @@ fn a_header_loses_to_the_source_beside_it_unless_asked_for() {
         cand("src/os.cc", None, 0.8),
     ];
     assert_eq!(order("how are floats formatted", &alone)[0], 0);
+}
+
+#[test]
+fn a_chunk_too_short_to_mean_anything_loses_unless_it_defines_the_name_asked_for() {
+    let w = Weights {
+        thin_prior: 0.5,
+        thin_bytes: 64,
+        ..Weights::default()
+    };
+    let import = Candidate {
+        bytes: 30,
+        ..cand("src/console.py", None, 1.0)
+    };
+    let candidates = [import, cand("src/termui.py", None, 0.8)];
+    assert_eq!(
+        order_by("how the terminal width is read", false, &w, &candidates)[0],
+        1
+    );
+    let ranked = rank("how the terminal width is read", false, &w, &candidates);
+    let thin = ranked.iter().find(|r| r.candidate == 0).unwrap();
+    assert!(thin.signals.iter().any(|s| s.signal == "thin"), "{thin:?}");
+
+    // A one-line constant asked for by name is the answer, however short.
+    let constant = Candidate {
+        bytes: 20,
+        kind: "constant",
+        ..cand("src/limits.py", Some("MAX_WIDTH"), 1.0)
+    };
+    let candidates = [constant, cand("src/termui.py", None, 0.8)];
+    assert_eq!(order_by("MAX_WIDTH", false, &w, &candidates)[0], 0);
+}
+
+#[test]
+fn a_namespace_opened_in_many_files_is_defined_by_none_of_them() {
+    let w = Weights::default();
+    let namespace = |path| Candidate {
+        kind: "module",
+        bytes: 30,
+        ..cand(path, Some("Newtonsoft.Json"), 0.5)
+    };
+    let candidates = [
+        namespace("DateParseHandling.cs"),
+        namespace("FloatParseHandling.cs"),
+        cand("Utilities/DateTimeUtils.cs", Some("DateTimeUtils"), 0.9),
+    ];
+    let ranked = rank(
+        "date handling and ISO 8601 parsing in Newtonsoft.Json",
+        false,
+        &w,
+        &candidates,
+    );
+    assert_eq!(ranked[0].candidate, 2, "{ranked:?}");
+    assert!(ranked
+        .iter()
+        .all(|r| r.signals.iter().all(|s| s.signal != "definition")));
+
+    // A module defined in one file is that module's definition.
+    let candidates = [
+        Candidate {
+            kind: "module",
+            ..cand("lib/sinatra/base.rb", Some("Sinatra"), 0.5)
+        },
+        cand("lib/sinatra/main.rb", None, 0.9),
+    ];
+    assert_eq!(order_by("Sinatra", false, &w, &candidates)[0], 0);
 }
