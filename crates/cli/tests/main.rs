@@ -5,3 +5,4 @@ mod accounts;
 mod cli;
 mod common;
 mod daemon;
+mod search;

@@ -8,6 +8,11 @@ use std::process::{Command, Output, Stdio};
 
 pub use ferret_engine::models::DEFAULT_MODEL;
 
+/// The polyglot fixture repository the suites index.
+pub fn fixture() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/polyglot")
+}
+
 /// `ferret` with a private data dir, the setup script's model, no inherited profile and
 /// no stdin.
 pub fn ferret(data: &Path) -> Command {

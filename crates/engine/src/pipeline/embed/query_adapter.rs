@@ -17,6 +17,7 @@
 
 use std::path::Path;
 
+use crate::models::ModelSpec;
 use crate::{Error, Result};
 
 const MAGIC: &[u8; 8] = b"FERRETQA";
@@ -138,6 +139,44 @@ impl QueryAdapter {
             out.iter_mut().for_each(|x| *x /= norm);
         }
         out
+    }
+}
+
+/// The environment variable that replaces a version's query adapter: `off` searches with
+/// the model's own query vectors, a path uses the adapter file there (to measure a
+/// candidate before it is catalogued; it is read without a sha256 check, as it is numbers,
+/// not code, and its format is checked).
+pub const QUERY_ADAPTER_ENV: &str = "FERRET_QUERY_ADAPTER";
+
+/// The adapter queries of `spec` go through: its catalogued one unless
+/// [`QUERY_ADAPTER_ENV`] says otherwise. The catalogued file's sha256 was checked with the
+/// model's files.
+pub(super) fn load(
+    model_dir: &Path,
+    spec: &ModelSpec,
+    dims: usize,
+) -> Result<Option<QueryAdapter>> {
+    match std::env::var_os(QUERY_ADAPTER_ENV).filter(|v| !v.is_empty()) {
+        Some(v) if v == "off" => {
+            log::info!("{QUERY_ADAPTER_ENV}=off: queries use the model's own vectors");
+            Ok(None)
+        }
+        Some(path) => {
+            let replaced = if spec.query_adapter.is_some() {
+                format!("{}'s adapter", spec.id)
+            } else {
+                format!("the model's own vectors ({} has no adapter)", spec.id)
+            };
+            log::warn!(
+                "{QUERY_ADAPTER_ENV}: queries go through {} instead of {replaced}",
+                Path::new(&path).display()
+            );
+            QueryAdapter::read(Path::new(&path), dims).map(Some)
+        }
+        None => spec
+            .query_adapter
+            .map(|file| QueryAdapter::read(&model_dir.join(file.path), dims))
+            .transpose(),
     }
 }
 
